@@ -1,0 +1,3 @@
+from betbot.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""The simulator: DuckDice's game, offline, with the site's provably-fair roll.
+
+The roll of bet `seq` depends only on the seed pair in force and its nonce, and the nonce follows the
+seq (first_nonce + seq - first seq of that pair), never the moment the bet completes. So a run with a
+fixed `--seed` replays exactly at any concurrency and under any latency. Balances move when a bet
+executes, as on the site.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import anyio
+
+from betbot.backends.base import SeedRotation, SiteStats
+from betbot.fairness import GameRules, SeedPair, bet_wins, payout_multiplier, roll, win_profit
+from betbot.models import BetRequest, Outcome, Refused, RefusalKind, Settled
+
+__all__ = ["LatencyModel", "SimulatedGame", "SimulatorBackend"]
+
+
+@dataclass(slots=True)
+class LatencyModel:
+    """Reply latency: `fixed` seconds plus uniform jitter in [0, jitter). Jitter reorders replies."""
+
+    fixed: float = 0.0
+    jitter: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def instant(self) -> bool:
+        return self.fixed <= 0 and self.jitter <= 0
+
+    def sample(self) -> float:
+        return self.fixed + (self.rng.random() * self.jitter if self.jitter > 0 else 0.0)
+
+
+@dataclass(slots=True)
+class _Epoch:
+    first_seq: int
+    seeds: SeedPair
+
+
+class SimulatedGame:
+    """The game's books without any I/O: seeds, nonces, balances per currency, minimum bets."""
+
+    def __init__(
+        self,
+        *,
+        seeds: SeedPair,
+        balances: dict[str, Decimal],
+        rules: GameRules | None = None,
+        min_bets: dict[str, Decimal] | None = None,
+        first_seq: int = 1,
+    ) -> None:
+        self.rules = rules or GameRules()
+        self.balances = dict(balances)
+        self.min_bets = dict(min_bets or {})
+        self._epochs = [_Epoch(first_seq=first_seq, seeds=seeds)]
+        self.bets = 0
+        self.wins = 0
+        self.last_seq = first_seq - 1  # the highest seq played; a rotation applies after it
+        self.profit: dict[str, Decimal] = {}
+        self.volume: dict[str, Decimal] = {}
+
+    @property
+    def seeds(self) -> SeedPair:
+        return self._epochs[-1].seeds
+
+    @property
+    def seed_history(self) -> list[SeedPair]:
+        return [epoch.seeds for epoch in self._epochs]
+
+    def _epoch_for(self, seq: int) -> _Epoch:
+        for epoch in reversed(self._epochs):
+            if seq >= epoch.first_seq:
+                return epoch
+        return self._epochs[0]
+
+    def rotate(self, from_seq: int, client_seed: str | None = None) -> SeedRotation:
+        """New seeds for bets from `from_seq` on (the owner drains the bets before it first)."""
+        old = self.seeds
+        new = old.rotated(len(self._epochs))
+        if client_seed is not None:
+            new = SeedPair(server_seed=new.server_seed, client_seed=client_seed, first_nonce=new.first_nonce)
+        self._epochs.append(_Epoch(first_seq=from_seq, seeds=new))
+        return SeedRotation(
+            previous_server_seed=old.server_seed,
+            previous_server_seed_hash=old.server_seed_hash,
+            server_seed_hash=new.server_seed_hash,
+            client_seed=new.client_seed,
+        )
+
+    def play(self, seq: int, bet: BetRequest) -> Settled | Refused:
+        currency = bet.currency
+        balance = self.balances.get(currency, Decimal(0))
+        amount = bet.amount
+        minimum = self.min_bets.get(currency)
+        if minimum is not None and amount < minimum:
+            return Refused(seq=seq, bet=bet, kind=RefusalKind.MIN_BET,
+                           message=f"The minimum bet is {minimum} {currency}", min_bet=minimum)
+        if amount > balance:
+            return Refused(seq=seq, bet=bet, kind=RefusalKind.BALANCE, message="Insufficient balance")
+        self.last_seq = max(self.last_seq, seq)
+        epoch = self._epoch_for(seq)
+        seeds = epoch.seeds
+        nonce = seeds.first_nonce + seq - epoch.first_seq
+        number = roll(seeds.server_seed, seeds.client_seed, nonce)
+        win = bet_wins(bet, number)
+        payout = payout_multiplier(bet.chance, self.rules.edge_for(bet))
+        profit = win_profit(amount, payout) if win else -amount
+        balance += profit
+        self.balances[currency] = balance
+        self.bets += 1
+        self.wins += win
+        self.profit[currency] = self.profit.get(currency, Decimal(0)) + profit
+        self.volume[currency] = self.volume.get(currency, Decimal(0)) + amount
+        return Settled(
+            seq=seq, bet=bet, number=number, win=win, payout=payout, profit=profit, balance=balance,
+            nonce=nonce, bet_hash=f"sim-{seeds.server_seed[:8]}-{nonce}",
+            client_seed=seeds.client_seed, server_seed_hash=seeds.server_seed_hash,
+        )
+
+
+class SimulatorBackend:
+    """The simulated game behind the `Backend` protocol, with an optional latency model."""
+
+    name = "simulator"
+    live = False
+
+    def __init__(self, game: SimulatedGame, latency: LatencyModel | None = None) -> None:
+        self.game = game
+        self.latency = latency or LatencyModel()
+
+    def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
+        return self.game.play(seq, bet) if self.latency.instant else None
+
+    async def place(self, seq: int, bet: BetRequest) -> Outcome:
+        delay = self.latency.sample()
+        # Half the latency on the way there, the bet runs, half on the way back: like the site.
+        await anyio.sleep(delay / 2)
+        outcome = self.game.play(seq, bet)
+        await anyio.sleep(delay / 2)
+        return outcome
+
+    async def balance(self, currency: str) -> Decimal:
+        return self.game.balances.get(currency, Decimal(0))
+
+    async def stats(self, currency: str) -> SiteStats:
+        game = self.game
+        return SiteStats(
+            currency=currency, bets=game.bets, wins=game.wins,
+            profit=game.profit.get(currency, Decimal(0)), volume=game.volume.get(currency, Decimal(0)),
+            balance=game.balances.get(currency, Decimal(0)), faucet_balance=Decimal(0),
+        )
+
+    async def rotate_seed(self, client_seed: str | None = None) -> SeedRotation:
+        # The owner drains the bets in flight first, so every later seq belongs to the new pair.
+        return self.game.rotate(self.game.last_seq + 1, client_seed)
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,64 @@
+"""One back-off shared by every bet coroutine: a rate limit or a challenge pauses them all.
+
+A `Retry-After` is honoured as given; otherwise the pause grows exponentially with full jitter up to a cap,
+and shrinks back once a bet goes through. Time and randomness are injected so tests need no sleeps.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+__all__ = ["SharedBackoff"]
+
+
+class SharedBackoff:
+    def __init__(
+        self,
+        *,
+        base: float = 0.5,
+        cap: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base = base
+        self.cap = cap
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._until = 0.0
+        self._failures = 0
+        self.reason = ""  # why the engine is paused, for the dashboard
+        self.trips = 0
+
+    @property
+    def active(self) -> bool:
+        return self._clock() < self._until
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self._until - self._clock())
+
+    def trip(self, reason: str, retry_after: float | None = None) -> float:
+        """Pause every coroutine; returns the pause in seconds."""
+        self._failures += 1
+        self.trips += 1
+        if retry_after is not None and retry_after >= 0:
+            pause = min(retry_after, self.cap * 10)  # a server's word, bounded against absurd values
+        else:
+            pause = self._rng.uniform(0, min(self.cap, self.base * 2 ** (self._failures - 1)))
+        self._until = max(self._until, self._clock() + pause)
+        self.reason = reason
+        return pause
+
+    def succeeded(self) -> None:
+        self._failures = 0
+
+    async def wait(self) -> None:
+        """Return once no back-off is in force (at once, usually)."""
+        while (remaining := self._until - self._clock()) > 0:
+            await self._sleep(remaining)

@@ -1,0 +1,254 @@
+"""The async engine: N bet coroutines out, one ordered stream of outcomes in.
+
+Theory of operation. `Engine.run` is the strategy task: the one owner of the session and the strategy.
+It fills free slots (asking the strategy, passing each bet through the session's risk gate), hands each
+admitted bet to a bet coroutine, and applies outcomes in seq order as the reorder buffer releases them:
+session.apply → strategy.on_result → session.check_limits, in that order, for every outcome.
+
+Bet coroutines own nothing but their one request. Each ends by sending `(seq, outcome)` over a memory
+object stream. Rate limits and challenges (refusals that mean "not placed, try again") trip a back-off
+shared by every coroutine, and the same bet is sent again after it; nothing else is ever resent.
+
+Fast path: when the backend can answer at once (`place_now`, a zero-latency simulator), no task is
+spawned: the outcome goes straight into the reorder buffer, and the loop yields to the event loop every
+`yield_every` bets so signals and the dashboard still run.
+
+Stopping: when a limit fires, or on the first SIGINT/SIGTERM, no new bet is admitted and the bets in
+flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still
+in flight are cancelled and recorded as Unknown (they may have run), for reconciliation at next start.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import anyio
+import anyio.abc
+from anyio.lowlevel import checkpoint
+
+from betbot.backends.base import Backend
+from betbot.backoff import SharedBackoff
+from betbot.models import BetRequest, Outcome, Refused, RefusalKind, Settled, StopKind, Unknown
+from betbot.reorder import ReorderBuffer
+from betbot.session import Session
+from betbot.strategy import StopStrategy, Strategy, Wait
+
+__all__ = ["Engine", "EngineHooks", "RETRYABLE_REFUSALS", "effective_concurrency"]
+
+RETRYABLE_REFUSALS = frozenset({RefusalKind.RATE_LIMIT, RefusalKind.CHALLENGE, RefusalKind.CONNECT})
+
+
+class EngineHooks(Protocol):
+    """Observers of the ordered history (the journal, metrics). Called from the strategy task."""
+
+    def admitted(self, seq: int, bet: BetRequest, now: float) -> None: ...
+
+    def released(self, outcome: Outcome, now: float) -> None: ...
+
+
+def effective_concurrency(requested: int, strategy: type[Strategy] | Strategy) -> int:
+    """min(--max-concurrent, what the strategy tolerates)."""
+    tolerated = strategy.max_in_flight
+    return requested if tolerated is None else max(1, min(requested, tolerated))
+
+
+@dataclass(slots=True)
+class _Signals:
+    received: int = 0
+    last: str = ""
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        session: Session,
+        strategy: Strategy,
+        backend: Backend,
+        max_concurrent: int = 1,
+        drain_timeout: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        hooks: EngineHooks | None = None,
+        backoff: SharedBackoff | None = None,
+        handle_signals: bool = False,
+        yield_every: int = 256,
+    ) -> None:
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        self.session = session
+        self.strategy = strategy
+        self.backend = backend
+        self.concurrency = effective_concurrency(max_concurrent, strategy)
+        self.drain_timeout = drain_timeout
+        self.clock = clock
+        self.hooks = hooks
+        self.backoff = backoff or SharedBackoff(clock=clock)
+        self.handle_signals = handle_signals
+        self.yield_every = yield_every
+        self.buffer: ReorderBuffer[Outcome] = ReorderBuffer(first=session.next_seq, window=self.concurrency)
+        self.signals = _Signals()
+        self.retries = 0
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self._bet_scopes: dict[int, anyio.CancelScope] = {}
+        self._send, self._receive = anyio.create_memory_object_stream[tuple[int, Outcome] | None](math.inf)
+        self._drain_deadline_armed = False
+
+    # -- the strategy task -------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Play until the session stops and every bet in flight has resolved."""
+        self.started_at = self.clock()
+        try:
+            async with anyio.create_task_group() as tg:
+                if self.handle_signals:
+                    tg.start_soon(self._watch_signals, tg)
+                await self._loop(tg)
+                tg.cancel_scope.cancel()  # the signal watcher and the drain timer
+        finally:
+            self.finished_at = self.clock()
+            self._send.close()
+            self._receive.close()
+
+    async def _loop(self, tg: anyio.abc.TaskGroup) -> None:
+        session = self.session
+        strategy = self.strategy
+        place_now = self.backend.place_now
+        clock = self.clock
+        hooks = self.hooks
+        concurrency = self.concurrency
+        pending: BetRequest | None = None  # decided by the strategy, held by the gate
+        since_yield = 0
+        while True:
+            while session.in_flight < concurrency and session.open_for_bets(clock()):
+                if pending is None:
+                    decision = self._decide()
+                    if decision is None:
+                        break
+                    pending = decision
+                verdict = session.admit(pending, clock())
+                if not isinstance(verdict, int):
+                    if session.stopped:
+                        pending = None
+                    break  # HELD: try again once something resolves
+                bet, pending = pending, None
+                if hooks is not None:
+                    hooks.admitted(verdict, bet, clock())
+                outcome = place_now(verdict, bet)
+                if outcome is None or (isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS):
+                    tg.start_soon(self._bet, verdict, bet)
+                    continue
+                self._release(verdict, outcome)
+                since_yield += 1
+                if since_yield >= self.yield_every:
+                    since_yield = 0
+                    await checkpoint()
+            if session.in_flight == 0 and (session.stopped or pending is None):
+                if session.stopped:
+                    return
+                continue
+            item = await self._receive.receive()
+            while True:
+                if item is not None:
+                    self._release(*item)
+                try:
+                    item = self._receive.receive_nowait()
+                except anyio.WouldBlock:
+                    break
+
+    def _decide(self) -> BetRequest | None:
+        """Ask the strategy; a stop or an error stops the session (None), as does waiting on nothing."""
+        session = self.session
+        try:
+            decision = self.strategy.next_bet(session)
+        except Exception as exc:  # noqa: BLE001 - a strategy's bug ends the session, with its message
+            session.stop(StopKind.STRATEGY_ERROR, f"{type(exc).__name__}: {exc}")
+            return None
+        if isinstance(decision, BetRequest):
+            return decision
+        if isinstance(decision, StopStrategy):
+            session.stop(StopKind.STRATEGY, decision.reason)
+        elif isinstance(decision, Wait) and session.in_flight == 0:
+            session.stop(StopKind.STRATEGY_ERROR, "the strategy waited for a result with no bet in flight")
+        return None
+
+    def _release(self, seq: int, outcome: Outcome) -> None:
+        session = self.session
+        now = self.clock()
+        for released in self.buffer.push(seq, outcome):
+            session.apply(released)
+            if isinstance(released, Settled):
+                try:
+                    verdict = self.strategy.on_result(released, session)
+                except Exception as exc:  # noqa: BLE001 - as in _decide
+                    session.stop(StopKind.STRATEGY_ERROR, f"{type(exc).__name__}: {exc}")
+                else:
+                    if verdict is not None:
+                        session.stop(StopKind.STRATEGY, verdict.reason)
+            if self.hooks is not None:
+                self.hooks.released(released, now)
+            session.check_limits(now)
+
+    # -- bet coroutines ----------------------------------------------------------------------------
+    async def _bet(self, seq: int, bet: BetRequest) -> None:
+        scope = anyio.CancelScope()
+        self._bet_scopes[seq] = scope
+        outcome: Outcome | None = None
+        with scope:
+            while True:
+                await self.backoff.wait()
+                try:
+                    outcome = await self.backend.place(seq, bet)
+                except Exception as exc:  # noqa: BLE001 - a backend bug must not lose track of the bet
+                    outcome = Unknown(seq=seq, bet=bet, message=f"backend failed: {type(exc).__name__}")
+                if isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS:
+                    self.retries += 1
+                    self.backoff.trip(f"{outcome.kind.value}: {outcome.message}", outcome.retry_after)
+                    outcome = None
+                    continue
+                self.backoff.succeeded()
+                break
+        del self._bet_scopes[seq]
+        if outcome is None:  # cancelled by the drain deadline or a second signal
+            outcome = Unknown(seq=seq, bet=bet, message="cancelled while in flight; it may have run")
+        self._send.send_nowait((seq, outcome))
+
+    def cancel_in_flight(self) -> None:
+        """Give up on every bet in flight: each is recorded as Unknown."""
+        for scope in list(self._bet_scopes.values()):
+            scope.cancel()
+
+    # -- stopping ----------------------------------------------------------------------------------
+    def request_stop(self, why: str, tg: anyio.abc.TaskGroup | None = None) -> None:
+        """The first call drains (bounded by drain_timeout, when a task group is given); a second cancels."""
+        self.signals.received += 1
+        self.signals.last = why
+        if self.signals.received == 1:
+            in_flight = self.session.in_flight
+            self.session.stop(StopKind.SIGNAL, f"{why}: drained {in_flight} bet(s) in flight")
+            if tg is not None and not self._drain_deadline_armed:
+                self._drain_deadline_armed = True
+                tg.start_soon(self._drain_deadline)
+        else:
+            self.cancel_in_flight()
+        self._send.send_nowait(None)  # wake the strategy task if it waits for an outcome
+
+    async def _drain_deadline(self) -> None:
+        await anyio.sleep(self.drain_timeout)
+        self.cancel_in_flight()
+
+    async def _watch_signals(self, tg: anyio.abc.TaskGroup) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+            async for signum in received:
+                self.request_stop(signal.Signals(signum).name, tg)
+
+    @property
+    def elapsed(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at if self.finished_at is not None else self.clock()
+        return max(0.0, end - self.started_at)

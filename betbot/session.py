@@ -1,0 +1,426 @@
+"""The sans-IO session core: statistics, limits and the risk gate with exposure accounting.
+
+Theory of operation. One `Session` is owned by one task (the engine's strategy task, or a plain loop in
+Monte Carlo). It never reads the clock, the network, the disk or an RNG and never logs: time comes in as
+`now` (seconds on any monotonic clock), outcomes come in as data. The same code therefore decides for a
+live run, a dry run and a Monte Carlo run, and they can never disagree about limits.
+
+The life of a bet, as the owner drives it:
+
+    open_for_bets(now)?  ── no ──► stop_reason says why
+      │ yes
+    strategy.next_bet(view) ──► admit(bet, now) ──► seq      (the bet is in flight: its stake is exposure)
+                                       ├─────────► HELD      (fits once bets in flight resolve: try again then)
+                                       └─────────► StopReason
+    ... outcomes arrive in any order; the reorder buffer hands them over in seq order ...
+    apply(outcome) ──► strategy.on_result(...) ──► check_limits(now)
+
+Invariants, enforced in `admit`:
+  * exposure (the sum of the stakes in flight) never exceeds the balance;
+  * settled profit - exposure - stake >= -stop_loss: even if every bet in flight loses, and this one too,
+    the stop-loss is not crossed, at any concurrency;
+  * balance - exposure - stake >= min_balance;
+  * no stake above max_bet; at most max_bets bets are ever admitted; none after the deadline.
+A reply that breaks the books (an unknown seq, a loss that does not cost the stake) halts the session
+with BACKEND_ERROR rather than guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from betbot.fairness import GameRules
+from betbot.money import SATOSHI, ZERO
+from betbot.models import (
+    BetRequest,
+    Outcome,
+    Refused,
+    RefusalKind,
+    Settled,
+    StopKind,
+    StopReason,
+    Unknown,
+)
+
+__all__ = ["HELD", "Held", "Limits", "Session", "SessionSnapshot"]
+
+
+class Held:
+    """The gate's "not now": the bet fits once some bets in flight have resolved."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "HELD"
+
+
+HELD: Final = Held()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Session limits; None means no limit. Amounts are absolute (percentages resolved before)."""
+
+    max_bets: int | None = None
+    max_duration: float | None = None  # seconds
+    stop_loss: Decimal | None = None  # stop before the session could lose more than this
+    take_profit: Decimal | None = None  # stop once the profit reaches this
+    max_losses: int | None = None  # stop after this many losses in a row
+    max_wins: int | None = None  # stop after this many wins in a row
+    max_bet: Decimal | None = None  # no single stake above this
+    min_balance: Decimal | None = None  # never risk the balance below this
+    trailing_stop: Decimal | None = None  # stop once the profit falls this far below its peak
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionSnapshot:
+    """Everything the dashboard, the summary and the journal report about a session at one moment."""
+
+    currency: str
+    starting_balance: Decimal
+    balance: Decimal
+    profit: Decimal
+    wagered: Decimal
+    bets: int
+    wins: int
+    losses: int
+    submitted: int
+    in_flight: int
+    exposure: Decimal
+    unresolved: int
+    streak: int
+    longest_win_streak: int
+    longest_loss_streak: int
+    largest_bet: Decimal
+    largest_win: Decimal
+    largest_loss: Decimal
+    max_drawdown: Decimal
+    peak_profit: Decimal
+    luck: float | None  # wins / expected wins, in percent; a rate, not money
+    stop_reason: StopReason | None
+
+
+class Session:
+    """Session state, statistics and limits. Drive it only from the task that owns it."""
+
+    def __init__(
+        self,
+        *,
+        currency: str,
+        starting_balance: Decimal,
+        limits: Limits,
+        started_at: float,
+        rules: GameRules | None = None,
+        first_seq: int = 1,
+    ) -> None:
+        self.currency = currency
+        self.limits = limits
+        self.rules = rules or GameRules()
+        self.started_at = started_at
+        self._deadline = None if limits.max_duration is None else started_at + limits.max_duration
+        self._starting_balance = starting_balance
+        self._next_seq = first_seq
+        self._stop_reason: StopReason | None = None
+        # Exposure: every admitted bet whose outcome has not been applied, and unknown ones until
+        # reconciled (an unknown bet may have lost its stake).
+        self._in_flight: dict[int, Decimal] = {}
+        self._unresolved: dict[int, Decimal] = {}
+        self._exposure = ZERO
+        self._submitted = 0
+        # Statistics over the ordered history.
+        self._profit = ZERO
+        self._wagered = ZERO
+        self._bets = 0
+        self._wins = 0
+        self._streak = 0
+        self._longest_win_streak = 0
+        self._longest_loss_streak = 0
+        self._largest_bet = ZERO
+        self._largest_win = ZERO
+        self._largest_loss = ZERO
+        self._peak_profit = ZERO
+        self._max_drawdown = ZERO
+        self._chance_sum = Decimal(0)  # sum of the chances of settled bets, for luck
+
+    # -- the read-only view a strategy gets ------------------------------------------------------
+    @property
+    def starting_balance(self) -> Decimal:
+        return self._starting_balance
+
+    @property
+    def balance(self) -> Decimal:
+        return self._starting_balance + self._profit
+
+    @property
+    def profit(self) -> Decimal:
+        return self._profit
+
+    @property
+    def wagered(self) -> Decimal:
+        return self._wagered
+
+    @property
+    def bets(self) -> int:
+        return self._bets
+
+    @property
+    def wins(self) -> int:
+        return self._wins
+
+    @property
+    def losses(self) -> int:
+        return self._bets - self._wins
+
+    @property
+    def streak(self) -> int:
+        return self._streak
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    @property
+    def exposure(self) -> Decimal:
+        return self._exposure
+
+    # -- for the owner ---------------------------------------------------------------------------
+    @property
+    def submitted(self) -> int:
+        return self._submitted
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+    @property
+    def stop_reason(self) -> StopReason | None:
+        return self._stop_reason
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop_reason is not None
+
+    @property
+    def done(self) -> bool:
+        """Stopped, and nothing left in flight: the owner may finish."""
+        return self._stop_reason is not None and not self._in_flight
+
+    @property
+    def unresolved_seqs(self) -> list[int]:
+        """Bets whose outcome is unknown and not yet reconciled."""
+        return sorted(self._unresolved)
+
+    def stop(self, kind: StopKind, detail: str) -> StopReason:
+        """Stop admitting bets. The first reason given is the one that stands."""
+        if self._stop_reason is None:
+            self._stop_reason = StopReason(kind=kind, detail=detail)
+        return self._stop_reason
+
+    def open_for_bets(self, now: float) -> bool:
+        """Whether a new bet could be admitted now at all (checked before asking the strategy)."""
+        if self._stop_reason is not None:
+            return False
+        limits = self.limits
+        if limits.max_bets is not None and self._submitted >= limits.max_bets:
+            self.stop(StopKind.MAX_BETS, f"placed {self._submitted} of {limits.max_bets} bets")
+            return False
+        if self._deadline is not None and now >= self._deadline:
+            self.stop(StopKind.MAX_DURATION, f"max_duration of {limits.max_duration:g}s reached")
+            return False
+        return True
+
+    def admit(self, bet: BetRequest, now: float) -> int | Held | StopReason:
+        """The risk gate: a seq for the admitted bet, HELD, or the reason the session stopped."""
+        if not self.open_for_bets(now):
+            assert self._stop_reason is not None  # noqa: S101 - open_for_bets sets it when it says no
+            return self._stop_reason
+        invalid = self._invalid(bet)
+        if invalid is not None:
+            return self.stop(StopKind.INVALID_BET, invalid)
+        limits = self.limits
+        amount = bet.amount
+        if limits.max_bet is not None and amount > limits.max_bet:
+            return self.stop(StopKind.MAX_BET, f"the strategy asked for {amount}, above max_bet {limits.max_bet}")
+        exposure = self._exposure + amount
+        if limits.stop_loss is not None and self._profit - exposure < -limits.stop_loss:
+            return self._held_or_stop(
+                StopKind.STOP_LOSS,
+                f"a stake of {amount} could cross the stop-loss of {limits.stop_loss} "
+                f"(profit {self._profit}, in flight {self._exposure})",
+            )
+        balance = self._starting_balance + self._profit
+        if exposure > balance:
+            return self._held_or_stop(
+                StopKind.INSUFFICIENT_BALANCE,
+                f"a stake of {amount} exceeds the available balance {balance - self._exposure}",
+            )
+        if limits.min_balance is not None and balance - exposure < limits.min_balance:
+            return self._held_or_stop(
+                StopKind.MIN_BALANCE,
+                f"a stake of {amount} could take the balance below min_balance {limits.min_balance}",
+            )
+        seq = self._next_seq
+        self._next_seq = seq + 1
+        self._submitted += 1
+        self._in_flight[seq] = amount
+        self._exposure = exposure
+        return seq
+
+    def _held_or_stop(self, kind: StopKind, detail: str) -> Held | StopReason:
+        # With bets in flight the bet may fit once they resolve; with none, it never will.
+        if self._in_flight:
+            return HELD
+        return self.stop(kind, detail)
+
+    def _invalid(self, bet: BetRequest) -> str | None:
+        amount = bet.amount
+        if amount <= 0 or amount != amount.quantize(SATOSHI):
+            return f"stake {amount} must be above 0 with at most 8 decimal places"
+        if bet.currency != self.currency:
+            return f"currency {bet.currency} differs from the session's {self.currency}"
+        if bet.range is not None:
+            low, high = bet.range
+            if not 0 <= low <= high <= 9999:
+                return f"range {low}..{high} must lie inside 0..9999 with low <= high"
+            return None
+        rules = self.rules
+        if not rules.min_chance <= bet.chance <= rules.max_chance or bet.chance * 100 % 1:
+            return (
+                f"chance {bet.chance} must be between {rules.min_chance} and {rules.max_chance} "
+                "in 0.01 steps"
+            )
+        return None
+
+    def apply(self, outcome: Outcome) -> None:
+        """Apply one outcome, strictly in seq order (the reorder buffer's job)."""
+        seq = outcome.seq
+        stake = self._in_flight.pop(seq, None)
+        if stake is None:
+            self.stop(StopKind.BACKEND_ERROR, f"an outcome arrived for bet {seq}, which is not in flight")
+            return
+        if isinstance(outcome, Settled):
+            self._exposure -= stake
+            self._apply_settled(outcome, stake)
+        elif isinstance(outcome, Refused):
+            self._exposure -= stake
+            self._submitted -= 1  # not placed: max_bets counts bets that ran or may have run
+            self.stop(_REFUSAL_STOPS.get(outcome.kind, StopKind.REFUSED), f"bet {seq} refused: {outcome.message}")
+        else:
+            # The stake stays in the exposure: until reconciled, the bet may have lost.
+            self._unresolved[seq] = stake
+            self.stop(StopKind.UNKNOWN_OUTCOME, f"bet {seq}: {outcome.message}; reconcile before betting on")
+
+    def _apply_settled(self, result: Settled, stake: Decimal) -> None:
+        profit = result.profit
+        if result.bet.amount != stake or (profit >= 0) != result.win or (not result.win and profit != -stake):
+            self.stop(
+                StopKind.BACKEND_ERROR,
+                f"bet {result.seq} does not add up: stake {result.bet.amount}, win {result.win}, "
+                f"profit {profit}",
+            )
+        self._count_result(stake, result.bet.chance, win=result.win, profit=profit)
+
+    def _count_result(self, stake: Decimal, chance: Decimal, *, win: bool, profit: Decimal) -> None:
+        self._bets += 1
+        self._wagered += stake
+        self._profit += profit
+        self._chance_sum += chance
+        if stake > self._largest_bet:
+            self._largest_bet = stake
+        if win:
+            self._wins += 1
+            self._streak = self._streak + 1 if self._streak > 0 else 1
+            if self._streak > self._longest_win_streak:
+                self._longest_win_streak = self._streak
+            if profit > self._largest_win:
+                self._largest_win = profit
+            if self._profit > self._peak_profit:
+                self._peak_profit = self._profit
+        else:
+            self._streak = self._streak - 1 if self._streak < 0 else -1
+            if -self._streak > self._longest_loss_streak:
+                self._longest_loss_streak = -self._streak
+            if stake > self._largest_loss:
+                self._largest_loss = stake
+            drawdown = self._peak_profit - self._profit
+            if drawdown > self._max_drawdown:
+                self._max_drawdown = drawdown
+
+    def resolve_unknown(self, seq: int, bet: BetRequest, profit: Decimal | None) -> None:
+        """Reconciliation's verdict on an unknown bet: it did not run (None), or it ran with this profit.
+
+        The site's books tell whether a bet ran and what it did to the balance, not its roll; so the
+        verdict is a profit, from which win or loss follows.
+        """
+        stake = self._unresolved.pop(seq)
+        self._exposure -= stake
+        if profit is None:
+            self._submitted -= 1
+        else:
+            self._count_result(stake, bet.chance, win=profit >= 0, profit=profit)
+
+    def resume_after_reconciliation(self) -> bool:
+        """Lift an UNKNOWN_OUTCOME stop once every unknown bet is resolved; True if betting may go on."""
+        reason = self._stop_reason
+        if self._unresolved or reason is None or reason.kind is not StopKind.UNKNOWN_OUTCOME:
+            return False
+        self._stop_reason = None
+        return True
+
+    def check_limits(self, now: float) -> StopReason | None:
+        """The limits on the ordered history, checked after the strategy has seen the latest result."""
+        if self._stop_reason is not None:
+            return self._stop_reason
+        limits = self.limits
+        profit = self._profit
+        if limits.take_profit is not None and profit >= limits.take_profit:
+            return self.stop(StopKind.TAKE_PROFIT, f"profit {profit} reached take_profit {limits.take_profit}")
+        if limits.stop_loss is not None and profit <= -limits.stop_loss:
+            return self.stop(StopKind.STOP_LOSS, f"loss {-profit} reached stop_loss {limits.stop_loss}")
+        if limits.max_losses is not None and -self._streak >= limits.max_losses:
+            return self.stop(StopKind.MAX_LOSSES, f"{-self._streak} losses in a row")
+        if limits.max_wins is not None and self._streak >= limits.max_wins:
+            return self.stop(StopKind.MAX_WINS, f"{self._streak} wins in a row")
+        if limits.trailing_stop is not None and self._peak_profit - profit >= limits.trailing_stop:
+            return self.stop(
+                StopKind.TRAILING_STOP,
+                f"profit {profit} fell {self._peak_profit - profit} below its peak {self._peak_profit}",
+            )
+        if limits.min_balance is not None and self.balance <= limits.min_balance:
+            return self.stop(StopKind.MIN_BALANCE, f"balance {self.balance} reached min_balance {limits.min_balance}")
+        self.open_for_bets(now)
+        return self._stop_reason
+
+    def snapshot(self) -> SessionSnapshot:
+        expected_wins = self._chance_sum / 100
+        return SessionSnapshot(
+            currency=self.currency,
+            starting_balance=self._starting_balance,
+            balance=self.balance,
+            profit=self._profit,
+            wagered=self._wagered,
+            bets=self._bets,
+            wins=self._wins,
+            losses=self.losses,
+            submitted=self._submitted,
+            in_flight=len(self._in_flight),
+            exposure=self._exposure,
+            unresolved=len(self._unresolved),
+            streak=self._streak,
+            longest_win_streak=self._longest_win_streak,
+            longest_loss_streak=self._longest_loss_streak,
+            largest_bet=self._largest_bet,
+            largest_win=self._largest_win,
+            largest_loss=self._largest_loss,
+            max_drawdown=self._max_drawdown,
+            peak_profit=self._peak_profit,
+            luck=float(self._wins / expected_wins * 100) if expected_wins else None,
+            stop_reason=self._stop_reason,
+        )
+
+
+_REFUSAL_STOPS: Final = {
+    RefusalKind.BALANCE: StopKind.INSUFFICIENT_BALANCE,
+}

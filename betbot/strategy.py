@@ -1,0 +1,196 @@
+"""The strategy protocol: sans-IO deciders that the session's owner asks for the next bet.
+
+Theory of operation. The strategy task (the engine, or a plain loop in Monte Carlo) owns one strategy.
+Whenever a slot is free it calls `next_bet(view)`, which answers with a `BetRequest`, `WAIT` ("ask me
+again after the next result") or a `StopStrategy`. Every result is then handed to `on_result` strictly
+in `seq` order. A strategy never sees the clock, the network or the disk.
+
+`next_bet` is called once per bet that is then admitted or dropped (the gate may hold a decided bet until
+exposure frees up; it is never asked twice for the same slot), so a strategy may advance a fixed sequence
+in `next_bet`. A progression that depends on results updates itself in `on_result`.
+
+`max_in_flight` declares how many unresolved bets the strategy tolerates when it decides: 1 means it
+must see every result before deciding the next (a martingale); None means it never looks at results
+(a flat bettor). The engine runs at min(--max-concurrent, max_in_flight) and says so at start.
+
+Parameters are a pydantic model (`Params`), validated with defaults sized for the default balance so
+that every built-in runs with no flag at all.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar, Final, Protocol, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from betbot.fairness import GameRules
+from betbot.money import SATOSHI, quantize
+from betbot.models import BetRequest, Settled
+
+__all__ = [
+    "WAIT",
+    "Decision",
+    "DiceParams",
+    "SessionView",
+    "StopStrategy",
+    "Strategy",
+    "StrategyContext",
+    "StrategyParams",
+    "Wait",
+]
+
+
+class Wait:
+    """A strategy's "not yet: ask me again after the next result"."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "WAIT"
+
+
+WAIT: Final = Wait()
+
+
+@dataclass(frozen=True, slots=True)
+class StopStrategy:
+    """A strategy's decision to end the session, with the reason shown to the user."""
+
+    reason: str
+
+
+Decision = BetRequest | Wait | StopStrategy
+
+
+class SessionView(Protocol):
+    """What a strategy may read of the session: the ordered history so far, never the future."""
+
+    @property
+    def balance(self) -> Decimal: ...
+    @property
+    def starting_balance(self) -> Decimal: ...
+    @property
+    def profit(self) -> Decimal: ...
+    @property
+    def wagered(self) -> Decimal: ...
+    @property
+    def bets(self) -> int: ...
+    @property
+    def wins(self) -> int: ...
+    @property
+    def losses(self) -> int: ...
+    @property
+    def streak(self) -> int: ...  # +N wins in a row, -N losses in a row, 0 before the first result
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def exposure(self) -> Decimal: ...  # the sum of the stakes in flight
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyContext:
+    """Fixed facts about the session a strategy plays in."""
+
+    currency: str
+    starting_balance: Decimal
+    rules: GameRules = GameRules()
+    faucet: bool = False
+
+
+class StrategyParams(BaseModel):
+    """Base of every strategy's parameter model: unknown names are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _check_amount(value: Decimal) -> Decimal:
+    if value != value.quantize(SATOSHI):
+        raise ValueError("must have at most 8 decimal places")
+    return value.quantize(SATOSHI)
+
+
+class DiceParams(StrategyParams):
+    """Parameters shared by the built-in Original Dice strategies."""
+
+    base_bet: Decimal = Field(
+        default=Decimal("0.01"), gt=0, description="stake of the first bet and after a reset"
+    )
+    chance: Decimal = Field(
+        default=Decimal("49.5"), ge=Decimal("0.01"), le=Decimal("99"), decimal_places=2,
+        description="win chance in percent (0.01 steps)",
+    )
+    high: bool = Field(default=True, description="bet high (roll above 99.99 - chance) or low")
+
+    @field_validator("base_bet")
+    @classmethod
+    def _base_bet_places(cls, value: Decimal) -> Decimal:
+        return _check_amount(value)
+
+
+class Strategy(ABC):
+    """Base of every strategy. Subclasses set the class variables and implement `next_bet`."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]  # one line for `betbot strategies`
+    Params: ClassVar[type[StrategyParams]]
+    max_in_flight: ClassVar[int | None] = 1
+    # Attributes that make up the strategy's progress, saved with the session so a resume continues it.
+    state_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
+        self.params = params
+        self.context = context
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], context: StrategyContext) -> Self:
+        """Build from raw `--param k=v` values; raises pydantic's ValidationError on bad input."""
+        return cls(cls.Params.model_validate(options), context)
+
+    @abstractmethod
+    def next_bet(self, view: SessionView) -> Decision:
+        """The next bet to place, WAIT, or StopStrategy."""
+
+    def on_result(self, result: Settled, view: SessionView) -> StopStrategy | None:  # noqa: ARG002
+        """Told every settled bet in seq order; may end the session by returning StopStrategy."""
+        return None
+
+    def dice_bet(self, amount: Decimal, chance: Decimal | None = None, high: bool | None = None) -> BetRequest:
+        """A bet in this session's currency, with the amount quantised to 8 places."""
+        params = self.params
+        return BetRequest(
+            amount=quantize(amount),
+            chance=chance if chance is not None else getattr(params, "chance", Decimal("49.5")),
+            high=high if high is not None else getattr(params, "high", True),
+            currency=self.context.currency,
+            faucet=self.context.faucet,
+        )
+
+    def save_state(self) -> dict[str, Any]:
+        """The progress named by `state_fields`, as JSON-ready values (Decimals become strings)."""
+        return {name: _to_json(getattr(self, name)) for name in self.state_fields}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Undo `save_state`: each field is restored with the type it has now."""
+        for name in self.state_fields:
+            if name in state:
+                setattr(self, name, _from_json(state[name], getattr(self, name)))
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_to_json(item) for item in value]
+    return value
+
+
+def _from_json(value: Any, like: Any) -> Any:
+    if isinstance(like, Decimal):
+        return Decimal(value)
+    if isinstance(like, list | tuple):
+        items = [Decimal(item) if isinstance(item, str) else item for item in value]
+        return type(like)(items)
+    return value
