@@ -33,12 +33,13 @@ from anyio.lowlevel import checkpoint
 
 from betbot.backends.base import Backend
 from betbot.backoff import SharedBackoff
-from betbot.models import BetRequest, Outcome, Refused, RefusalKind, Settled, StopKind, Unknown
+from betbot.models import BetRequest, Outcome, RefusalKind, Refused, StopKind, Unknown
 from betbot.reorder import ReorderBuffer
 from betbot.session import Session
-from betbot.strategy import StopStrategy, Strategy, Wait
+from betbot.steps import apply_outcome, decide
+from betbot.strategy import Strategy
 
-__all__ = ["Engine", "EngineHooks", "RETRYABLE_REFUSALS", "effective_concurrency"]
+__all__ = ["RETRYABLE_REFUSALS", "Engine", "EngineHooks", "effective_concurrency"]
 
 RETRYABLE_REFUSALS = frozenset({RefusalKind.RATE_LIMIT, RefusalKind.CHALLENGE, RefusalKind.CONNECT})
 
@@ -126,7 +127,7 @@ class Engine:
         while True:
             while session.in_flight < concurrency and session.open_for_bets(clock()):
                 if pending is None:
-                    decision = self._decide()
+                    decision = decide(strategy, session)
                     if decision is None:
                         break
                     pending = decision
@@ -160,37 +161,15 @@ class Engine:
                 except anyio.WouldBlock:
                     break
 
-    def _decide(self) -> BetRequest | None:
-        """Ask the strategy; a stop or an error stops the session (None), as does waiting on nothing."""
-        session = self.session
-        try:
-            decision = self.strategy.next_bet(session)
-        except Exception as exc:  # noqa: BLE001 - a strategy's bug ends the session, with its message
-            session.stop(StopKind.STRATEGY_ERROR, f"{type(exc).__name__}: {exc}")
-            return None
-        if isinstance(decision, BetRequest):
-            return decision
-        if isinstance(decision, StopStrategy):
-            session.stop(StopKind.STRATEGY, decision.reason)
-        elif isinstance(decision, Wait) and session.in_flight == 0:
-            session.stop(StopKind.STRATEGY_ERROR, "the strategy waited for a result with no bet in flight")
-        return None
-
     def _release(self, seq: int, outcome: Outcome) -> None:
         session = self.session
+        strategy = self.strategy
+        hooks = self.hooks
         now = self.clock()
         for released in self.buffer.push(seq, outcome):
-            session.apply(released)
-            if isinstance(released, Settled):
-                try:
-                    verdict = self.strategy.on_result(released, session)
-                except Exception as exc:  # noqa: BLE001 - as in _decide
-                    session.stop(StopKind.STRATEGY_ERROR, f"{type(exc).__name__}: {exc}")
-                else:
-                    if verdict is not None:
-                        session.stop(StopKind.STRATEGY, verdict.reason)
-            if self.hooks is not None:
-                self.hooks.released(released, now)
+            apply_outcome(session, strategy, released)
+            if hooks is not None:
+                hooks.released(released, now)
             session.check_limits(now)
 
     # -- bet coroutines ----------------------------------------------------------------------------

@@ -32,17 +32,16 @@ from decimal import Decimal
 from typing import Final
 
 from betbot.fairness import GameRules
-from betbot.money import SATOSHI, ZERO
 from betbot.models import (
     BetRequest,
     Outcome,
-    Refused,
     RefusalKind,
+    Refused,
     Settled,
     StopKind,
     StopReason,
-    Unknown,
 )
+from betbot.money import SATOSHI, ZERO
 
 __all__ = ["HELD", "Held", "Limits", "Session", "SessionSnapshot"]
 
@@ -327,26 +326,19 @@ class Session:
         self._wagered += stake
         self._profit += profit
         self._chance_sum += chance
-        if stake > self._largest_bet:
-            self._largest_bet = stake
+        self._largest_bet = max(self._largest_bet, stake)
         if win:
             self._wins += 1
             self._streak = self._streak + 1 if self._streak > 0 else 1
-            if self._streak > self._longest_win_streak:
-                self._longest_win_streak = self._streak
-            if profit > self._largest_win:
-                self._largest_win = profit
-            if self._profit > self._peak_profit:
-                self._peak_profit = self._profit
+            self._longest_win_streak = max(self._longest_win_streak, self._streak)
+            self._largest_win = max(self._largest_win, profit)
+            self._peak_profit = max(self._peak_profit, self._profit)
         else:
             self._streak = self._streak - 1 if self._streak < 0 else -1
-            if -self._streak > self._longest_loss_streak:
-                self._longest_loss_streak = -self._streak
-            if stake > self._largest_loss:
-                self._largest_loss = stake
+            self._longest_loss_streak = max(self._longest_loss_streak, -self._streak)
+            self._largest_loss = max(self._largest_loss, stake)
             drawdown = self._peak_profit - self._profit
-            if drawdown > self._max_drawdown:
-                self._max_drawdown = drawdown
+            self._max_drawdown = max(self._max_drawdown, drawdown)
 
     def resolve_unknown(self, seq: int, bet: BetRequest, profit: Decimal | None) -> None:
         """Reconciliation's verdict on an unknown bet: it did not run (None), or it ran with this profit.

@@ -20,15 +20,15 @@ that every built-in runs with no flag at all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Final, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from betbot.fairness import GameRules
-from betbot.money import SATOSHI, quantize
 from betbot.models import BetRequest, Settled
+from betbot.money import SATOSHI, quantize
 
 __all__ = [
     "WAIT",
@@ -96,7 +96,7 @@ class StrategyContext:
 
     currency: str
     starting_balance: Decimal
-    rules: GameRules = GameRules()
+    rules: GameRules = field(default_factory=GameRules)
     faucet: bool = False
 
 
@@ -153,7 +153,7 @@ class Strategy(ABC):
     def next_bet(self, view: SessionView) -> Decision:
         """The next bet to place, WAIT, or StopStrategy."""
 
-    def on_result(self, result: Settled, view: SessionView) -> StopStrategy | None:  # noqa: ARG002
+    def on_result(self, result: Settled, view: SessionView) -> StopStrategy | None:
         """Told every settled bet in seq order; may end the session by returning StopStrategy."""
         return None
 

@@ -16,7 +16,7 @@ import anyio
 
 from betbot.backends.base import SeedRotation, SiteStats
 from betbot.fairness import GameRules, SeedPair, bet_wins, payout_multiplier, roll, win_profit
-from betbot.models import BetRequest, Outcome, Refused, RefusalKind, Settled
+from betbot.models import BetRequest, Outcome, RefusalKind, Refused, Settled
 
 __all__ = ["LatencyModel", "SimulatedGame", "SimulatorBackend"]
 
@@ -138,11 +138,10 @@ class SimulatorBackend:
         return self.game.play(seq, bet) if self.latency.instant else None
 
     async def place(self, seq: int, bet: BetRequest) -> Outcome:
-        delay = self.latency.sample()
-        # Half the latency on the way there, the bet runs, half on the way back: like the site.
-        await anyio.sleep(delay / 2)
+        # The bet runs as the request arrives and the reply takes the whole latency to come back: as on
+        # the site, a bet cut off in flight may already have run (and a drain must treat it so).
         outcome = self.game.play(seq, bet)
-        await anyio.sleep(delay / 2)
+        await anyio.sleep(self.latency.sample())
         return outcome
 
     async def balance(self, currency: str) -> Decimal:

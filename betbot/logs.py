@@ -1,0 +1,53 @@
+"""Logging: structlog, configured once. One processor chain; only the renderer differs
+(console on a terminal, JSON lines otherwise). Logs go to stderr; stdout is for results.
+
+The last processor before rendering redacts secrets (`betbot.redact`): a line of defence for the API
+key behind the rule that it is never put into an event in the first place.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TextIO
+
+import structlog
+
+from betbot.settings import LogFormat
+
+__all__ = ["configure_logging", "get_logger"]
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _redactor() -> Any:
+    try:
+        from betbot.redact import redact_processor  # noqa: PLC0415 - optional until the live backend lands
+    except ImportError:  # pragma: no cover
+        return None
+    return redact_processor
+
+
+def configure_logging(fmt: LogFormat = LogFormat.AUTO, level: str = "info", stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
+    console = fmt is LogFormat.CONSOLE or (fmt is LogFormat.AUTO and out.isatty())
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info if not console else structlog.dev.set_exc_info,
+    ]
+    redactor = _redactor()
+    if redactor is not None:
+        processors.append(redactor)
+    processors.append(structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer())
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str = "betbot") -> Any:
+    return structlog.get_logger(name)

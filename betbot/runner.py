@@ -1,0 +1,161 @@
+"""Run one session from settings: the lifecycle around the engine (start-up, the run, the summary).
+
+The CLI is a thin adapter over `run_session`; tests and embedders call it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+from rich.console import Console
+
+from betbot.backends.base import Backend
+from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
+from betbot.display import dashboard, progress_lines
+from betbot.engine import Engine
+from betbot.fairness import GameRules, SeedPair
+from betbot.logs import get_logger
+from betbot.registry import StrategyNotFound, load_strategy
+from betbot.session import Limits, Session
+from betbot.settings import Settings, SettingsError
+from betbot.strategy import Strategy, StrategyContext
+from betbot.summary import build_summary, summary_table, write_summary_json
+
+__all__ = ["RunOutcome", "build_limits", "build_strategy", "run_session"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    summary: dict[str, Any]
+    exit_code: int
+
+
+def game_rules(settings: Settings) -> GameRules:
+    return GameRules(edge=settings.edge, faucet_edge=settings.faucet_edge,
+                     min_chance=settings.min_chance, max_chance=settings.max_chance)
+
+
+def build_strategy(settings: Settings, context: StrategyContext) -> Strategy:
+    """The strategy named in the settings with its parameters validated; SettingsError on bad input."""
+    try:
+        cls = load_strategy(settings.strategy)
+    except StrategyNotFound as exc:
+        raise SettingsError(str(exc)) from None
+    options = dict(settings.params)
+    fields = cls.Params.model_fields
+    for name in ("chance", "high"):
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if name not in fields:
+            flag = "--chance" if name == "chance" else "--high/--low"
+            raise SettingsError(f"strategy {cls.name} takes no {name}; drop {flag}")
+        options[name] = value
+    try:
+        return cls.from_options(options, context)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "parameters"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "no such parameter"
+        raise SettingsError(
+            f"invalid parameter {field} for strategy {cls.name}: {message} "
+            f"(`betbot strategies show {cls.name}` lists its parameters)"
+        ) from None
+
+
+def build_limits(settings: Settings, starting_balance: Any) -> Limits:
+    def resolve(limit: Any) -> Any:
+        return None if limit is None else limit.resolve(starting_balance)
+
+    return Limits(
+        max_bets=settings.max_bets,
+        max_duration=settings.max_duration,
+        stop_loss=resolve(settings.stop_loss),
+        take_profit=resolve(settings.take_profit),
+        trailing_stop=resolve(settings.trailing_stop),
+        max_losses=settings.max_losses,
+        max_wins=settings.max_wins,
+        max_bet=settings.max_bet,
+        min_balance=settings.min_balance,
+    )
+
+
+def _simulator(settings: Settings, rules: GameRules) -> tuple[SimulatorBackend, SeedPair]:
+    seeds = SeedPair.derive(settings.seed, first_nonce=settings.first_nonce)
+    game = SimulatedGame(seeds=seeds, balances={settings.currency: settings.balance}, rules=rules)
+    latency = LatencyModel(fixed=settings.sim_latency, jitter=settings.sim_jitter)
+    return SimulatorBackend(game, latency), seeds
+
+
+def _seed_pairs(backend: Backend, revealed: bool) -> list[dict[str, Any]]:
+    if not isinstance(backend, SimulatorBackend):
+        return []
+    return [
+        {
+            "server_seed_hash": pair.server_seed_hash,
+            "server_seed": pair.server_seed if revealed else None,
+            "client_seed": pair.client_seed,
+            "first_nonce": pair.first_nonce,
+        }
+        for pair in backend.game.seed_history
+    ]
+
+
+async def run_session(settings: Settings, *, out: Console, err: Console) -> RunOutcome:
+    """Play one session to its end; the summary goes to `out`, everything else to `err`."""
+    log = get_logger()
+    if settings.live:
+        raise SettingsError("live betting is not available in this build yet; run without --live to simulate")
+    rules = game_rules(settings)
+    backend, seeds = _simulator(settings, rules)
+    starting_balance = await backend.balance(settings.currency)
+    context = StrategyContext(currency=settings.currency, starting_balance=starting_balance,
+                              rules=rules, faucet=settings.faucet)
+    strategy = build_strategy(settings, context)
+    limits = build_limits(settings, starting_balance)
+    clock = time.monotonic
+    session = Session(currency=settings.currency, starting_balance=starting_balance, limits=limits,
+                      started_at=clock(), rules=rules)
+    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=settings.concurrency,
+                    drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True)
+    note = ""
+    if engine.concurrency < settings.concurrency:
+        note = f" ({strategy.name} must see each result before its next bet; asked for {settings.concurrency})"
+    err.print(
+        f"betbot: {strategy.name} on the {backend.name}, {starting_balance} {settings.currency}, "
+        f"effective concurrency {engine.concurrency}{note}", highlight=False,
+    )
+    err.print(f"betbot: server seed hash {seeds.server_seed_hash}, client seed {seeds.client_seed}, "
+              f"first nonce {seeds.first_nonce}", highlight=False)
+    log.info("session.start", strategy=strategy.name, backend=backend.name, concurrency=engine.concurrency,
+             currency=settings.currency, balance=str(starting_balance), limits=_limits_for_log(limits),
+             server_seed_hash=seeds.server_seed_hash)
+    show_dashboard = settings.dashboard == "on" or (settings.dashboard == "auto" and err.is_terminal)
+    try:
+        async with anyio.create_task_group() as tg:
+            if show_dashboard:
+                tg.start_soon(dashboard, engine, err)
+            else:
+                tg.start_soon(progress_lines, engine, log)
+            await engine.run()
+            tg.cancel_scope.cancel()
+    finally:
+        await backend.aclose()
+    summary = build_summary(session.snapshot(), elapsed=engine.elapsed, concurrency=engine.concurrency,
+                            strategy=strategy.name, backend=backend.name,
+                            seed_pairs=_seed_pairs(backend, revealed=True))
+    log.info("session.end", **{k: v for k, v in summary.items() if k != "seed_pairs"})
+    out.print(summary_table(summary))
+    if settings.summary_json is not None:
+        write_summary_json(settings.summary_json, summary)
+    return RunOutcome(summary=summary, exit_code=3 if session.unresolved_seqs else 0)
+
+
+def _limits_for_log(limits: Limits) -> dict[str, str]:
+    return {name: str(getattr(limits, name)) for name in limits.__slots__ if getattr(limits, name) is not None}

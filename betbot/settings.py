@@ -1,0 +1,187 @@
+"""Settings: one validated model, filled from a TOML file < the environment (BETBOT_...) < flags.
+
+Every field is documented here once; `config/betbot.example.toml` mirrors it and `betbot run --help`
+uses the same words. Errors become one line that names the setting, where it came from, and the fix.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from betbot.money import AmountError, parse_amount
+from betbot.units import AmountOrPercent, parse_amount_or_percent, parse_duration
+
+__all__ = ["LogFormat", "Settings", "SettingsError", "load_settings"]
+
+ENV_PREFIX = "BETBOT_"
+
+
+def _amount(value: Any) -> Any:
+    if isinstance(value, float):
+        value = str(value)  # TOML has no decimal type; its floats are read back through their text
+    if isinstance(value, str | int | Decimal):
+        try:
+            return parse_amount(value, "amount")
+        except AmountError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+def _limit(value: Any) -> Any:
+    if value is None or isinstance(value, AmountOrPercent):
+        return value
+    return parse_amount_or_percent(str(value) if isinstance(value, float | int) else value)
+
+
+def _duration(value: Any) -> Any:
+    return None if value is None else parse_duration(value)
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+Limit = Annotated[AmountOrPercent | None, BeforeValidator(_limit)]
+Duration = Annotated[float, BeforeValidator(_duration)]
+OptionalDuration = Annotated[float | None, BeforeValidator(_duration)]
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    # What to play.
+    strategy: str = Field(default="flat", description="strategy name (`betbot strategies` lists them)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the strategy's parameters")
+    currency: str = Field(default="DOGE", min_length=2, max_length=10, pattern=r"^[A-Za-z0-9]+$",
+                          description="currency symbol")
+    chance: Decimal | None = Field(default=None, description="win chance in percent, for strategies that take one")
+    high: bool | None = Field(default=None, description="bet high (true) or low (false)")
+    faucet: bool = Field(default=False, description="bet from the faucet balance")
+
+    # Limits (None: no limit).
+    max_bets: int | None = Field(default=None, ge=1, description="place exactly this many bets, then stop")
+    max_duration: OptionalDuration = Field(default=None, description="no new bet after this long (e.g. 30m)")
+    stop_loss: Limit = Field(default=None, description="never lose more than this (amount or % of balance)")
+    take_profit: Limit = Field(default=None, description="stop once the profit reaches this")
+    trailing_stop: Limit = Field(default=None, description="stop once the profit falls this far below its peak")
+    max_losses: int | None = Field(default=None, ge=1, description="stop after this many losses in a row")
+    max_wins: int | None = Field(default=None, ge=1, description="stop after this many wins in a row")
+    max_bet: Amount | None = Field(default=None, gt=0, description="refuse any stake above this")
+    min_balance: Amount | None = Field(default=None, description="never risk the balance below this")
+
+    # Concurrency and lifecycle.
+    parallel: bool = Field(default=False, description="run several bets at once")
+    max_concurrent: int = Field(default=5, ge=1, le=256, description="bets in flight with --parallel")
+    drain_timeout: Duration = Field(default=30.0, description="on stop, wait this long for bets in flight")
+
+    # The simulator (the default backend).
+    balance: Amount = Field(default=Decimal(100), gt=0, description="simulated starting balance")
+    seed: str | None = Field(default=None, description="derive the simulator's seed pair from this text")
+    first_nonce: int = Field(default=0, ge=0, description="nonce of the first bet of a seed pair")
+    sim_latency: Duration = Field(default=0.0, description="simulated reply latency (e.g. 50ms)")
+    sim_jitter: Duration = Field(default=0.0, description="extra random latency, uniform in [0, jitter)")
+    edge: Decimal = Field(default=Decimal(1), ge=0, lt=100, description="house edge in percent, main balance")
+    faucet_edge: Decimal = Field(default=Decimal(3), ge=0, lt=100, description="house edge on the faucet")
+    min_chance: Decimal = Field(default=Decimal("0.01"), gt=0, description="lowest chance the site accepts")
+    max_chance: Decimal = Field(default=Decimal(98), lt=100, description="highest chance the site accepts")
+
+    # Live betting (opt-in).
+    live: bool = Field(default=False, description="bet real money on DuckDice")
+    base_url: str = Field(default="https://duckdice.io/api", description="DuckDice API base URL")
+    api_key: SecretStr | None = Field(default=None, description="DuckDice Bot API key")
+    api_key_file: Path | None = Field(default=None, description="file holding the API key")
+
+    # Output.
+    summary_json: Path | None = Field(default=None, description="write the end-of-session summary here as JSON")
+    log_format: LogFormat = Field(default=LogFormat.AUTO, description="auto: console on a terminal, else JSON")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="log level")
+    dashboard: Literal["auto", "on", "off"] = Field(default="auto", description="live dashboard on a terminal")
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("chance", mode="before")
+    @classmethod
+    def _chance_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, float) else value
+
+    @property
+    def concurrency(self) -> int:
+        """What the user asked for: --max-concurrent with --parallel, else one bet at a time."""
+        return self.max_concurrent if self.parallel else 1
+
+
+class SettingsError(ValueError):
+    """A bad setting, as one line that names it, where it came from, and what would fix it."""
+
+
+_FLAG_NAMES = {"params": "--param", "high": "--high/--low"}
+
+
+def _origin(field: str, flags: dict[str, Any], config: Path | None) -> str:
+    if field in flags:
+        return f"flag {_FLAG_NAMES.get(field, '--' + field.replace('_', '-'))}"
+    env = f"{ENV_PREFIX}{field.upper()}"
+    import os  # noqa: PLC0415 - only on the error path
+
+    if env in os.environ:
+        return f"environment {env}"
+    return f"config {config}" if config is not None else "default"
+
+
+def load_settings(flags: dict[str, Any], config: Path | None = None) -> Settings:
+    """Settings from the config file, the environment and the given flags (highest first: flags)."""
+    if config is not None:
+        if not config.is_file():
+            raise SettingsError(f"config file {config} does not exist; pass an existing TOML file to --config")
+        try:
+            tomllib.loads(config.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {config} is not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"config file {config} cannot be read: {exc}") from None
+
+    class _Sourced(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            if config is None:
+                return (init_settings, env_settings)
+            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config))
+
+    try:
+        loaded = _Sourced(**flags)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        top = str(error["loc"][0]) if error["loc"] else field
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            raise SettingsError(
+                f"unknown setting {field!r} in {_origin(top, flags, config)}; see config/betbot.example.toml"
+            ) from None
+        raise SettingsError(f"invalid {field} ({_origin(top, flags, config)}): {message}") from None
+    return loaded

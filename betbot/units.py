@@ -1,0 +1,68 @@
+"""Parsers for the human units in flags and config: durations ("250ms", "5m", "1h30m") and limit
+amounts given absolutely or as a percentage of the starting balance ("10", "10%")."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from betbot.money import AmountError, parse_amount, quantize
+
+__all__ = ["AmountOrPercent", "parse_amount_or_percent", "parse_duration"]
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds from "90", "1.5s", "250ms", "5m", "1h30m" or "2d"; a bare number is seconds."""
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        compact = text.strip().lower().replace(" ", "")
+        try:
+            seconds = float(compact)
+        except ValueError:
+            parts = _DURATION_PART.findall(compact)
+            if not parts or "".join(n + u for n, u in parts) != compact:
+                raise ValueError(
+                    f"{text!r} is not a duration; use a number of seconds or units like 250ms, 30s, 5m, 1h30m"
+                ) from None
+            seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{text!r} must be a finite duration of 0 or more")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class AmountOrPercent:
+    """A limit amount, absolute or as a percentage of the starting balance."""
+
+    value: Decimal
+    percent: bool = False
+
+    def resolve(self, starting_balance: Decimal) -> Decimal:
+        return quantize(starting_balance * self.value / 100) if self.percent else self.value
+
+    def __str__(self) -> str:
+        return f"{self.value}%" if self.percent else str(self.value)
+
+
+def parse_amount_or_percent(text: str | Decimal | int | AmountOrPercent) -> AmountOrPercent:
+    if isinstance(text, AmountOrPercent):
+        return text
+    if isinstance(text, str) and text.strip().endswith("%"):
+        number = text.strip()[:-1]
+        try:
+            value = Decimal(number)
+        except ArithmeticError:
+            raise ValueError(f"{text!r} is not a percentage like 10%") from None
+        if not value.is_finite() or value <= 0:
+            raise ValueError(f"{text!r} must be a percentage above 0, like 10%")
+        return AmountOrPercent(value, percent=True)
+    try:
+        return AmountOrPercent(parse_amount(text, "amount", allow_zero=False))
+    except AmountError as exc:
+        raise ValueError(f"{exc}; give an amount like 5 or a percentage of the balance like 10%") from None
