@@ -129,10 +129,10 @@ async def run_session(settings: Settings, *, out: Console, err: Console) -> RunO
         note = f" ({strategy.name} must see each result before its next bet; asked for {settings.concurrency})"
     err.print(
         f"betbot: {strategy.name} on the {backend.name}, {starting_balance} {settings.currency}, "
-        f"effective concurrency {engine.concurrency}{note}", highlight=False,
+        f"effective concurrency {engine.concurrency}{note}", highlight=False, soft_wrap=True,
     )
     err.print(f"betbot: server seed hash {seeds.server_seed_hash}, client seed {seeds.client_seed}, "
-              f"first nonce {seeds.first_nonce}", highlight=False)
+              f"first nonce {seeds.first_nonce}", highlight=False, soft_wrap=True)
     log.info("session.start", strategy=strategy.name, backend=backend.name, concurrency=engine.concurrency,
              currency=settings.currency, balance=str(starting_balance), limits=_limits_for_log(limits),
              server_seed_hash=seeds.server_seed_hash)

@@ -76,8 +76,8 @@ def build_summary(
 def summary_table(summary: dict[str, Any]) -> Table:
     cur = summary["currency"]
     table = Table(title="betbot session summary", show_header=False, title_justify="left")
-    table.add_column("what", style="bold")
-    table.add_column("value")
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")  # seeds are for copying: fold them, never cut them
     luck = summary["luck_percent"]
     rate = summary["bets_per_second"]
     rows = [

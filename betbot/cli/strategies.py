@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -42,7 +44,7 @@ def show_strategy(name: str) -> None:
         raise BadInput(str(exc)) from None
     console = Console()
     console.print(f"[bold]{cls.name}[/bold]: {cls.summary}")
-    doc = (cls.__doc__ or "").strip()
+    doc = inspect.cleandoc(cls.__doc__ or "")
     if doc:
         console.print(doc, highlight=False)
     console.print(f"bets in flight it tolerates when deciding: {_lag(cls.max_in_flight)}")
