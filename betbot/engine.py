@@ -29,6 +29,7 @@ from typing import Protocol
 
 import anyio
 import anyio.abc
+import structlog
 from anyio.lowlevel import checkpoint
 
 from betbot.backends.base import Backend
@@ -40,6 +41,8 @@ from betbot.steps import apply_outcome, decide
 from betbot.strategy import Strategy
 
 __all__ = ["RETRYABLE_REFUSALS", "Engine", "EngineHooks", "effective_concurrency"]
+
+_log = structlog.get_logger("betbot.engine")
 
 RETRYABLE_REFUSALS = frozenset({RefusalKind.RATE_LIMIT, RefusalKind.CHALLENGE, RefusalKind.CONNECT})
 
@@ -78,6 +81,7 @@ class Engine:
         backoff: SharedBackoff | None = None,
         handle_signals: bool = False,
         yield_every: int = 256,
+        on_ready: Callable[[], None] | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
@@ -91,6 +95,7 @@ class Engine:
         self.backoff = backoff or SharedBackoff(clock=clock)
         self.handle_signals = handle_signals
         self.yield_every = yield_every
+        self.on_ready = on_ready  # called once signals are handled, before the first bet
         self.buffer: ReorderBuffer[Outcome] = ReorderBuffer(first=session.next_seq, window=self.concurrency)
         self.signals = _Signals()
         self.retries = 0
@@ -107,7 +112,9 @@ class Engine:
         try:
             async with anyio.create_task_group() as tg:
                 if self.handle_signals:
-                    tg.start_soon(self._watch_signals, tg)
+                    await tg.start(self._watch_signals, tg)
+                if self.on_ready is not None:
+                    self.on_ready()
                 await self._loop(tg)
                 tg.cancel_scope.cancel()  # the signal watcher and the drain timer
         finally:
@@ -206,22 +213,30 @@ class Engine:
         """The first call drains (bounded by drain_timeout, when a task group is given); a second cancels."""
         self.signals.received += 1
         self.signals.last = why
+        in_flight = self.session.in_flight
         if self.signals.received == 1:
-            in_flight = self.session.in_flight
             self.session.stop(StopKind.SIGNAL, f"{why}: drained {in_flight} bet(s) in flight")
+            _log.warning("engine.draining", why=why, in_flight=in_flight, deadline_seconds=self.drain_timeout,
+                         hint="send the signal again to stop at once")
             if tg is not None and not self._drain_deadline_armed:
                 self._drain_deadline_armed = True
                 tg.start_soon(self._drain_deadline)
         else:
+            _log.warning("engine.cancelling", why=why, in_flight=in_flight,
+                         hint="bets in flight are recorded as unknown, to be reconciled")
             self.cancel_in_flight()
         self._send.send_nowait(None)  # wake the strategy task if it waits for an outcome
 
     async def _drain_deadline(self) -> None:
         await anyio.sleep(self.drain_timeout)
+        _log.warning("engine.drain_deadline", in_flight=self.session.in_flight, deadline_seconds=self.drain_timeout)
         self.cancel_in_flight()
 
-    async def _watch_signals(self, tg: anyio.abc.TaskGroup) -> None:
+    async def _watch_signals(
+        self, tg: anyio.abc.TaskGroup, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+            task_status.started()
             async for signum in received:
                 self.request_stop(signal.Signals(signum).name, tg)
 

@@ -122,8 +122,12 @@ async def run_session(settings: Settings, *, out: Console, err: Console) -> RunO
     clock = time.monotonic
     session = Session(currency=settings.currency, starting_balance=starting_balance, limits=limits,
                       started_at=clock(), rules=rules)
+    def ready() -> None:
+        log.info("session.running", hint="SIGINT/SIGTERM drains the bets in flight and stops; a second one "
+                 "stops at once")
+
     engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=settings.concurrency,
-                    drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True)
+                    drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True, on_ready=ready)
     note = ""
     if engine.concurrency < settings.concurrency:
         note = f" ({strategy.name} must see each result before its next bet; asked for {settings.concurrency})"
