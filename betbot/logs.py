@@ -13,19 +13,12 @@ from typing import Any, TextIO
 
 import structlog
 
+from betbot.redact import install_logging_filters, redact_processor
 from betbot.settings import LogFormat
 
 __all__ = ["configure_logging", "get_logger"]
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-
-
-def _redactor() -> Any:
-    try:
-        from betbot.redact import redact_processor  # noqa: PLC0415 - optional until the live backend lands
-    except ImportError:  # pragma: no cover
-        return None
-    return redact_processor
 
 
 def configure_logging(fmt: LogFormat = LogFormat.AUTO, level: str = "info", stream: TextIO | None = None) -> None:
@@ -37,9 +30,7 @@ def configure_logging(fmt: LogFormat = LogFormat.AUTO, level: str = "info", stre
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info if not console else structlog.dev.set_exc_info,
     ]
-    redactor = _redactor()
-    if redactor is not None:
-        processors.append(redactor)
+    processors.append(redact_processor)
     processors.append(structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer())
     structlog.configure(
         processors=processors,
@@ -47,6 +38,7 @@ def configure_logging(fmt: LogFormat = LogFormat.AUTO, level: str = "info", stre
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+    install_logging_filters()  # httpx and uvicorn log through the standard library
 
 
 def get_logger(name: str = "betbot") -> Any:

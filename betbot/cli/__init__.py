@@ -17,18 +17,14 @@ from betbot import __version__
 from betbot.cli.errors import fail_usage
 from betbot.cli.run import run_command
 from betbot.cli.strategies import strategies_group
+from betbot.redact import redact
 
 __all__ = ["cli", "main"]
 
 
 def _safe(exc: BaseException) -> str:
     """An exception as one line, with any API key scrubbed (httpx errors carry URLs)."""
-    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    try:
-        from betbot.redact import redact  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - until the live backend lands
-        return text
-    return redact(text)
+    return redact(f"{type(exc).__name__}: {exc}".replace("\n", " "))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
