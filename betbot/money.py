@@ -22,6 +22,8 @@ __all__ = [
 SATOSHI = Decimal("0.00000001")
 CHANCE_STEP = Decimal("0.01")
 ZERO = Decimal("0E-8")
+# The default decimal context holds 28 digits; with 8 after the point, 20 may stand before it.
+_MAX_DIGITS_BEFORE_POINT = 20
 
 
 class AmountError(ValueError):
@@ -30,6 +32,8 @@ class AmountError(ValueError):
 
 def quantize(value: Decimal | int | str) -> Decimal:
     """An amount to 8 places, rounded down: a stake is never rounded up past what was asked."""
+    if isinstance(value, float):  # its binary value is not the number its author wrote
+        raise TypeError("quantize: got a float; money must come from a string or a Decimal")
     return Decimal(value).quantize(SATOSHI, rounding=ROUND_DOWN)
 
 
@@ -56,6 +60,8 @@ def parse_amount(text: str | Decimal | int, what: str = "amount", *, allow_zero:
     if value < 0 or (value == 0 and not allow_zero):
         bound = "0 or more" if allow_zero else "more than 0"
         raise AmountError(f"{what}: {text!r} must be {bound}")
+    if value.adjusted() >= _MAX_DIGITS_BEFORE_POINT:
+        raise AmountError(f"{what}: {text!r} is too large")
     if value != value.quantize(SATOSHI, rounding=ROUND_DOWN):
         raise AmountError(f"{what}: {text!r} has more than 8 decimal places")
     return value.quantize(SATOSHI)
@@ -64,6 +70,8 @@ def parse_amount(text: str | Decimal | int, what: str = "amount", *, allow_zero:
 def parse_chance(text: str | Decimal | int, what: str = "chance") -> Decimal:
     """Parse a win chance in percent with at most 2 decimal places (range checks are the game's)."""
     value = _to_decimal(text, what)
+    if value.adjusted() >= _MAX_DIGITS_BEFORE_POINT:
+        raise AmountError(f"{what}: {text!r} is too large")
     if value != value.quantize(CHANCE_STEP, rounding=ROUND_DOWN):
         raise AmountError(f"{what}: {text!r} has more than 2 decimal places (the site's step is 0.01 %)")
     return value.quantize(CHANCE_STEP)

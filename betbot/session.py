@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from betbot.fairness import GameRules
+from betbot.fairness import GameRules, range_chance
 from betbot.models import (
     BetRequest,
     Outcome,
@@ -279,12 +279,13 @@ class Session:
             return f"stake {amount} must be above 0 with at most 8 decimal places"
         if bet.currency != self.currency:
             return f"currency {bet.currency} differs from the session's {self.currency}"
+        rules = self.rules
         if bet.range is not None:
             low, high = bet.range
             if not 0 <= low <= high <= 9999:
                 return f"range {low}..{high} must lie inside 0..9999 with low <= high"
-            return None
-        rules = self.rules
+            if bet.chance != range_chance(low, high, bet.range_in):
+                return f"chance {bet.chance} does not match the range {low}..{high} ({'in' if bet.range_in else 'out'})"
         if not rules.min_chance <= bet.chance <= rules.max_chance or bet.chance * 100 % 1:
             return (
                 f"chance {bet.chance} must be between {rules.min_chance} and {rules.max_chance} "
