@@ -25,6 +25,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 import anyio
@@ -35,6 +36,8 @@ from anyio.lowlevel import checkpoint
 from betbot.backends.base import Backend
 from betbot.backoff import SharedBackoff
 from betbot.models import BetRequest, Outcome, RefusalKind, Refused, StopKind, Unknown
+from betbot.reconcile import Reconciliation
+from betbot.reconciler import Reconciler
 from betbot.reorder import ReorderBuffer
 from betbot.session import Session
 from betbot.steps import apply_outcome, decide
@@ -53,6 +56,10 @@ class EngineHooks(Protocol):
     def admitted(self, seq: int, bet: BetRequest, now: float) -> None: ...
 
     def released(self, outcome: Outcome, now: float) -> None: ...
+
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
+        """An unknown bet's verdict from the site's books: did not run (None), or ran with this profit."""
+        ...
 
 
 def effective_concurrency(requested: int, strategy: type[Strategy] | Strategy) -> int:
@@ -82,6 +89,8 @@ class Engine:
         handle_signals: bool = False,
         yield_every: int = 256,
         on_ready: Callable[[], None] | None = None,
+        reconciler: Reconciler | None = None,
+        continue_after_reconciliation: bool = True,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
@@ -96,6 +105,10 @@ class Engine:
         self.handle_signals = handle_signals
         self.yield_every = yield_every
         self.on_ready = on_ready  # called once signals are handled, before the first bet
+        self.reconciler = reconciler
+        self.continue_after_reconciliation = continue_after_reconciliation
+        self.reconciliations: list[Reconciliation] = []
+        self._unknown: dict[int, BetRequest] = {}  # bets of unknown outcome, until reconciled
         self.buffer: ReorderBuffer[Outcome] = ReorderBuffer(first=session.next_seq, window=self.concurrency)
         self.signals = _Signals()
         self.retries = 0
@@ -109,6 +122,8 @@ class Engine:
     async def run(self) -> None:
         """Play until the session stops and every bet in flight has resolved."""
         self.started_at = self.clock()
+        if self.reconciler is not None and self.reconciler.baseline is None:
+            await self.reconciler.take_baseline()
         try:
             async with anyio.create_task_group() as tg:
                 if self.handle_signals:
@@ -157,6 +172,8 @@ class Engine:
                     await checkpoint()
             if session.in_flight == 0 and (session.stopped or pending is None):
                 if session.stopped:
+                    if await self._reconcile_and_resume():
+                        continue
                     return
                 continue
             item = await self._receive.receive()
@@ -174,10 +191,49 @@ class Engine:
         hooks = self.hooks
         now = self.clock()
         for released in self.buffer.push(seq, outcome):
+            if isinstance(released, Unknown):
+                self._unknown[released.seq] = released.bet
             apply_outcome(session, strategy, released)
             if hooks is not None:
                 hooks.released(released, now)
             session.check_limits(now)
+
+    async def _reconcile_and_resume(self) -> bool:
+        """With everything drained after an unknown outcome: ask the site's books, settle each unknown bet,
+        and say whether betting goes on. Only an UNKNOWN_OUTCOME stop is reconciled here; after a signal the
+        unknown bets stay unknown (in the journal) for the next start."""
+        session = self.session
+        reason = session.stop_reason
+        if (self.reconciler is None or not self._unknown or reason is None
+                or reason.kind is not StopKind.UNKNOWN_OUTCOME):
+            return False
+        try:
+            result = await self.reconciler.reconcile(settled_bets=session.bets, settled_profit=session.profit,
+                                                     unknown=dict(self._unknown))
+        except Exception as exc:  # noqa: BLE001 - the books could not be read: stop, keep the bets unknown
+            session.stop(StopKind.UNKNOWN_OUTCOME, f"could not reconcile {len(self._unknown)} unknown bet(s): "
+                         f"{type(exc).__name__}: {exc}", replace=True)
+            return False
+        self.reconciliations.append(result)
+        if not result.balanced:
+            _log.error("engine.reconcile_failed", unknown=sorted(self._unknown), detail=result.detail)
+            session.stop(StopKind.UNKNOWN_OUTCOME, f"the books do not balance: {result.detail}", replace=True)
+            return False
+        now = self.clock()
+        for verdict in result.verdicts:
+            bet = self._unknown.pop(verdict.seq)
+            session.resolve_unknown(verdict.seq, bet, verdict.profit)
+            if self.hooks is not None:
+                self.hooks.reconciled(verdict.seq, bet, verdict.profit, now)
+        _log.warning("engine.reconciled", detail=result.detail, continuing=self.continue_after_reconciliation)
+        if not self.continue_after_reconciliation:
+            session.stop(StopKind.UNKNOWN_OUTCOME, f"reconciled, and set to stop after that: {result.detail}",
+                         replace=True)
+            return False
+        if not session.resume_after_reconciliation():
+            return False
+        session.check_limits(now)  # a reconciled win or loss may itself reach a limit
+        return not session.stopped
 
     # -- bet coroutines ----------------------------------------------------------------------------
     async def _bet(self, seq: int, bet: BetRequest) -> None:

@@ -211,9 +211,10 @@ class Session:
         """Bets whose outcome is unknown and not yet reconciled."""
         return sorted(self._unresolved)
 
-    def stop(self, kind: StopKind, detail: str) -> StopReason:
-        """Stop admitting bets. The first reason given is the one that stands."""
-        if self._stop_reason is None:
+    def stop(self, kind: StopKind, detail: str, *, replace: bool = False) -> StopReason:
+        """Stop admitting bets. The first reason given is the one that stands, unless `replace`
+        (the owner restating the same stop with what it learned since, e.g. reconciliation's verdict)."""
+        if self._stop_reason is None or replace:
             self._stop_reason = StopReason(kind=kind, detail=detail)
         return self._stop_reason
 

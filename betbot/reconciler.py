@@ -1,0 +1,41 @@
+"""Reconciliation, driven: read the site's books and settle the bets whose outcome is unknown.
+
+The engine calls this only once every other bet in flight has drained, so the site's bet count and
+balance move for no other bet of this session. The reasoning itself is pure (`betbot.reconcile`); this
+module only fetches `/bot/stats/{SYMBOL}` and remembers the baseline taken at the session's start.
+An unknown bet is never sent again: the books say whether it ran.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from betbot.backends.base import Backend, SiteStats
+from betbot.fairness import GameRules, payout_multiplier
+from betbot.models import BetRequest
+from betbot.reconcile import Reconciliation, reconcile
+
+__all__ = ["Reconciler"]
+
+
+class Reconciler:
+    def __init__(self, backend: Backend, currency: str, rules: GameRules) -> None:
+        self.backend = backend
+        self.currency = currency
+        self.rules = rules
+        self.baseline: SiteStats | None = None
+
+    async def take_baseline(self) -> SiteStats:
+        """The site's books before the session's first bet (the zero against which it reconciles)."""
+        self.baseline = await self.backend.stats(self.currency)
+        return self.baseline
+
+    async def reconcile(self, *, settled_bets: int, settled_profit: Decimal,
+                        unknown: dict[int, BetRequest]) -> Reconciliation:
+        """The site's verdict on each unknown bet, given what the session settled since the baseline."""
+        if self.baseline is None:
+            raise RuntimeError("take_baseline() must run before the session's first bet")
+        site = await self.backend.stats(self.currency)
+        payouts = {seq: payout_multiplier(bet.chance, self.rules.edge_for(bet)) for seq, bet in unknown.items()}
+        return reconcile(baseline=self.baseline, site=site, settled_bets=settled_bets,
+                         settled_profit=settled_profit, unknown=sorted(unknown.items()), payouts=payouts)

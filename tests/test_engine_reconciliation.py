@@ -1,0 +1,131 @@
+"""Unknown outcomes: the engine stops admitting, drains, reads the site's books, settles each unknown bet
+from them, and goes on (or stops) — and never sends an unknown bet again."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import anyio
+from anyio.lowlevel import checkpoint
+
+from betbot.backends.simulator import SimulatedGame, SimulatorBackend
+from betbot.engine import Engine
+from betbot.fairness import GameRules, SeedPair
+from betbot.models import BetRequest, Outcome, StopKind, Unknown
+from betbot.reconciler import Reconciler
+from betbot.session import Limits, Session
+from betbot.strategy import DiceParams, SessionView, Strategy, StrategyContext
+
+
+class Flat(Strategy):
+    name = "flat-test"
+    summary = "flat"
+    Params = DiceParams
+    max_in_flight = None
+
+    def next_bet(self, view: SessionView) -> BetRequest:
+        return self.dice_bet(Decimal("1"))
+
+
+class LosesReplies(SimulatorBackend):
+    """Bets in `ran` execute but their reply is lost; bets in `lost` never reach the game."""
+
+    def __init__(self, game: SimulatedGame, *, ran: set[int], lost: set[int]) -> None:
+        super().__init__(game)
+        self.ran, self.lost = ran, lost
+        self.calls: list[int] = []
+
+    def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
+        return None  # every bet is a task, so several are in flight
+
+    async def place(self, seq: int, bet: BetRequest) -> Outcome:
+        self.calls.append(seq)
+        for _ in range(seq % 4):  # replies out of order, without real time
+            await checkpoint()
+        if seq in self.lost:
+            return Unknown(seq=seq, bet=bet, message="connection lost before the request was read")
+        outcome = self.game.play(seq, bet)
+        if seq in self.ran:
+            return Unknown(seq=seq, bet=bet, message="connection dropped after the bet ran")
+        return outcome
+
+
+def _run(*, ran: set[int], lost: set[int], max_bets: int = 40, go_on: bool = True,
+         reconcile: bool = True) -> tuple[Engine, LosesReplies]:
+    balance = Decimal(100)
+    game = SimulatedGame(seeds=SeedPair.derive("reconcile"), balances={"DOGE": balance})
+    backend = LosesReplies(game, ran=ran, lost=lost)
+    session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=max_bets), started_at=0.0)
+    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=balance))
+    reconciler = Reconciler(backend, "DOGE", GameRules()) if reconcile else None
+    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
+                    reconciler=reconciler, continue_after_reconciliation=go_on)
+    anyio.run(engine.run)
+    return engine, backend
+
+
+def test_unknown_bets_that_ran_are_counted_and_the_session_goes_on() -> None:
+    engine, backend = _run(ran={7, 19}, lost=set())
+    session = engine.session
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.MAX_BETS
+    assert session.bets == 40
+    assert session.balance == backend.game.balances["DOGE"]  # to the satoshi
+    assert sorted(backend.calls) == list(range(1, 41))  # nothing sent twice
+    assert len(engine.reconciliations) == 2
+    assert all(result.balanced for result in engine.reconciliations)
+
+
+def test_unknown_bets_that_never_ran_free_their_slot() -> None:
+    engine, backend = _run(ran=set(), lost={3})
+    session = engine.session
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.MAX_BETS
+    assert session.bets == 40  # max_bets counts bets that ran: the lost one was replaced, once
+    assert backend.game.bets == 40
+    assert len(backend.calls) == 41
+    assert session.balance == backend.game.balances["DOGE"]
+
+
+def test_reconciled_then_stop_when_so_configured() -> None:
+    engine, backend = _run(ran={5}, lost=set(), go_on=False)
+    reason = engine.session.stop_reason
+    assert reason is not None
+    assert reason.kind is StopKind.UNKNOWN_OUTCOME
+    assert "reconciled" in reason.detail
+    assert engine.session.unresolved_seqs == []
+    assert engine.session.balance == backend.game.balances["DOGE"]
+
+
+def test_without_a_reconciler_the_bet_stays_unknown_and_the_session_stops() -> None:
+    engine, backend = _run(ran={5}, lost=set(), reconcile=False)
+    reason = engine.session.stop_reason
+    assert reason is not None
+    assert reason.kind is StopKind.UNKNOWN_OUTCOME
+    assert engine.session.unresolved_seqs == [5]
+    assert 5 in backend.calls
+    assert backend.calls.count(5) == 1
+
+
+def test_books_that_do_not_balance_stop_with_the_reason() -> None:
+    class Meddled(LosesReplies):
+        async def place(self, seq: int, bet: BetRequest) -> Outcome:
+            outcome = await super().place(seq, bet)
+            if seq == 6:  # someone else bets on the account meanwhile
+                self.game.balances["DOGE"] -= Decimal("0.33")
+            return outcome
+
+    balance = Decimal(100)
+    game = SimulatedGame(seeds=SeedPair.derive("meddled"), balances={"DOGE": balance})
+    backend = Meddled(game, ran={6}, lost=set())
+    session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=20), started_at=0.0)
+    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=balance))
+    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
+                    reconciler=Reconciler(backend, "DOGE", GameRules()))
+    anyio.run(engine.run)
+    reason = session.stop_reason
+    assert reason is not None
+    assert reason.kind is StopKind.UNKNOWN_OUTCOME
+    assert "do not balance" in reason.detail
+    assert session.unresolved_seqs == [6]
+    assert backend.calls.count(6) == 1
