@@ -50,7 +50,9 @@ class SharedBackoff:
         if retry_after is not None and retry_after >= 0:
             pause = min(retry_after, self.cap * 10)  # a server's word, bounded against absurd values
         else:
-            pause = self._rng.uniform(0, min(self.cap, self.base * 2 ** (self._failures - 1)))
+            # The exponent stops growing long before the float would overflow; the cap rules anyway.
+            ceiling = min(self.cap, self.base * 2.0 ** min(self._failures - 1, 64))
+            pause = self._rng.uniform(0, ceiling)
         self._until = max(self._until, self._clock() + pause)
         self.reason = reason
         return pause
