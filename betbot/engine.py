@@ -35,7 +35,9 @@ from anyio.lowlevel import checkpoint
 
 from betbot.backends.base import Backend
 from betbot.backoff import SharedBackoff
+from betbot.minbet_policy import MinBetPolicy
 from betbot.models import BetRequest, Outcome, RefusalKind, Refused, StopKind, Unknown
+from betbot.ratelimit import TokenBucket
 from betbot.reconcile import Reconciliation
 from betbot.reconciler import Reconciler
 from betbot.reorder import ReorderBuffer
@@ -91,6 +93,8 @@ class Engine:
         on_ready: Callable[[], None] | None = None,
         reconciler: Reconciler | None = None,
         continue_after_reconciliation: bool = True,
+        min_bets: MinBetPolicy | None = None,
+        rate_limit: TokenBucket | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
@@ -109,6 +113,8 @@ class Engine:
         self.continue_after_reconciliation = continue_after_reconciliation
         self.reconciliations: list[Reconciliation] = []
         self._unknown: dict[int, BetRequest] = {}  # bets of unknown outcome, until reconciled
+        self.min_bets = min_bets
+        self.rate_limit = rate_limit
         self.buffer: ReorderBuffer[Outcome] = ReorderBuffer(first=session.next_seq, window=self.concurrency)
         self.signals = _Signals()
         self.retries = 0
@@ -150,6 +156,8 @@ class Engine:
             while session.in_flight < concurrency and session.open_for_bets(clock()):
                 if pending is None:
                     decision = decide(strategy, session)
+                    if decision is not None and self.min_bets is not None:
+                        decision = self.min_bets.check(decision, session)
                     if decision is None:
                         break
                     pending = decision
@@ -161,7 +169,7 @@ class Engine:
                 bet, pending = pending, None
                 if hooks is not None:
                     hooks.admitted(verdict, bet, clock())
-                outcome = place_now(verdict, bet)
+                outcome = place_now(verdict, bet) if self.rate_limit is None else None
                 if outcome is None or (isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS):
                     tg.start_soon(self._bet, verdict, bet)
                     continue
@@ -194,6 +202,8 @@ class Engine:
             if isinstance(released, Unknown):
                 self._unknown[released.seq] = released.bet
             apply_outcome(session, strategy, released)
+            if self.min_bets is not None and isinstance(released, Refused):
+                self.min_bets.refused(released, session)
             if hooks is not None:
                 hooks.released(released, now)
             session.check_limits(now)
@@ -243,6 +253,8 @@ class Engine:
         with scope:
             while True:
                 await self.backoff.wait()
+                if self.rate_limit is not None:
+                    await self.rate_limit.acquire()
                 try:
                     outcome = await self.backend.place(seq, bet)
                 except Exception as exc:  # noqa: BLE001 - a backend bug must not lose track of the bet

@@ -120,6 +120,7 @@ class StopKind(StrEnum):
     MAX_BET = "max_bet"
     MIN_BALANCE = "min_balance"
     INSUFFICIENT_BALANCE = "insufficient_balance"
+    MIN_BET = "min_bet"
     INVALID_BET = "invalid_bet"
     STRATEGY = "strategy"
     STRATEGY_ERROR = "strategy_error"

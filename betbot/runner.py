@@ -13,12 +13,19 @@ import anyio
 from pydantic import ValidationError
 from rich.console import Console
 
+from betbot.apikey import resolve_api_key
 from betbot.backends.base import Backend
+from betbot.backends.duckdice import DuckDiceBackend
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
 from betbot.display import dashboard, progress_lines
 from betbot.engine import Engine
 from betbot.fairness import GameRules, SeedPair
 from betbot.logs import get_logger
+from betbot.minbet_policy import MinBetPolicy
+from betbot.minbets import MinBetCache
+from betbot.paths import data_dir
+from betbot.ratelimit import TokenBucket
+from betbot.reconciler import Reconciler
 from betbot.registry import StrategyNotFound, load_strategy
 from betbot.session import Limits, Session
 from betbot.settings import Settings, SettingsError
@@ -107,13 +114,49 @@ def _seed_pairs(backend: Backend, revealed: bool) -> list[dict[str, Any]]:
     ]
 
 
-async def run_session(settings: Settings, *, out: Console, err: Console) -> RunOutcome:
-    """Play one session to its end; the summary goes to `out`, everything else to `err`."""
+def _live(settings: Settings, api_key_from_cli: bool) -> DuckDiceBackend:
+    key = resolve_api_key(settings.api_key, settings.api_key_file, warn_cli=api_key_from_cli)
+    return DuckDiceBackend(api_key=key, base_url=settings.base_url, max_connections=settings.concurrency)
+
+
+async def run_session(settings: Settings, *, out: Console, err: Console, api_key_from_cli: bool = False) -> RunOutcome:
+    """Play one session to its end; the summary goes to `out`, everything else to `err`.
+
+    Raises SettingsError or click.UsageError for bad input, DuckDiceError when the site cannot be used.
+    """
     log = get_logger()
-    if settings.live:
-        raise SettingsError("live betting is not available in this build yet; run without --live to simulate")
     rules = game_rules(settings)
-    backend, seeds = _simulator(settings, rules)
+    backend: Backend
+    seeds: SeedPair | None = None
+    reconciler: Reconciler | None = None
+    min_bets: MinBetPolicy | None = None
+    if settings.live:
+        backend = _live(settings, api_key_from_cli)
+        reconciler = Reconciler(backend, settings.currency, rules)
+        min_bets = MinBetPolicy(MinBetCache(settings.min_bet_cache or data_dir() / "min_bets.json"),
+                                settings.below_min_bet)
+    else:
+        backend, seeds = _simulator(settings, rules)
+    try:
+        return await _play(settings, _Wiring(backend=backend, seeds=seeds, reconciler=reconciler,
+                                             min_bets=min_bets, rules=rules), log=log, out=out, err=err)
+    finally:
+        await backend.aclose()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Wiring:
+    """What the settings chose to play against."""
+
+    backend: Backend
+    seeds: SeedPair | None  # the simulator's; the site does not reveal its seeds through the API
+    reconciler: Reconciler | None
+    min_bets: MinBetPolicy | None
+    rules: GameRules
+
+
+async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, err: Console) -> RunOutcome:
+    backend, seeds, rules = wiring.backend, wiring.seeds, wiring.rules
     starting_balance = await backend.balance(settings.currency)
     context = StrategyContext(currency=settings.currency, starting_balance=starting_balance,
                               rules=rules, faucet=settings.faucet)
@@ -127,7 +170,10 @@ async def run_session(settings: Settings, *, out: Console, err: Console) -> RunO
                  "stops at once")
 
     engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=settings.concurrency,
-                    drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True, on_ready=ready)
+                    drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True, on_ready=ready,
+                    reconciler=wiring.reconciler,
+                    continue_after_reconciliation=settings.after_reconcile == "continue", min_bets=wiring.min_bets,
+                    rate_limit=None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock))
     note = ""
     if engine.concurrency < settings.concurrency:
         note = f" ({strategy.name} must see each result before its next bet; asked for {settings.concurrency})"
@@ -135,22 +181,22 @@ async def run_session(settings: Settings, *, out: Console, err: Console) -> RunO
         f"betbot: {strategy.name} on the {backend.name}, {starting_balance} {settings.currency}, "
         f"effective concurrency {engine.concurrency}{note}", highlight=False, soft_wrap=True,
     )
-    err.print(f"betbot: server seed hash {seeds.server_seed_hash}, client seed {seeds.client_seed}, "
-              f"first nonce {seeds.first_nonce}", highlight=False, soft_wrap=True)
+    if seeds is not None:
+        err.print(f"betbot: server seed hash {seeds.server_seed_hash}, client seed {seeds.client_seed}, "
+                  f"first nonce {seeds.first_nonce}", highlight=False, soft_wrap=True)
+    if backend.live:
+        err.print("betbot: LIVE: betting real money on DuckDice", style="bold red", soft_wrap=True)
     log.info("session.start", strategy=strategy.name, backend=backend.name, concurrency=engine.concurrency,
              currency=settings.currency, balance=str(starting_balance), limits=_limits_for_log(limits),
-             server_seed_hash=seeds.server_seed_hash)
+             server_seed_hash=seeds.server_seed_hash if seeds else None)
     show_dashboard = settings.dashboard == "on" or (settings.dashboard == "auto" and err.is_terminal)
-    try:
-        async with anyio.create_task_group() as tg:
-            if show_dashboard:
-                tg.start_soon(dashboard, engine, err)
-            else:
-                tg.start_soon(progress_lines, engine, log)
-            await engine.run()
-            tg.cancel_scope.cancel()
-    finally:
-        await backend.aclose()
+    async with anyio.create_task_group() as tg:
+        if show_dashboard:
+            tg.start_soon(dashboard, engine, err)
+        else:
+            tg.start_soon(progress_lines, engine, log)
+        await engine.run()
+        tg.cancel_scope.cancel()
     summary = build_summary(session.snapshot(), elapsed=engine.elapsed, concurrency=engine.concurrency,
                             strategy=strategy.name, backend=backend.name,
                             seed_pairs=_seed_pairs(backend, revealed=True))

@@ -357,8 +357,13 @@ class Session:
 
     def resume_after_reconciliation(self) -> bool:
         """Lift an UNKNOWN_OUTCOME stop once every unknown bet is resolved; True if betting may go on."""
+        return self.resume(StopKind.UNKNOWN_OUTCOME)
+
+    def resume(self, kind: StopKind) -> bool:
+        """Lift a stop of this kind, once the owner has dealt with its cause (reconciled the unknown bets,
+        learned a minimum bet it will raise stakes to). Never while bets remain unresolved."""
         reason = self._stop_reason
-        if self._unresolved or reason is None or reason.kind is not StopKind.UNKNOWN_OUTCOME:
+        if self._unresolved or reason is None or reason.kind is not kind:
             return False
         self._stop_reason = None
         return True
@@ -417,4 +422,5 @@ class Session:
 
 _REFUSAL_STOPS: Final = {
     RefusalKind.BALANCE: StopKind.INSUFFICIENT_BALANCE,
+    RefusalKind.MIN_BET: StopKind.MIN_BET,
 }

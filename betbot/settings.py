@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     base_url: str = Field(default="https://duckdice.io/api", description="DuckDice API base URL")
     api_key: SecretStr | None = Field(default=None, description="DuckDice Bot API key")
     api_key_file: Path | None = Field(default=None, description="file holding the API key")
+    max_rate: float | None = Field(default=None, gt=0, description="at most this many bets per second")
+    below_min_bet: Literal["raise", "stop"] = Field(
+        default="stop", description="a stake below the site's minimum: raise it to the minimum, or stop")
+    after_reconcile: Literal["continue", "stop"] = Field(
+        default="continue", description="after unknown outcomes are reconciled and the books balance")
+    min_bet_cache: Path | None = Field(default=None, description="where learned minimum bets are kept")
 
     # Output.
     summary_json: Path | None = Field(default=None, description="write the end-of-session summary here as JSON")

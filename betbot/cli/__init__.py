@@ -15,6 +15,8 @@ import click
 
 from betbot import __version__
 from betbot.cli.errors import fail_usage
+from betbot.cli.journal import register as register_journal_commands
+from betbot.cli.live import register as register_live_commands
 from betbot.cli.run import run_command
 from betbot.cli.strategies import strategies_group
 from betbot.redact import redact
@@ -40,6 +42,8 @@ def cli() -> None:
 
 cli.add_command(run_command)
 cli.add_command(strategies_group)
+register_live_commands(cli)
+register_journal_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ import anyio
 import click
 from rich.console import Console
 
+from betbot.backends.duckdice import DuckDiceError
 from betbot.cli.errors import BadInput
 from betbot.logs import configure_logging
 from betbot.runner import run_session
@@ -72,6 +73,18 @@ Exit codes: 0 finished or stopped by a limit or a signal, 1 runtime error, 2 bad
 @click.option("--sim-jitter", help="Extra random latency, uniform in [0, jitter): replies arrive out of order.")
 @click.option("--edge", help="House edge in percent (default 1).")
 @click.option("--live/--simulate", "live", default=None, help="Bet real money on DuckDice (needs a key).")
+@click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the API key (also BETBOT_API_KEY, or the Docker secret betbot_api_key).")
+@click.option("--api-key", help="The API key itself: visible to other users in the process list, so prefer "
+              "--api-key-file or BETBOT_API_KEY.")
+@click.option("--base-url", help="DuckDice API base URL (default https://duckdice.io/api).")
+@click.option("--max-rate", help="Live: at most this many bets per second.")
+@click.option("--below-min-bet", type=click.Choice(["raise", "stop"]),
+              help="Live: a stake below the site's minimum bet (learned from its refusals, never by probing) "
+              "is raised to it, or the session stops (default stop).")
+@click.option("--after-reconcile", type=click.Choice(["continue", "stop"]),
+              help="Live: after bets of unknown outcome are reconciled with the site's books and they balance, "
+              "go on or stop (default continue; books that do not balance always stop).")
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the end-of-session summary as JSON to this file.")
 @click.option("--log-format", type=click.Choice(["auto", "console", "json"]),
@@ -99,16 +112,18 @@ def run_command(params: tuple[str, ...], config: Path | None, **options: Any) ->
         settings = load_settings(flags, config)
     except SettingsError as exc:
         raise BadInput(str(exc)) from None
-    code = _run(settings)
+    code = _run(settings, api_key_from_cli="api_key" in flags)
     sys.exit(code)
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, *, api_key_from_cli: bool) -> int:
     configure_logging(settings.log_format, settings.log_level)
     out = Console(file=sys.stdout)
     err = Console(file=sys.stderr)
     try:
-        outcome = anyio.run(lambda: run_session(settings, out=out, err=err))
+        outcome = anyio.run(lambda: run_session(settings, out=out, err=err, api_key_from_cli=api_key_from_cli))
     except SettingsError as exc:
         raise BadInput(str(exc)) from None
+    except DuckDiceError as exc:  # its message is already redacted
+        raise click.ClickException(str(exc)) from None
     return outcome.exit_code
