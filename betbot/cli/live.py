@@ -32,6 +32,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _key_options(func: _F) -> _F:
+    func = click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10),
+                        help="Retries of a connect error, rate limit or challenge before giving up.")(func)
     func = click.option("--base-url", envvar="BETBOT_BASE_URL", default=DEFAULT_BASE_URL, show_default=True,
                         help="DuckDice API base URL (env BETBOT_BASE_URL).")(func)
     func = click.option("--api-key-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -41,9 +43,9 @@ def _key_options(func: _F) -> _F:
                              "BETBOT_API_KEY or /run/secrets/betbot_api_key).")(func)
 
 
-def _backend(api_key: str | None, api_key_file: Path | None, base_url: str) -> DuckDiceBackend:
+def _backend(api_key: str | None, api_key_file: Path | None, base_url: str, retries: int) -> DuckDiceBackend:
     key = resolve_api_key(SecretStr(api_key) if api_key else None, api_key_file, warn_cli=api_key is not None)
-    return DuckDiceBackend(api_key=key, base_url=base_url, max_connections=1)
+    return DuckDiceBackend(api_key=key, base_url=base_url, max_connections=1, retries=retries)
 
 
 def _call(backend: DuckDiceBackend, action: Callable[[DuckDiceBackend], Awaitable[_T]]) -> _T:
@@ -67,9 +69,10 @@ def _money(value: Decimal | None) -> str:
 @click.command("balance")
 @click.option("--currency", help="Only this currency.")
 @_key_options
-def balance_command(currency: str | None, api_key: str | None, api_key_file: Path | None, base_url: str) -> None:
+def balance_command(*, currency: str | None, api_key: str | None, api_key_file: Path | None, base_url: str,
+                    retries: int) -> None:
     """Show the account's balances per currency (GET /bot/user-info)."""
-    backend = _backend(api_key, api_key_file, base_url)
+    backend = _backend(api_key, api_key_file, base_url, retries)
     info = _call(backend, lambda b: b.user_info())
     table = Table(title=f"Balances of {info.username or 'the account'}")
     table.add_column("currency")
@@ -86,9 +89,10 @@ def balance_command(currency: str | None, api_key: str | None, api_key_file: Pat
 @click.command("stats")
 @click.option("--currency", required=True, help="Currency symbol, e.g. DOGE.")
 @_key_options
-def stats_command(currency: str, api_key: str | None, api_key_file: Path | None, base_url: str) -> None:
+def stats_command(*, currency: str, api_key: str | None, api_key_file: Path | None, base_url: str,
+                  retries: int) -> None:
     """Show the site's bet count, profit and balances for one currency (GET /bot/stats/SYMBOL)."""
-    backend = _backend(api_key, api_key_file, base_url)
+    backend = _backend(api_key, api_key_file, base_url, retries)
     stats = _call(backend, lambda b: b.stats(currency))
     table = Table(title=f"Stats for {stats.currency}")
     table.add_column("field")
@@ -108,10 +112,10 @@ def seed_group() -> None:
 @seed_group.command("rotate")
 @click.option("--client-seed", help="The new client seed (default: a random one).")
 @_key_options
-def seed_rotate_command(client_seed: str | None, api_key: str | None, api_key_file: Path | None,
-                        base_url: str) -> None:
+def seed_rotate_command(*, client_seed: str | None, api_key: str | None, api_key_file: Path | None,
+                        base_url: str, retries: int) -> None:
     """Rotate the seed pair (POST /randomize); the old server seed is revealed for verification."""
-    backend = _backend(api_key, api_key_file, base_url)
+    backend = _backend(api_key, api_key_file, base_url, retries)
     rotation = _call(backend, lambda b: b.rotate_seed(client_seed))
     table = Table(title="Seed rotated")
     table.add_column("field")

@@ -1,0 +1,626 @@
+"""The bet journal: every session and every bet in one SQLite file (WAL mode), written from the engine's hooks.
+
+Theory of operation. A `Journal` is opened on one file and driven by one task. The engine's strategy task
+calls `admitted(seq, bet, now)` when a bet is decided, before the request is sent, and
+`released(outcome, now)` for every outcome in seq order (the `betbot.engine.EngineHooks` protocol). The
+journal files them under the session bound by `start_session` (or `attach`, to resume one).
+
+Two durability modes:
+- durable=True (live money): `admitted` writes the bet as `pending` and commits, with the WAL synced to
+  disk, before it returns, and so before the request leaves. A crash at any moment leaves a record of
+  every bet that might have been placed. `released` replaces the row with the outcome and commits.
+- durable=False (dry runs): rows wait in memory and go to disk in batches (one transaction, many rows per
+  INSERT, every `batch_size` bets, after a second of engine time, or on `flush()`/`close()`). A bet that
+  resolves before its batch is written goes in once, with its final state; a bet still in flight at a
+  flush goes in as pending and is replaced when it resolves. A crash loses at most the last batch. Per
+  bet, the hot path builds one tuple.
+
+Everything that reads (sessions, bets, replay, reconciliation) flushes first, so it sees every bet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from time import time_ns
+from types import TracebackType
+from typing import Any, Final, Self
+
+from betbot.fairness import server_seed_hash
+from betbot.journal.records import (
+    BetRecord,
+    SeedPairRecord,
+    SessionRecord,
+    bet_record,
+    session_record,
+    utc_iso,
+)
+from betbot.journal.schema import BET_COLUMNS, SCHEMA_VERSION, UNRESOLVED, JournalError, migrate, read_version
+from betbot.models import BetRequest, Outcome, Refused, Settled, StopReason
+from betbot.session import Limits
+
+__all__ = ["DEFAULT_BATCH_SIZE", "Journal", "UnknownSession", "default_journal_path"]
+
+DEFAULT_BATCH_SIZE: Final = 2048
+FLUSH_INTERVAL: Final = 1.0  # seconds of engine clock: a slow dry run still reaches the disk this often
+BUSY_TIMEOUT_MS: Final = 5000  # another process (a second session, `betbot history`) holds the write lock
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+
+_COLUMNS: Final = ", ".join(BET_COLUMNS)
+_SELECT_BETS: Final = f"SELECT {_COLUMNS} FROM bets"  # noqa: S608 - constant column names
+# Every column of a bet; REPLACE because a bet written as pending (durable, or in flight at a flush) is
+# overwritten with its outcome.
+_INSERT_ROW: Final = (
+    "INSERT OR REPLACE INTO bets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# The dry-run hot path: settled Original Dice bets. The columns they never fill are constants, which binds
+# 16 parameters instead of 22, and up to 64 rows go in per statement: binding and stepping a statement
+# per row are most of the cost of a row.
+_SETTLED_DICE_VALUES: Final = (
+    "(?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, 'settled', ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+)
+_SETTLED_DICE_WIDTH: Final = 16  # parameters per row
+_SETTLED_DICE_ROWS: Final = 64  # rows per statement, fewer if the SQLite build allows fewer parameters
+_INSERT_SETTLED_DICE: Final = f"INSERT OR REPLACE INTO bets VALUES {_SETTLED_DICE_VALUES}"  # noqa: S608 - constants
+_INSERT_PENDING: Final = (
+    "INSERT INTO bets (session_id, seq, decided_at, amount, chance, high, currency, faucet, range_lo, range_hi, "
+    "range_in, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')"
+)
+# A dry run's bets in flight at a flush; IGNORE: one still in flight at the next flush is there already.
+_INSERT_PENDING_IF_ABSENT: Final = _INSERT_PENDING.replace("INSERT INTO", "INSERT OR IGNORE INTO")
+_INSERT_SEED_PAIR: Final = (
+    "INSERT OR IGNORE INTO seed_pairs (session_id, server_seed_hash, client_seed, first_nonce, first_seq) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_SESSION_SELECT: Final = f"""
+    SELECT s.id, s.created_at, s.started_at, s.ended_at, s.strategy, s.params, s.limits, s.backend,
+           s.currency, s.starting_balance, s.seed, s.first_seq, s.stop_reason, s.stop_kind, s.summary,
+           s.strategy_state, s.state_seq,
+           (SELECT max(seq) FROM bets WHERE session_id = s.id),
+           (SELECT count(*) FROM bets INDEXED BY bets_unresolved WHERE session_id = s.id AND {UNRESOLVED})
+    FROM sessions AS s
+"""  # noqa: S608 - constants
+# ?2: NULL for every bet, 1 for wins only, 0 for losses only. ?3: how many of the last bets.
+_SESSION_BETS: Final = f"{_SELECT_BETS} WHERE session_id = ?1 AND (?2 IS NULL OR win = ?2) ORDER BY seq"
+_LAST_BETS: Final = f"SELECT * FROM ({_SESSION_BETS} DESC LIMIT ?3) ORDER BY seq"  # noqa: S608 - constants
+# The unresolved bets of a session, through the partial index that holds only them (INDEXED BY: the planner
+# would scan every bet of the session instead, and a query that cannot use the index is an error).
+_UNRESOLVED_BETS: Final = (
+    f"SELECT {_COLUMNS} FROM bets INDEXED BY bets_unresolved "  # noqa: S608 - constants
+    f"WHERE session_id = ? AND {UNRESOLVED} ORDER BY seq"
+)
+_UNFINISHED: Final = (
+    f"{_SESSION_SELECT} WHERE s.ended_at IS NULL OR EXISTS "  # noqa: S608 - constants
+    f"(SELECT 1 FROM bets INDEXED BY bets_unresolved WHERE session_id = s.id AND {UNRESOLVED}) ORDER BY s.id"
+)
+_RECONCILE: Final = (
+    "UPDATE bets SET status = 'reconciled', profit = ?, win = ? "  # noqa: S608 - constants
+    f"WHERE session_id = ? AND seq = ? AND {UNRESOLVED}"
+)
+_PENDING_TO_UNKNOWN: Final = (
+    "UPDATE bets INDEXED BY bets_unresolved SET status = 'unknown', "  # noqa: S608 - constants
+    "message = coalesce(message, 'still in flight at shutdown; it may have run') "
+    f"WHERE session_id = ? AND {UNRESOLVED} AND status = 'pending'"
+)
+
+_Row = tuple[Any, ...]
+
+
+class UnknownSession(JournalError, LookupError):
+    """No session with that id in the journal."""
+
+
+def default_journal_path() -> Path:
+    """`$XDG_DATA_HOME/betbot/journal.sqlite3`, or `~/.local/share/betbot/journal.sqlite3`."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG spec says a relative XDG_DATA_HOME is invalid and to be ignored.
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return root / "betbot" / "journal.sqlite3"
+
+
+class Journal:
+    """One journal file. Implements `EngineHooks`; drive it from one task only."""
+
+    def __init__(self, con: sqlite3.Connection, path: Path, *, durable: bool, batch_size: int) -> None:
+        """Use `Journal.open`."""
+        self._con = con
+        self.path = path
+        self.durable = durable
+        self._batch_size = max(1, batch_size)
+        self._session_id: int | None = None  # the session the hooks journal into
+        self._seed_hash = ""  # the server seed hash of the last settled bet, to notice a new seed pair
+        self._open: dict[int, tuple[float, int, BetRequest]] = {}  # seq -> (now, wall µs, bet), until released
+        # Buffered settled dice bets, flat: 16 values per bet (the multi-row insert's parameters as they are).
+        self._settled: list[Any] = []
+        limit = con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per_statement = max(1, min(_SETTLED_DICE_ROWS, limit // _SETTLED_DICE_WIDTH))
+        values = ", ".join([_SETTLED_DICE_VALUES] * per_statement)
+        self._insert_many = f"INSERT OR REPLACE INTO bets VALUES {values}"  # noqa: S608 - constants
+        self._many_width = _SETTLED_DICE_WIDTH * per_statement
+        self._batch_values = self._batch_size * _SETTLED_DICE_WIDTH
+        self._rows: list[_Row] = []  # buffered other outcomes (full rows)
+        self._flush_due = -math.inf
+        self._closed = False
+
+    # -- opening ---------------------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: Path | str | None = None,
+        *,
+        durable: bool,
+        readonly: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Self:
+        """Open (creating the file and its directories) or raise JournalError with a one-line reason.
+
+        Refused, with nothing written: a file that is not an SQLite database, an SQLite database that is
+        not a betbot journal, a journal from a newer betbot, a file or directory that cannot be written.
+        An older journal is migrated. `readonly` opens an existing journal for reading only.
+        """
+        path = default_journal_path() if path is None else Path(path).expanduser()
+        _check_header(path, must_exist=readonly)
+        if not readonly:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise JournalError(
+                    f"cannot create the journal's directory {path.parent}: {exc.strerror or exc}"
+                ) from None
+        try:
+            if readonly:
+                con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            else:
+                con = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _error(path, exc, f"cannot open the journal {path}") from None
+        try:
+            _prepare(con, path, durable=durable, readonly=readonly)
+        except JournalError:
+            con.close()
+            raise
+        except sqlite3.Error as exc:
+            con.close()
+            raise _error(path, exc, f"cannot open the journal {path}") from None
+        except BaseException:
+            con.close()
+            raise
+        return cls(con, path, durable=durable, batch_size=batch_size)
+
+    def close(self) -> None:
+        """Write what is buffered (bets in flight as pending) and close. Idempotent."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._con.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- the engine's hooks ----------------------------------------------------------------------------
+    def admitted(self, seq: int, bet: BetRequest, now: float) -> None:
+        """A bet was decided and admitted; the engine calls this before it sends the request.
+
+        durable=True: the bet is written as pending and committed (the WAL synced to disk) before this
+        returns, so its intent is on disk before the request leaves. If that fails, JournalError is raised
+        into the engine, which then stops without sending the bet. durable=False: only remembered.
+        """
+        session_id = self._session_id
+        if session_id is None:
+            raise JournalError("no session to journal into: call start_session() or attach() first")
+        wall = time_ns() // 1000
+        self._open[seq] = (now, wall, bet)
+        if self.durable:
+            self._write(_INSERT_PENDING, _pending_row(session_id, seq, wall, bet), f"bet {seq} before sending it")
+
+    def released(self, outcome: Outcome, now: float) -> None:
+        """An outcome, in seq order. durable=True: written and committed now; else buffered."""
+        seq = outcome.seq
+        entry = self._open.pop(seq, None)
+        if entry is None:  # not admitted through this journal (a resumed session's stray): no latency
+            wall, latency = time_ns() // 1000, None
+        else:
+            wall, latency = entry[1], (now - entry[0]) * 1000.0
+        if isinstance(outcome, Settled):
+            if outcome.server_seed_hash != self._seed_hash:
+                self._seed_seen(outcome)
+            bet = outcome.bet
+            if bet.range is None and not self.durable:
+                settled = self._settled
+                settled += (
+                    self._session_id, seq, wall, str(bet.amount), str(bet.chance), 1 if bet.high else 0,
+                    bet.currency, 1 if bet.faucet else 0, outcome.bet_hash, outcome.nonce, outcome.number,
+                    1 if outcome.win else 0, str(outcome.payout), str(outcome.profit), str(outcome.balance),
+                    latency,
+                )
+                if len(settled) >= self._batch_values or now >= self._flush_due:
+                    self._flush_due = now + FLUSH_INTERVAL
+                    self.flush()
+                return
+        row = _outcome_row(self._session_id, seq, wall, outcome, latency)
+        if self.durable:
+            self._write(_INSERT_ROW, row, f"the outcome of bet {seq}")
+            return
+        self._rows.append(row)
+        if len(self._rows) >= self._batch_size or now >= self._flush_due:
+            self._flush_due = now + FLUSH_INTERVAL
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered bets, and the bets in flight as pending, in one transaction (dry runs)."""
+        if self.durable:
+            return  # everything is on disk already
+        session_id = self._session_id
+        pending = [_pending_row(session_id, seq, wall, bet) for seq, (_, wall, bet) in self._open.items()]
+        settled, rows = self._settled, self._rows
+        if not (settled or rows or pending):
+            return
+        with self._transaction("a batch of bets") as con:
+            if settled:
+                many = self._many_width
+                whole = len(settled) - len(settled) % many
+                con.executemany(self._insert_many, [settled[i : i + many] for i in range(0, whole, many)])
+                width = _SETTLED_DICE_WIDTH
+                con.executemany(_INSERT_SETTLED_DICE,
+                                [settled[i : i + width] for i in range(whole, len(settled), width)])
+            if rows:
+                con.executemany(_INSERT_ROW, rows)
+            if pending:
+                con.executemany(_INSERT_PENDING_IF_ABSENT, pending)
+        # Only now: a failed write keeps the rows for the next attempt.
+        self._settled = []
+        self._rows = []
+
+    def _seed_seen(self, outcome: Settled) -> None:
+        """The first settled bet under a seed pair this session has not journaled yet (or a rotation)."""
+        self._seed_hash = outcome.server_seed_hash
+        if outcome.server_seed_hash and self._session_id is not None:
+            self._write(
+                _INSERT_SEED_PAIR,
+                (self._session_id, outcome.server_seed_hash, outcome.client_seed, outcome.nonce, outcome.seq),
+                f"the seed pair of bet {outcome.seq}",
+            )
+
+    # -- sessions --------------------------------------------------------------------------------------
+    def start_session(
+        self,
+        *,
+        strategy: str,
+        params: Mapping[str, Any],
+        limits: Limits | Mapping[str, Any],
+        backend: str,
+        currency: str,
+        starting_balance: Decimal,
+        server_seed_hash: str | None = None,
+        client_seed: str | None = None,
+        first_nonce: int | None = None,
+        first_seq: int = 1,
+    ) -> int:
+        """Record a new session, bind the hooks to it, and return its id.
+
+        The seed pair, when known at the start, is recorded as the session's first; later pairs (a
+        rotation) are recorded from the first bet settled under them.
+        """
+        self._check_idle()
+        self.flush()
+        now = utc_iso(datetime.now(UTC))
+        seed = None
+        if server_seed_hash is not None or client_seed is not None:
+            seed = {"server_seed_hash": server_seed_hash, "client_seed": client_seed, "first_nonce": first_nonce}
+        limits_map = _limits_dict(limits) if isinstance(limits, Limits) else dict(limits)
+        with self._transaction("a new session") as con:
+            cursor = con.execute(
+                "INSERT INTO sessions (created_at, started_at, strategy, params, limits, backend, currency, "
+                "starting_balance, seed, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (now, now, strategy, _to_json(dict(params)), _to_json(limits_map), backend, currency,
+                 str(starting_balance), None if seed is None else _to_json(seed), first_seq),
+            )
+            session_id = cursor.lastrowid
+            assert session_id is not None  # noqa: S101 - an INSERT always sets it
+            if server_seed_hash and client_seed is not None:
+                con.execute(_INSERT_SEED_PAIR,
+                            (session_id, server_seed_hash, client_seed, first_nonce or 0, first_seq))
+        self._session_id = session_id
+        self._seed_hash = server_seed_hash or ""
+        return session_id
+
+    def attach(self, session_id: int) -> None:
+        """Bind the hooks to an existing session, to journal the bets of its resumption."""
+        self._require_session(session_id)
+        self._check_idle()
+        self.flush()
+        row = self._con.execute(
+            "SELECT server_seed_hash FROM seed_pairs WHERE session_id = ? ORDER BY first_seq DESC LIMIT 1",
+            (session_id,),
+        ).fetchone()
+        self._session_id = session_id
+        self._seed_hash = row[0] if row else ""
+
+    def finish_session(self, session_id: int, stop_reason: StopReason | None, summary: Mapping[str, Any]) -> None:
+        """Record the end: the time, why it stopped, and the summary (the `--summary-json` dict)."""
+        self.flush()
+        with self._transaction("the end of the session") as con:
+            cursor = con.execute(
+                "UPDATE sessions SET ended_at = ?, stop_reason = ?, stop_kind = ?, summary = ? WHERE id = ?",
+                (utc_iso(datetime.now(UTC)), None if stop_reason is None else str(stop_reason),
+                 None if stop_reason is None else stop_reason.kind.value, _to_json(dict(summary)), session_id),
+            )
+            if cursor.rowcount == 0:
+                raise self._unknown(session_id)
+
+    def save_strategy_state(self, session_id: int, seq: int, state: Mapping[str, Any]) -> None:
+        """Save `Strategy.save_state()` as of bet `seq` (every bet up to it is flushed with it)."""
+        self.flush()
+        with self._transaction("the strategy state") as con:
+            cursor = con.execute(
+                "UPDATE sessions SET strategy_state = ?, state_seq = ? WHERE id = ?",
+                (_to_json(dict(state)), seq, session_id),
+            )
+            if cursor.rowcount == 0:
+                raise self._unknown(session_id)
+
+    def add_seed_pair(
+        self, session_id: int, *, server_seed_hash: str, client_seed: str, first_nonce: int, first_seq: int
+    ) -> None:
+        """Record a seed pair the session plays under from bet `first_seq` (no-op if already recorded)."""
+        self._require_session(session_id)
+        self._write(_INSERT_SEED_PAIR, (session_id, server_seed_hash, client_seed, first_nonce, first_seq),
+                    "a seed pair")
+        if session_id == self._session_id:
+            self._seed_hash = server_seed_hash
+
+    def reveal_seed(self, session_id: int, server_seed: str) -> bool:
+        """Store a revealed server seed with its pair, found by its SHA-256. False if no pair matches."""
+        self._require_session(session_id)
+        with self._transaction("a revealed server seed") as con:
+            cursor = con.execute(
+                "UPDATE seed_pairs SET server_seed = ? WHERE session_id = ? AND server_seed_hash = ?",
+                (server_seed, session_id, server_seed_hash(server_seed)),
+            )
+        return cursor.rowcount > 0
+
+    def seed_pairs(self, session_id: int) -> list[SeedPairRecord]:
+        self._require_session(session_id)
+        rows = self._con.execute(
+            "SELECT session_id, server_seed_hash, server_seed, client_seed, first_nonce, first_seq "
+            "FROM seed_pairs WHERE session_id = ? ORDER BY first_seq",
+            (session_id,),
+        )
+        return [
+            SeedPairRecord(session_id=r[0], server_seed_hash=r[1], server_seed=r[2], client_seed=r[3],
+                           first_nonce=r[4], first_seq=r[5])
+            for r in rows
+        ]
+
+    def sessions(self) -> list[SessionRecord]:
+        """Every session, oldest first."""
+        self.flush()
+        return [session_record(row) for row in self._con.execute(_SESSION_SELECT + " ORDER BY s.id")]
+
+    def session(self, session_id: int) -> SessionRecord:
+        self.flush()
+        row = self._con.execute(_SESSION_SELECT + " WHERE s.id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise self._unknown(session_id)
+        return session_record(row)
+
+    def unfinished_sessions(self) -> list[SessionRecord]:
+        """Sessions never finished (a crash) or left with bets pending or unknown: reconcile these first."""
+        self.flush()
+        rows = self._con.execute(_UNFINISHED)
+        return [session_record(row) for row in rows]
+
+    # -- bets ------------------------------------------------------------------------------------------
+    def bets(self, session_id: int, *, last: int | None = None, wins: bool | None = None) -> Iterator[BetRecord]:
+        """A session's bets in seq order: all, or the last `last`; only wins (True) or losses (False)."""
+        return (bet_record(row) for row in self.bet_rows(session_id, last=last, wins=wins))
+
+    def bet_rows(self, session_id: int, *, last: int | None = None, wins: bool | None = None) -> Iterator[_Row]:
+        """As `bets`, but raw rows in `BET_COLUMNS` order (for streaming exports of millions of rows)."""
+        self._require_session(session_id)
+        self.flush()
+        win = None if wins is None else int(wins)
+        if last is None:
+            return iter(self._con.execute(_SESSION_BETS, (session_id, win)))
+        return iter(self._con.execute(_LAST_BETS, (session_id, win, max(0, last))))
+
+    def pending_bets(self, session_id: int) -> list[BetRecord]:
+        """The session's bets still pending or unknown, in seq order: what reconciliation resolves."""
+        self._require_session(session_id)
+        self.flush()
+        rows = self._con.execute(_UNRESOLVED_BETS, (session_id,))
+        return [bet_record(row) for row in rows]
+
+    def mark_reconciled(self, session_id: int, seq: int, profit: Decimal | None) -> None:
+        """Reconciliation's verdict on a pending or unknown bet: it did not run (None) or ran with `profit`."""
+        self.flush()
+        with self._transaction(f"the reconciliation of bet {seq}") as con:
+            cursor = con.execute(
+                _RECONCILE,
+                (None if profit is None else str(profit), None if profit is None else int(profit >= 0),
+                 session_id, seq),
+            )
+            if cursor.rowcount == 0:
+                self._require_session(session_id)
+                raise JournalError(f"bet {seq} of session {session_id} is not pending or unknown")
+
+    def mark_unknown_pending(self, session_id: int) -> int:
+        """At shutdown after a forced stop: the session's pending bets become unknown. Returns how many."""
+        self._require_session(session_id)
+        self.flush()  # bets still in flight go in as pending first
+        with self._transaction("unresolved bets") as con:
+            cursor = con.execute(_PENDING_TO_UNKNOWN, (session_id,))
+        if session_id == self._session_id:
+            self._open.clear()  # their outcomes will not be released now; reconciliation resolves them
+        return cursor.rowcount
+
+    def replay_balance(self, session_id: int) -> Decimal:
+        """The starting balance plus every settled (or reconciled) profit, in seq order."""
+        self.flush()
+        row = self._con.execute("SELECT starting_balance FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise self._unknown(session_id)
+        balance = Decimal(row[0])
+        for (profit,) in self._con.execute(
+            "SELECT profit FROM bets WHERE session_id = ? AND status IN ('settled', 'reconciled') "
+            "AND profit IS NOT NULL ORDER BY seq",
+            (session_id,),
+        ):
+            balance += Decimal(profit)
+        return balance
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    def _check_idle(self) -> None:
+        if self._open:
+            raise JournalError(
+                f"{len(self._open)} bet(s) of session {self._session_id} are still in flight; "
+                "finish it before starting or attaching another"
+            )
+
+    def _require_session(self, session_id: int) -> None:
+        if self._con.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+            raise self._unknown(session_id)
+
+    def _unknown(self, session_id: int) -> UnknownSession:
+        return UnknownSession(f"no session {session_id} in journal {self.path}")
+
+    def _write(self, sql: str, params: Sequence[Any], what: str) -> None:
+        """One statement, committed on its own (the connection is in autocommit mode)."""
+        try:
+            self._con.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        con = self._con
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            yield con
+            con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+
+
+def _prepare(con: sqlite3.Connection, path: Path, *, durable: bool, readonly: bool) -> None:
+    con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    # Read the version before anything writes: a journal from a newer betbot must stay untouched.
+    version = read_version(con, path)
+    if readonly:
+        if version < SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {path} has schema version {version}, older than this betbot's ({SCHEMA_VERSION}); "
+                "it is upgraded the next time a session writes to it"
+            )
+        return
+    mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode != "wal":
+        raise JournalError(f"journal {path}: cannot use WAL mode (the file system gave {mode!r})")
+    # durable: every commit syncs the WAL. Otherwise a commit survives a crash of the process but not one
+    # of the machine, which is what a dry run needs.
+    con.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+    migrate(con, path)  # takes the write lock even when current: the check that the journal can be written
+
+
+# -- rows ----------------------------------------------------------------------------------------------
+def _request_columns(bet: BetRequest) -> _Row:
+    span = bet.range
+    head = (str(bet.amount), str(bet.chance), int(bet.high), bet.currency, int(bet.faucet))
+    if span is None:
+        return (*head, None, None, None)
+    return (*head, span[0], span[1], int(bet.range_in))
+
+
+def _pending_row(session_id: int | None, seq: int, wall: int, bet: BetRequest) -> _Row:
+    return (session_id, seq, wall, *_request_columns(bet))
+
+
+def _outcome_row(session_id: int | None, seq: int, wall: int, outcome: Outcome, latency: float | None) -> _Row:
+    """A full row (BET_COLUMNS order). Empty text is stored as NULL, so exports can tell nothing apart."""
+    head = (session_id, seq, wall, *_request_columns(outcome.bet))
+    if isinstance(outcome, Settled):
+        return (*head, "settled", outcome.bet_hash or None, outcome.nonce, outcome.number, int(outcome.win),
+                str(outcome.payout), str(outcome.profit), str(outcome.balance), latency, None, None)
+    if isinstance(outcome, Refused):
+        return (*head, "refused", None, None, None, None, None, None, None, latency, outcome.kind.value,
+                outcome.message or None)
+    return (*head, "unknown", None, None, None, None, None, None, None, latency, None, outcome.message or None)
+
+
+def _limits_dict(limits: Limits) -> dict[str, Any]:
+    return {f.name: getattr(limits, f.name) for f in dataclasses.fields(limits) if getattr(limits, f.name) is not None}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # money stays exact
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot journal a {type(value).__name__} as JSON")
+
+
+def _to_json(value: Any) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+# -- errors --------------------------------------------------------------------------------------------
+def _check_header(path: Path, *, must_exist: bool) -> None:
+    """Refuse a file that is not an SQLite database before SQLite opens it (so it is never written)."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        if must_exist:
+            raise JournalError(f"no journal at {path}") from None
+        return
+    except IsADirectoryError:
+        raise JournalError(f"journal path {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise JournalError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
+    if head and head != _SQLITE_MAGIC:
+        raise JournalError(f"{path} is not a betbot journal (not an SQLite database); nothing was changed")
+
+
+def _error(path: Path, exc: sqlite3.Error, doing: str) -> JournalError:
+    """An sqlite3 error as one line: what failed (naming the file), why, and where it helps, what to do."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).replace("\n", " ")
+    if name.startswith("SQLITE_NOTADB"):
+        return JournalError(f"{path} is not a betbot journal (not an SQLite database); nothing was changed")
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return JournalError(
+            f"{doing}: {text} (check that the file and its directory {path.parent} are writable, "
+            "or choose another journal path)"
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return JournalError(f"{doing}: it is locked by another process ({text})")
+    if name.startswith("SQLITE_FULL"):
+        return JournalError(f"{doing}: the disk is full")
+    return JournalError(f"{doing}: {text}")
