@@ -122,7 +122,7 @@ class Engine:
         self.finished_at: float | None = None
         self._bet_scopes: dict[int, anyio.CancelScope] = {}
         self._send, self._receive = anyio.create_memory_object_stream[tuple[int, Outcome] | None](math.inf)
-        self._drain_deadline_armed = False
+        self._drain_deadline: anyio.CancelScope | None = None  # armed while a stop drains
 
     # -- the strategy task -------------------------------------------------------------------------
     async def run(self) -> None:
@@ -170,7 +170,12 @@ class Engine:
                 if hooks is not None:
                     hooks.admitted(verdict, bet, clock())
                 outcome = place_now(verdict, bet) if self.rate_limit is None else None
-                if outcome is None or (isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS):
+                if isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS:
+                    self._retry_later(outcome)
+                    outcome = None
+                if outcome is None:
+                    # The scope exists before the task starts: a second signal in between still cancels it.
+                    self._bet_scopes[verdict] = anyio.CancelScope()
                     tg.start_soon(self._bet, verdict, bet)
                     continue
                 self._release(verdict, outcome)
@@ -178,8 +183,13 @@ class Engine:
                 if since_yield >= self.yield_every:
                     since_yield = 0
                     await checkpoint()
+            if session.stopped and session.in_flight > 0:
+                # Every stop drains within the deadline, not only a signal's: a reply that never comes must
+                # not hold the session open after a limit fired.
+                self._arm_drain_deadline(tg)
             if session.in_flight == 0 and (session.stopped or pending is None):
                 if session.stopped:
+                    self._disarm_drain_deadline()
                     if await self._reconcile_and_resume():
                         continue
                     return
@@ -247,8 +257,7 @@ class Engine:
 
     # -- bet coroutines ----------------------------------------------------------------------------
     async def _bet(self, seq: int, bet: BetRequest) -> None:
-        scope = anyio.CancelScope()
-        self._bet_scopes[seq] = scope
+        scope = self._bet_scopes[seq]
         outcome: Outcome | None = None
         with scope:
             while True:
@@ -260,8 +269,7 @@ class Engine:
                 except Exception as exc:  # noqa: BLE001 - a backend bug must not lose track of the bet
                     outcome = Unknown(seq=seq, bet=bet, message=f"backend failed: {type(exc).__name__}")
                 if isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS:
-                    self.retries += 1
-                    self.backoff.trip(f"{outcome.kind.value}: {outcome.message}", outcome.retry_after)
+                    self._retry_later(outcome)
                     outcome = None
                     continue
                 self.backoff.succeeded()
@@ -270,6 +278,11 @@ class Engine:
         if outcome is None:  # cancelled by the drain deadline or a second signal
             outcome = Unknown(seq=seq, bet=bet, message="cancelled while in flight; it may have run")
         self._send.send_nowait((seq, outcome))
+
+    def _retry_later(self, refusal: Refused) -> None:
+        """A refusal that placed nothing (rate limit, challenge): every coroutine backs off, then it is resent."""
+        self.retries += 1
+        self.backoff.trip(f"{refusal.kind.value}: {refusal.message}", refusal.retry_after)
 
     def cancel_in_flight(self) -> None:
         """Give up on every bet in flight: each is recorded as Unknown."""
@@ -286,19 +299,31 @@ class Engine:
             self.session.stop(StopKind.SIGNAL, f"{why}: drained {in_flight} bet(s) in flight")
             _log.warning("engine.draining", why=why, in_flight=in_flight, deadline_seconds=self.drain_timeout,
                          hint="send the signal again to stop at once")
-            if tg is not None and not self._drain_deadline_armed:
-                self._drain_deadline_armed = True
-                tg.start_soon(self._drain_deadline)
+            if tg is not None:
+                self._arm_drain_deadline(tg)
         else:
             _log.warning("engine.cancelling", why=why, in_flight=in_flight,
                          hint="bets in flight are recorded as unknown, to be reconciled")
             self.cancel_in_flight()
         self._send.send_nowait(None)  # wake the strategy task if it waits for an outcome
 
-    async def _drain_deadline(self) -> None:
-        await anyio.sleep(self.drain_timeout)
-        _log.warning("engine.drain_deadline", in_flight=self.session.in_flight, deadline_seconds=self.drain_timeout)
-        self.cancel_in_flight()
+    def _arm_drain_deadline(self, tg: anyio.abc.TaskGroup) -> None:
+        if self._drain_deadline is None:
+            self._drain_deadline = anyio.CancelScope()
+            tg.start_soon(self._cancel_after_deadline, self._drain_deadline)
+
+    def _disarm_drain_deadline(self) -> None:
+        """Drained in time. The timer must not outlive the drain: betting may resume after reconciliation."""
+        if self._drain_deadline is not None:
+            self._drain_deadline.cancel()
+            self._drain_deadline = None
+
+    async def _cancel_after_deadline(self, scope: anyio.CancelScope) -> None:
+        with scope:
+            await anyio.sleep(self.drain_timeout)
+            _log.warning("engine.drain_deadline", in_flight=self.session.in_flight,
+                         deadline_seconds=self.drain_timeout)
+            self.cancel_in_flight()
 
     async def _watch_signals(
         self, tg: anyio.abc.TaskGroup, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
 
 import anyio
 from pydantic import ValidationError
@@ -20,6 +22,7 @@ from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBack
 from betbot.display import dashboard, progress_lines
 from betbot.engine import Engine
 from betbot.fairness import GameRules, SeedPair
+from betbot.journal import Journal, SessionRecord
 from betbot.logs import get_logger
 from betbot.minbet_policy import MinBetPolicy
 from betbot.minbets import MinBetCache
@@ -27,12 +30,22 @@ from betbot.paths import data_dir
 from betbot.ratelimit import TokenBucket
 from betbot.reconciler import Reconciler
 from betbot.registry import StrategyNotFound, load_strategy
+from betbot.resume import (
+    ResumeFailure,
+    baseline_of,
+    choose_session,
+    limits_from_record,
+    reconcile_live,
+    reconcile_simulated,
+    replay_history,
+    site_stats_to_json,
+)
 from betbot.session import Limits, Session
 from betbot.settings import Settings, SettingsError
 from betbot.strategy import Strategy, StrategyContext
 from betbot.summary import build_summary, summary_table, write_summary_json
 
-__all__ = ["RunOutcome", "build_limits", "build_strategy", "run_session"]
+__all__ = ["ResumeRequest", "RunOutcome", "build_limits", "build_strategy", "run_session"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +106,13 @@ def build_limits(settings: Settings, starting_balance: Any) -> Limits:
     )
 
 
-def _simulator(settings: Settings, rules: GameRules) -> tuple[SimulatorBackend, SeedPair]:
-    seeds = SeedPair.derive(settings.seed, first_nonce=settings.first_nonce)
-    game = SimulatedGame(seeds=seeds, balances={settings.currency: settings.balance}, rules=rules)
+def _simulator(settings: Settings, rules: GameRules, *, seeds: SeedPair | None = None, balance: Decimal | None = None,
+               first_seq: int = 1) -> SimulatorBackend:
+    seeds = seeds or SeedPair.derive(settings.seed, first_nonce=settings.first_nonce)
+    game = SimulatedGame(seeds=seeds, balances={settings.currency: settings.balance if balance is None else balance},
+                         rules=rules, first_seq=first_seq)
     latency = LatencyModel(fixed=settings.sim_latency, jitter=settings.sim_jitter)
-    return SimulatorBackend(game, latency), seeds
+    return SimulatorBackend(game, latency)
 
 
 def _seed_pairs(backend: Backend, revealed: bool) -> list[dict[str, Any]]:
@@ -119,76 +134,143 @@ def _live(settings: Settings, api_key_from_cli: bool) -> DuckDiceBackend:
     return DuckDiceBackend(api_key=key, base_url=settings.base_url, max_connections=settings.concurrency)
 
 
-async def run_session(settings: Settings, *, out: Console, err: Console, api_key_from_cli: bool = False) -> RunOutcome:
-    """Play one session to its end; the summary goes to `out`, everything else to `err`.
+ResumeRequest = int | Literal["newest"]
 
-    Raises SettingsError or click.UsageError for bad input, DuckDiceError when the site cannot be used.
+
+async def run_session(settings: Settings, *, out: Console, err: Console, api_key_from_cli: bool = False,
+                      resume: ResumeRequest | None = None) -> RunOutcome:
+    """Play one session to its end (or resume one); the summary goes to `out`, everything else to `err`.
+
+    Raises SettingsError or click.UsageError for bad input, DuckDiceError when the site cannot be used,
+    JournalError when the journal cannot be written, ResumeFailure when a session cannot be resumed.
     """
     log = get_logger()
-    rules = game_rules(settings)
-    backend: Backend
-    seeds: SeedPair | None = None
-    reconciler: Reconciler | None = None
-    min_bets: MinBetPolicy | None = None
-    if settings.live:
-        backend = _live(settings, api_key_from_cli)
-        reconciler = Reconciler(backend, settings.currency, rules)
-        min_bets = MinBetPolicy(MinBetCache(settings.min_bet_cache or data_dir() / "min_bets.json"),
-                                settings.below_min_bet)
-    else:
-        backend, seeds = _simulator(settings, rules)
+    journal = None if settings.no_journal else Journal.open(settings.journal, durable=settings.live)
     try:
-        return await _play(settings, _Wiring(backend=backend, seeds=seeds, reconciler=reconciler,
-                                             min_bets=min_bets, rules=rules), log=log, out=out, err=err)
+        record = _session_to_resume(settings, journal, resume, err)
+        if record is not None:
+            settings = settings.model_copy(update={"currency": record.currency, "chance": None, "high": None,
+                                                   "strategy": record.strategy, "params": record.params})
+        rules = game_rules(settings)
+        live = _live(settings, api_key_from_cli) if settings.live else None
+        backend: Backend | None = live
+        try:
+            if record is not None and journal is not None:
+                backend = await _settle_last_run(settings, journal, record, live=live, rules=rules, log=log)
+            backend = backend or _simulator(settings, rules)
+            reconciler: Reconciler | None = None
+            min_bets: MinBetPolicy | None = None
+            if settings.live:
+                reconciler = Reconciler(backend, settings.currency, rules)
+                min_bets = MinBetPolicy(MinBetCache(settings.min_bet_cache or data_dir() / "min_bets.json"),
+                                        settings.below_min_bet)
+            wiring = _Wiring(backend=backend, reconciler=reconciler, min_bets=min_bets, rules=rules,
+                             journal=journal, resumed=record)
+            return await _play(settings, wiring, log=log, out=out, err=err)
+        finally:
+            if backend is not None:
+                await backend.aclose()
     finally:
-        await backend.aclose()
+        if journal is not None:
+            journal.close()
+
+
+def _session_to_resume(settings: Settings, journal: Journal | None, resume: ResumeRequest | None,
+                       err: Console) -> SessionRecord | None:
+    if resume is None:
+        return None
+    if journal is None:
+        raise SettingsError("--resume continues a session from the journal; drop --no-journal")
+    record = choose_session(journal, None if resume == "newest" else resume)
+    if record is None:
+        err.print(f"betbot: no interrupted session in {journal.path}; starting a new one", highlight=False,
+                  soft_wrap=True)
+        return None
+    was_live = record.backend == DuckDiceBackend.name
+    if was_live != settings.live:
+        fix = "add --live to resume it" if was_live else "drop --live: it was simulated"
+        raise SettingsError(f"session {record.id} was {'live' if was_live else 'simulated'}; {fix}")
+    return record
+
+
+async def _settle_last_run(settings: Settings, journal: Journal, record: SessionRecord, *,
+                           live: DuckDiceBackend | None, rules: GameRules, log: Any) -> Backend:
+    """Resolve what the interrupted run left pending or unknown; the simulator comes back as it was."""
+    if live is not None:
+        result = await reconcile_live(journal, record, live, rules)
+        if result is not None:
+            log.warning("resume.reconciled", session=record.id, detail=result.detail)
+        return live
+    settled = reconcile_simulated(journal, record)
+    if settled:
+        log.warning("resume.reconciled", session=record.id,
+                    detail=f"{settled} simulated bet(s) without an outcome did not run")
+    pairs = journal.seed_pairs(record.id)
+    if not pairs or pairs[-1].server_seed is None:  # journaled at the start of every simulated session
+        raise ResumeFailure(f"session {record.id} has no server seed journaled; it cannot be resumed")
+    pair = pairs[-1]
+    assert pair.server_seed is not None  # noqa: S101 - checked above
+    seeds = SeedPair(server_seed=pair.server_seed, client_seed=pair.client_seed, first_nonce=pair.first_nonce)
+    return _simulator(settings, rules, seeds=seeds, balance=journal.replay_balance(record.id),
+                      first_seq=pair.first_seq)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Wiring:
-    """What the settings chose to play against."""
+    """What the settings chose to play against, and where it is recorded."""
 
     backend: Backend
-    seeds: SeedPair | None  # the simulator's; the site does not reveal its seeds through the API
     reconciler: Reconciler | None
     min_bets: MinBetPolicy | None
     rules: GameRules
+    journal: Journal | None
+    resumed: SessionRecord | None
 
 
 async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, err: Console) -> RunOutcome:
-    backend, seeds, rules = wiring.backend, wiring.seeds, wiring.rules
-    starting_balance = await backend.balance(settings.currency)
+    backend, rules, journal, resumed = wiring.backend, wiring.rules, wiring.journal, wiring.resumed
+    clock = time.monotonic
+    if resumed is None:
+        starting_balance = await backend.balance(settings.currency)
+        limits = build_limits(settings, starting_balance)
+        started_at = clock()
+    else:
+        starting_balance = resumed.starting_balance
+        limits = limits_from_record(resumed)
+        # max_duration is wall time since the session first started, the time between its runs included.
+        started_at = clock() - (datetime.now(UTC) - resumed.started_at).total_seconds()
     context = StrategyContext(currency=settings.currency, starting_balance=starting_balance,
                               rules=rules, faucet=settings.faucet)
     strategy = build_strategy(settings, context)
-    limits = build_limits(settings, starting_balance)
-    clock = time.monotonic
     session = Session(currency=settings.currency, starting_balance=starting_balance, limits=limits,
-                      started_at=clock(), rules=rules)
+                      started_at=started_at, rules=rules, first_seq=1 if resumed is None else resumed.first_seq)
+    if wiring.reconciler is not None:
+        await _baseline(wiring.reconciler, resumed)
+    session_id = None
+    if journal is not None:
+        session_id = _journal_session(journal, settings, wiring, session=session, strategy=strategy)
+    if resumed is not None:
+        assert journal is not None  # noqa: S101 - resuming reads the journal
+        replayed = replay_history(journal, resumed, session, strategy)
+        session.check_limits(clock())  # the last run may have ended on a limit: it still holds
+        err.print(f"betbot: resuming session {resumed.id} after bet {session.next_seq - 1} "
+                  f"({replayed.bets} journaled), balance {session.balance} {settings.currency}",
+                  highlight=False, soft_wrap=True)
+    first_new_seq = session.next_seq
+
     def ready() -> None:
         log.info("session.running", hint="SIGINT/SIGTERM drains the bets in flight and stops; a second one "
                  "stops at once")
 
     engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=settings.concurrency,
                     drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True, on_ready=ready,
-                    reconciler=wiring.reconciler,
+                    hooks=journal, reconciler=wiring.reconciler,
                     continue_after_reconciliation=settings.after_reconcile == "continue", min_bets=wiring.min_bets,
                     rate_limit=None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock))
-    note = ""
-    if engine.concurrency < settings.concurrency:
-        note = f" ({strategy.name} must see each result before its next bet; asked for {settings.concurrency})"
-    err.print(
-        f"betbot: {strategy.name} on the {backend.name}, {starting_balance} {settings.currency}, "
-        f"effective concurrency {engine.concurrency}{note}", highlight=False, soft_wrap=True,
-    )
-    if seeds is not None:
-        err.print(f"betbot: server seed hash {seeds.server_seed_hash}, client seed {seeds.client_seed}, "
-                  f"first nonce {seeds.first_nonce}", highlight=False, soft_wrap=True)
-    if backend.live:
-        err.print("betbot: LIVE: betting real money on DuckDice", style="bold red", soft_wrap=True)
+    _announce(settings, engine, err, starting_balance=starting_balance, session_id=session_id)
     log.info("session.start", strategy=strategy.name, backend=backend.name, concurrency=engine.concurrency,
              currency=settings.currency, balance=str(starting_balance), limits=_limits_for_log(limits),
-             server_seed_hash=seeds.server_seed_hash if seeds else None)
+             server_seed_hash=_seed_hash(backend), session_id=session_id)
     show_dashboard = settings.dashboard == "on" or (settings.dashboard == "auto" and err.is_terminal)
     async with anyio.create_task_group() as tg:
         if show_dashboard:
@@ -199,12 +281,84 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         tg.cancel_scope.cancel()
     summary = build_summary(session.snapshot(), elapsed=engine.elapsed, concurrency=engine.concurrency,
                             strategy=strategy.name, backend=backend.name,
-                            seed_pairs=_seed_pairs(backend, revealed=True))
+                            seed_pairs=_seed_pairs(backend, revealed=True),
+                            run_bets=session.next_seq - first_new_seq)
+    summary["session_id"] = session_id
+    if journal is not None and session_id is not None:
+        _journal_end(journal, session_id, session=session, strategy=strategy, summary=summary)
     log.info("session.end", **{k: v for k, v in summary.items() if k != "seed_pairs"})
     out.print(summary_table(summary))
     if settings.summary_json is not None:
         write_summary_json(settings.summary_json, summary)
     return RunOutcome(summary=summary, exit_code=3 if session.unresolved_seqs else 0)
+
+
+async def _baseline(reconciler: Reconciler, resumed: SessionRecord | None) -> None:
+    """The site's books reconciliation counts from: the session's first start, also after a resume."""
+    if resumed is None:
+        await reconciler.take_baseline()
+        return
+    reconciler.baseline = baseline_of(resumed)
+    if reconciler.baseline is None:
+        raise ResumeFailure(f"session {resumed.id} has no record of the site's books at its start; "
+                            "start a new session instead")
+
+
+def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, session: Session,
+                     strategy: Strategy) -> int:
+    """Bind the journal to the session: a new record, or the resumed one reopened."""
+    backend, resumed = wiring.backend, wiring.resumed
+    if resumed is not None:
+        journal.reopen_session(resumed.id)
+        journal.attach(resumed.id)
+        return resumed.id
+    seeds = backend.game.seeds if isinstance(backend, SimulatorBackend) else None
+    session_id = journal.start_session(
+        strategy=strategy.name, params=strategy.params.model_dump(mode="json"), limits=session.limits,
+        backend=backend.name, currency=settings.currency, starting_balance=session.starting_balance,
+        server_seed_hash=seeds.server_seed_hash if seeds else None,
+        client_seed=seeds.client_seed if seeds else None, first_nonce=seeds.first_nonce if seeds else None,
+    )
+    if seeds is not None:
+        # A simulated house's secret guards no one's money, and a resumed run must roll on with it.
+        journal.reveal_seed(session_id, seeds.server_seed)
+    if wiring.reconciler is not None and wiring.reconciler.baseline is not None:
+        journal.set_site_baseline(session_id, site_stats_to_json(wiring.reconciler.baseline))
+    return session_id
+
+
+def _journal_end(journal: Journal, session_id: int, *, session: Session, strategy: Strategy,
+                 summary: dict[str, Any]) -> None:
+    left = journal.mark_unknown_pending(session_id)  # a bet cancelled in flight may have run
+    # Every bet up to next_seq - 1 is resolved or unknown; the strategy has heard every settled one.
+    journal.save_strategy_state(session_id, session.next_seq - 1, strategy.save_state())
+    journal.finish_session(session_id, session.stop_reason, summary)
+    if left:
+        get_logger().warning("session.unresolved", session=session_id, bets=left,
+                             hint="`betbot run --resume` reconciles them")
+
+
+def _seed_hash(backend: Backend) -> str | None:
+    return backend.game.seeds.server_seed_hash if isinstance(backend, SimulatorBackend) else None
+
+
+def _announce(settings: Settings, engine: Engine, err: Console, *, starting_balance: Decimal,
+              session_id: int | None) -> None:
+    backend, strategy = engine.backend, engine.strategy
+    note = ""
+    if engine.concurrency < settings.concurrency:
+        note = f" ({strategy.name} must see each result before its next bet; asked for {settings.concurrency})"
+    journaled = "" if session_id is None else f", session {session_id}"
+    err.print(
+        f"betbot: {strategy.name} on the {backend.name}, {starting_balance} {settings.currency}, "
+        f"effective concurrency {engine.concurrency}{note}{journaled}", highlight=False, soft_wrap=True,
+    )
+    if isinstance(backend, SimulatorBackend):
+        seeds = backend.game.seeds
+        err.print(f"betbot: server seed hash {seeds.server_seed_hash}, client seed {seeds.client_seed}, "
+                  f"first nonce {seeds.first_nonce}", highlight=False, soft_wrap=True)
+    if backend.live:
+        err.print("betbot: LIVE: betting real money on DuckDice", style="bold red", soft_wrap=True)
 
 
 def _limits_for_log(limits: Limits) -> dict[str, str]:

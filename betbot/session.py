@@ -248,7 +248,7 @@ class Session:
             return self._held_or_stop(
                 StopKind.STOP_LOSS,
                 f"a stake of {amount} could cross the stop-loss of {limits.stop_loss} "
-                f"(profit {self._profit}, in flight {self._exposure})",
+                f"(profit {self._profit}, in flight {self._exposure:f})",
             )
         balance = self._starting_balance + self._profit
         if exposure > balance:
@@ -341,6 +341,21 @@ class Session:
             self._largest_loss = max(self._largest_loss, stake)
             drawdown = self._peak_profit - self._profit
             self._max_drawdown = max(self._max_drawdown, drawdown)
+
+    def replay(self, seq: int, stake: Decimal, chance: Decimal, *, win: bool | None, profit: Decimal | None) -> None:
+        """A bet of an earlier run of this session (from the journal), in seq order, counted as it was.
+
+        No gate: it was admitted then, against the same limits. `profit` None: it never ran (refused, or
+        reconciled as not run), so it takes its seq but counts towards nothing.
+        """
+        if seq < self._next_seq:
+            raise ValueError(f"bet {seq} replayed after bet {self._next_seq - 1}: the history must be in seq order")
+        if self._in_flight or self._unresolved:
+            raise ValueError("history is replayed before the first bet of this run")
+        self._next_seq = seq + 1
+        if profit is not None:
+            self._submitted += 1
+            self._count_result(stake, chance, win=profit >= 0 if win is None else win, profit=profit)
 
     def resolve_unknown(self, seq: int, bet: BetRequest, profit: Decimal | None) -> None:
         """Reconciliation's verdict on an unknown bet: it did not run (None), or it ran with this profit.

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         default="continue", description="after unknown outcomes are reconciled and the books balance")
     min_bet_cache: Path | None = Field(default=None, description="where learned minimum bets are kept")
 
+    # The journal.
+    journal: Path | None = Field(default=None, description="the bet journal (default: the user's data directory)")
+    no_journal: bool = Field(default=False, description="keep no journal (a dry run leaves no trace; no --resume)")
+
     # Output.
     summary_json: Path | None = Field(default=None, description="write the end-of-session summary here as JSON")
     log_format: LogFormat = Field(default=LogFormat.AUTO, description="auto: console on a terminal, else JSON")

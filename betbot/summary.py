@@ -38,7 +38,9 @@ def build_summary(
     strategy: str,
     backend: str,
     seed_pairs: list[dict[str, Any]],
+    run_bets: int | None = None,
 ) -> dict[str, Any]:
+    """The end-of-session summary. `run_bets`: bets of this run, when it resumed a session (for the rate)."""
     first = seed_pairs[0] if seed_pairs else {}
     reason = snap.stop_reason
     return {
@@ -59,7 +61,7 @@ def build_summary(
         "longest_loss_streak": snap.longest_loss_streak,
         "max_drawdown": str(snap.max_drawdown),
         "luck_percent": None if snap.luck is None else round(snap.luck, 2),
-        "bets_per_second": round(snap.bets / elapsed, 1) if elapsed > 0 else None,
+        "bets_per_second": round((snap.bets if run_bets is None else run_bets) / elapsed, 1) if elapsed > 0 else None,
         "elapsed_seconds": round(elapsed, 3),
         "concurrency": concurrency,
         "strategy": strategy,

@@ -378,9 +378,6 @@ async def test_retryable_refusals_wait_for_the_shared_backoff_and_place_once(n: 
     assert engine.session.submitted == 10
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: engine._loop sends a retryable refusal from place_now() straight back through "
-                          "_bet without tripping the shared back-off (Retry-After ignored, retry not counted)")
 async def test_a_retryable_refusal_from_the_fast_path_trips_the_backoff() -> None:
     clock = FakeClock()
     sleep = FakeSleep(clock)
@@ -521,9 +518,6 @@ async def test_drain_deadline_cancels_into_unknown() -> None:
     assert len(backend.calls) == 3
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError,
-                   reason="BUG: the drain after a limit stop (max_bets, max_duration, stop-loss...) is not bounded "
-                          "by drain_timeout: only request_stop(tg=...) arms the deadline, so a hung reply hangs run()")
 async def test_drain_after_a_limit_stop_is_bounded_by_drain_timeout() -> None:
     backend = CheckpointBackend(make_game(), seed=0, script={2: [HANG]})
     engine = make_engine(flat(), backend, n=2, limits=Limits(max_bets=2), drain_timeout=0.01)

@@ -13,8 +13,11 @@ from rich.console import Console
 
 from betbot.backends.duckdice import DuckDiceError
 from betbot.cli.errors import BadInput
+from betbot.cli.journal import JournalFailure
+from betbot.journal import JournalError
 from betbot.logs import configure_logging
-from betbot.runner import run_session
+from betbot.resume import ResumeError, ResumeFailure
+from betbot.runner import ResumeRequest, run_session
 from betbot.settings import Settings, SettingsError, load_settings
 
 __all__ = ["run_command"]
@@ -85,6 +88,12 @@ Exit codes: 0 finished or stopped by a limit or a signal, 1 runtime error, 2 bad
 @click.option("--after-reconcile", type=click.Choice(["continue", "stop"]),
               help="Live: after bets of unknown outcome are reconciled with the site's books and they balance, "
               "go on or stop (default continue; books that do not balance always stop).")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path),
+              help="The bet journal (SQLite; default $XDG_DATA_HOME/betbot/journal.sqlite3).")
+@click.option("--no-journal", is_flag=True, default=None, help="Keep no journal (dry runs only make sense).")
+@click.option("--resume", "resume", is_flag=False, flag_value="newest", default=None, metavar="[SESSION]",
+              help="Continue SESSION (default: the newest interrupted one, else start a new one): its unresolved "
+                   "bets are reconciled first; strategy, parameters and limits come from the journal.")
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the end-of-session summary as JSON to this file.")
 @click.option("--log-format", type=click.Choice(["auto", "console", "json"]),
@@ -94,7 +103,7 @@ Exit codes: 0 finished or stopped by a limit or a signal, 1 runtime error, 2 bad
               help="Live dashboard on stderr (auto: when it is a terminal).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), envvar="BETBOT_CONFIG",
               help="TOML settings file (see config/betbot.example.toml).")
-def run_command(params: tuple[str, ...], config: Path | None, **options: Any) -> None:
+def run_command(params: tuple[str, ...], config: Path | None, resume: str | None, **options: Any) -> None:
     """Play a betting strategy; simulated unless --live.
 
     \b
@@ -112,18 +121,47 @@ def run_command(params: tuple[str, ...], config: Path | None, **options: Any) ->
         settings = load_settings(flags, config)
     except SettingsError as exc:
         raise BadInput(str(exc)) from None
-    code = _run(settings, api_key_from_cli="api_key" in flags)
+    code = _run(settings, api_key_from_cli="api_key" in flags, resume=_resume_request(resume))
     sys.exit(code)
 
 
-def _run(settings: Settings, *, api_key_from_cli: bool) -> int:
+def _resume_request(value: str | None) -> ResumeRequest | None:
+    if value is None:
+        return None
+    if value == "newest":
+        return "newest"
+    try:
+        session_id = int(value)
+    except ValueError:
+        raise BadInput(f"--resume takes a session id (`betbot sessions` lists them), not {value!r}") from None
+    if session_id < 1:
+        raise BadInput(f"--resume takes a session id of 1 or more, not {session_id}")
+    return session_id
+
+
+def _run(settings: Settings, *, api_key_from_cli: bool, resume: ResumeRequest | None) -> int:
     configure_logging(settings.log_format, settings.log_level)
     out = Console(file=sys.stdout)
     err = Console(file=sys.stderr)
     try:
-        outcome = anyio.run(lambda: run_session(settings, out=out, err=err, api_key_from_cli=api_key_from_cli))
-    except SettingsError as exc:
+        outcome = anyio.run(lambda: run_session(settings, out=out, err=err, api_key_from_cli=api_key_from_cli,
+                                                resume=resume))
+    except (SettingsError, ResumeError) as exc:
         raise BadInput(str(exc)) from None
     except DuckDiceError as exc:  # its message is already redacted
         raise click.ClickException(str(exc)) from None
+    except (JournalError, ResumeFailure) as exc:
+        raise JournalFailure(str(exc)) from None
+    except BaseExceptionGroup as group:  # from the engine's task group
+        journal_error = _first(group, (JournalError, ResumeFailure))
+        if journal_error is None:
+            raise
+        raise JournalFailure(str(journal_error)) from None
     return outcome.exit_code
+
+
+def _first(group: BaseExceptionGroup[BaseException], kinds: tuple[type[Exception], ...]) -> BaseException | None:
+    found: BaseException | None = group.split(kinds)[0]
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found

@@ -125,8 +125,12 @@ _V1: Final = (
     """,
 )
 
+# Version 2: the site's books (`/bot/stats`) at a live session's start, JSON, so that a resumed session can
+# still reconcile its unknown bets against the same zero after a restart.
+_V2: Final = ("ALTER TABLE sessions ADD COLUMN site_baseline TEXT",)
+
 # MIGRATIONS[n - 1] takes a journal from version n - 1 to version n. Append; never edit a shipped one.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1,)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

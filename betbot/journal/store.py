@@ -84,7 +84,7 @@ _INSERT_SEED_PAIR: Final = (
 _SESSION_SELECT: Final = f"""
     SELECT s.id, s.created_at, s.started_at, s.ended_at, s.strategy, s.params, s.limits, s.backend,
            s.currency, s.starting_balance, s.seed, s.first_seq, s.stop_reason, s.stop_kind, s.summary,
-           s.strategy_state, s.state_seq,
+           s.strategy_state, s.state_seq, s.site_baseline,
            (SELECT max(seq) FROM bets WHERE session_id = s.id),
            (SELECT count(*) FROM bets INDEXED BY bets_unresolved WHERE session_id = s.id AND {UNRESOLVED})
     FROM sessions AS s
@@ -263,6 +263,14 @@ class Journal:
             self._flush_due = now + FLUSH_INTERVAL
             self.flush()
 
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
+        """Reconciliation's verdict on an unknown bet of the bound session (the engine's hook)."""
+        del bet, now  # the row has the request; a verdict has no latency
+        if self._session_id is None:
+            raise JournalError("no session to journal into: call start_session() or attach() first")
+        self._open.pop(seq, None)
+        self.mark_reconciled(self._session_id, seq, profit)
+
     def flush(self) -> None:
         """Write the buffered bets, and the bets in flight as pending, in one transaction (dry runs)."""
         if self.durable:
@@ -362,6 +370,24 @@ class Journal:
                 (utc_iso(datetime.now(UTC)), None if stop_reason is None else str(stop_reason),
                  None if stop_reason is None else stop_reason.kind.value, _to_json(dict(summary)), session_id),
             )
+            if cursor.rowcount == 0:
+                raise self._unknown(session_id)
+
+    def reopen_session(self, session_id: int) -> None:
+        """A session resumes: it is running again, so it has no end (a crash now leaves it unfinished)."""
+        with self._transaction("the resumption of the session") as con:
+            cursor = con.execute(
+                "UPDATE sessions SET ended_at = NULL, stop_reason = NULL, stop_kind = NULL WHERE id = ?",
+                (session_id,),
+            )
+            if cursor.rowcount == 0:
+                raise self._unknown(session_id)
+
+    def set_site_baseline(self, session_id: int, baseline: Mapping[str, Any]) -> None:
+        """Live: the site's books at the session's start, which reconciliation counts from."""
+        with self._transaction("the site's books at the start") as con:
+            cursor = con.execute("UPDATE sessions SET site_baseline = ? WHERE id = ?",
+                                 (_to_json(dict(baseline)), session_id))
             if cursor.rowcount == 0:
                 raise self._unknown(session_id)
 
