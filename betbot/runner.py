@@ -282,8 +282,7 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     summary = build_summary(session.snapshot(), elapsed=engine.elapsed, concurrency=engine.concurrency,
                             strategy=strategy.name, backend=backend.name,
                             seed_pairs=_seed_pairs(backend, revealed=True),
-                            run_bets=session.next_seq - first_new_seq)
-    summary["session_id"] = session_id
+                            run_bets=session.next_seq - first_new_seq, session_id=session_id)
     if journal is not None and session_id is not None:
         _journal_end(journal, session_id, session=session, strategy=strategy, summary=summary)
     log.info("session.end", **{k: v for k, v in summary.items() if k != "seed_pairs"})

@@ -26,7 +26,7 @@ SUMMARY_KEYS = (
     "starting_balance", "currency", "largest_bet", "largest_win", "largest_loss", "longest_win_streak",
     "longest_loss_streak", "max_drawdown", "luck_percent", "bets_per_second", "elapsed_seconds",
     "concurrency", "strategy", "backend", "unresolved_bets", "server_seed_hash", "server_seed",
-    "client_seed", "first_nonce", "seed_pairs",
+    "client_seed", "first_nonce", "seed_pairs", "session_id",
 )
 
 
@@ -39,6 +39,7 @@ def build_summary(
     backend: str,
     seed_pairs: list[dict[str, Any]],
     run_bets: int | None = None,
+    session_id: int | None = None,
 ) -> dict[str, Any]:
     """The end-of-session summary. `run_bets`: bets of this run, when it resumed a session (for the rate)."""
     first = seed_pairs[0] if seed_pairs else {}
@@ -72,6 +73,7 @@ def build_summary(
         "client_seed": first.get("client_seed"),
         "first_nonce": first.get("first_nonce"),
         "seed_pairs": seed_pairs,
+        "session_id": session_id,
     }
 
 
