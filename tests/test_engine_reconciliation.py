@@ -8,6 +8,7 @@ from decimal import Decimal
 import anyio
 from anyio.lowlevel import checkpoint
 
+from betbot.backends.base import SiteStats
 from betbot.backends.simulator import SimulatedGame, SimulatorBackend
 from betbot.engine import Engine
 from betbot.fairness import GameRules, SeedPair
@@ -129,3 +130,44 @@ def test_books_that_do_not_balance_stop_with_the_reason() -> None:
     assert "do not balance" in reason.detail
     assert session.unresolved_seqs == [6]
     assert backend.calls.count(6) == 1
+
+
+class SlowAfterReconciliation(LosesReplies):
+    """Bet 2's reply is lost after it ran; the first three bets sent after the reconciliation answer only
+    after `delay` (latency this fake controls), longer than the drain deadline; every other bet at once."""
+
+    def __init__(self, game: SimulatedGame, delay: float) -> None:
+        super().__init__(game, ran={2}, lost=set())
+        self.delay = delay
+        self.books_read = 0
+        self.slow_left = 3
+
+    async def stats(self, currency: str) -> SiteStats:
+        self.books_read += 1  # the baseline, then the reconciliation
+        return await super().stats(currency)
+
+    async def place(self, seq: int, bet: BetRequest) -> Outcome:
+        if self.books_read >= 2 and self.slow_left > 0:
+            self.slow_left -= 1
+            await anyio.sleep(self.delay)
+        return await super().place(seq, bet)
+
+
+def test_the_drain_deadline_ends_with_the_drain_and_never_cancels_later_bets() -> None:
+    balance = Decimal(100)
+    game = SimulatedGame(seeds=SeedPair.derive("deadline"), balances={"DOGE": balance})
+    backend = SlowAfterReconciliation(game, delay=0.05)
+    session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=12), started_at=0.0)
+    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=balance))
+    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
+                    reconciler=Reconciler(backend, "DOGE", GameRules()), drain_timeout=0.01)
+    anyio.run(engine.run)
+    # One reconciliation (bet 2). Had the deadline armed by its drain outlived it, it would have cancelled
+    # the slow bets placed after the reconciliation, and they would be unknown too.
+    assert backend.slow_left == 0
+    assert len(engine.reconciliations) == 1
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.MAX_BETS
+    assert session.bets == 12
+    assert session.unresolved_seqs == []
+    assert session.balance == game.balances["DOGE"]
