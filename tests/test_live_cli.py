@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from betbot.journal import Journal
 from betbot.testing.fakeserver import FakeServerConfig, serve_fake_in_thread
 
 KEY = "LEAKCANARY-live-cli-key-0123456789"
@@ -33,15 +34,25 @@ def test_live_run_with_every_fault_balances_to_the_satoshi(tmp_path: Path) -> No
     config = FakeServerConfig(api_key=KEY, balances={"DOGE": Decimal(50)}, latency=0.001, jitter=0.003,
                               faults={k: v for k, v in faults.items() if v}, slow_delay=3.0)
     summary_path = tmp_path / "summary.json"
+    journal_path = tmp_path / "journal.sqlite3"
     with serve_fake_in_thread(config) as base_url:
         result = _betbot(
             "run", "--live", "--base-url", base_url, "--strategy", "flat", "--parallel", "--max-concurrent", "5",
             "--max-bets", "400", "--log-format", "json", "--log-level", "debug", "--summary-json", str(summary_path),
-            "--dashboard", "off",
+            "--dashboard", "off", "--journal", str(journal_path),
             env={**ENV, "BETBOT_API_KEY": KEY, "BETBOT_MIN_BET_CACHE": str(tmp_path / "min_bets.json")},
         )
         ledger = httpx.get(f"{base_url}/_fake/ledger", params={"api_key": KEY}).json()
     assert result.returncode == 0, result.stderr[-2000:]
+    # The journal agrees with the site: every bet that ran, with the site's balance, and never the key.
+    with Journal.open(journal_path, durable=False, readonly=True) as journal:
+        [session] = journal.sessions()
+        ran = [bet for bet in journal.bets(session.id) if bet.profit is not None]
+        assert journal.pending_bets(session.id) == []
+        assert len(ran) == ledger["executed"]
+        assert str(journal.replay_balance(session.id)) == ledger["balances"]["DOGE"]["main"]
+    for side_file in tmp_path.glob("journal.sqlite3*"):
+        assert KEY.encode() not in side_file.read_bytes()
     summary = json.loads(summary_path.read_text())
     assert summary["stop_kind"] == "max_bets"
     assert summary["bets"] == 400
