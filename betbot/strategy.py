@@ -141,6 +141,9 @@ class Strategy(ABC):
     state_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
+        expected = type(self).Params
+        if not isinstance(params, expected):  # subclasses read their own parameters' fields
+            raise TypeError(f"{type(self).__name__} needs {expected.__name__}, got {type(params).__name__}")
         self.params = params
         self.context = context
 

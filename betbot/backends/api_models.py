@@ -42,19 +42,7 @@ def _money(value: Any) -> Any:
         raise ValueError("money must be a decimal string, not a boolean")  # noqa: TRY004 - pydantic wants ValueError
     if isinstance(value, float):
         raise ValueError("money must be a decimal string, not a JSON float")  # noqa: TRY004 - as above
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            parsed = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"{value[:40]!r} is not a decimal amount") from None
-        if not parsed.is_finite():
-            raise ValueError(f"{value[:40]!r} is not a finite amount")
-        return parsed
-    if isinstance(value, Decimal):
-        return value
-    raise ValueError(f"money must be a decimal string, got {type(value).__name__}")
+    return _decimal(value, "amount", "money must be a decimal string")
 
 
 def _number(value: Any) -> Any:
@@ -63,19 +51,24 @@ def _number(value: Any) -> Any:
     if isinstance(value, float):
         # repr() is the shortest text that round-trips: the digits the site sent.
         value = repr(value)
+    return _decimal(value, "number", "expected a number")
+
+
+def _decimal(value: Any, what: str, otherwise: str) -> Decimal:
+    """An int, a Decimal, or decimal text as a finite Decimal (bools and floats are dealt with before)."""
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, str):
         try:
             parsed = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError(f"{value[:40]!r} is not a number") from None
+            raise ValueError(f"{value[:40]!r} is not a decimal {what}") from None
         if not parsed.is_finite():
-            raise ValueError(f"{value[:40]!r} is not a finite number")
+            raise ValueError(f"{value[:40]!r} is not a finite {what}")
         return parsed
     if isinstance(value, Decimal):
         return value
-    raise ValueError(f"expected a number, got {type(value).__name__}")
+    raise ValueError(f"{otherwise}, got {type(value).__name__}")
 
 
 Money = Annotated[Decimal, BeforeValidator(_money)]

@@ -39,10 +39,6 @@ class AntiMartingale(Strategy):
     params: AntiMartingaleParams
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, AntiMartingaleParams):
-            raise TypeError(
-                f"{type(self).__name__} needs {AntiMartingaleParams.__name__}, got {type(params).__name__}"
-            )
         super().__init__(params, context)
         self.multiplies = 0
 

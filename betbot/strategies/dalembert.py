@@ -51,8 +51,6 @@ class DAlembert(Strategy):
     params: DAlembertParams
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, DAlembertParams):
-            raise TypeError(f"{type(self).__name__} needs {DAlembertParams.__name__}, got {type(params).__name__}")
         super().__init__(params, context)
         # Counting increments rather than keeping the stake makes "never below base_bet" a max(0, ...).
         self.steps = 0

@@ -43,10 +43,8 @@ class Fibonacci(Strategy):
     params: FibonacciParams
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, FibonacciParams):
-            raise TypeError(f"{type(self).__name__} needs {FibonacciParams.__name__}, got {type(params).__name__}")
         super().__init__(params, context)
-        self._units = fibonacci_units(params.max_steps + 1)
+        self._units = fibonacci_units(self.params.max_steps + 1)
         self.step = 0
 
     def next_bet(self, view: SessionView) -> Decision:

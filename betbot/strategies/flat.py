@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from betbot.strategy import Decision, DiceParams, SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.strategy import Decision, DiceParams, SessionView, Strategy
 
 __all__ = ["Flat", "FlatParams"]
 
@@ -27,11 +27,6 @@ class Flat(Strategy):
     max_in_flight: ClassVar[int | None] = None
 
     params: FlatParams
-
-    def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, FlatParams):
-            raise TypeError(f"{type(self).__name__} needs {FlatParams.__name__}, got {type(params).__name__}")
-        super().__init__(params, context)
 
     def next_bet(self, view: SessionView) -> Decision:
         return self.dice_bet(self.params.base_bet)

@@ -41,10 +41,8 @@ class Labouchere(Strategy):
     params: LabouchereParams
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, LabouchereParams):
-            raise TypeError(f"{type(self).__name__} needs {LabouchereParams.__name__}, got {type(params).__name__}")
         super().__init__(params, context)
-        self.line: list[int] = list(params.sequence)
+        self.line: list[int] = list(self.params.sequence)
         self.cycles = 0
 
     def _units(self) -> int:

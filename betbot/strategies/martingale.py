@@ -45,8 +45,6 @@ class Martingale(Strategy):
     params: MartingaleParams
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, MartingaleParams):
-            raise TypeError(f"{type(self).__name__} needs {MartingaleParams.__name__}, got {type(params).__name__}")
         super().__init__(params, context)
         # The stake is kept as a power of the multiplier rather than as a running product, so it
         # never accumulates rounding and dividing after a win lands exactly on the earlier stake.

@@ -34,10 +34,6 @@ class OneThreeTwoSix(Strategy):
     params: OneThreeTwoSixParams
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, OneThreeTwoSixParams):
-            raise TypeError(
-                f"{type(self).__name__} needs {OneThreeTwoSixParams.__name__}, got {type(params).__name__}"
-            )
         super().__init__(params, context)
         self.step = 0
 

@@ -34,10 +34,8 @@ class OscarsGrind(Strategy):
     params: OscarsGrindParams
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, OscarsGrindParams):
-            raise TypeError(f"{type(self).__name__} needs {OscarsGrindParams.__name__}, got {type(params).__name__}")
         super().__init__(params, context)
-        self.stake: Decimal = params.base_bet
+        self.stake: Decimal = self.params.base_bet
         self.cycle_profit: Decimal = ZERO
 
     def next_bet(self, view: SessionView) -> Decision:

@@ -34,8 +34,6 @@ class Paroli(Strategy):
     params: ParoliParams
 
     def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        if not isinstance(params, ParoliParams):
-            raise TypeError(f"{type(self).__name__} needs {ParoliParams.__name__}, got {type(params).__name__}")
         super().__init__(params, context)
         self.wins = 0
 
