@@ -63,6 +63,12 @@ class EngineHooks(Protocol):
         """An unknown bet's verdict from the site's books: did not run (None), or ran with this profit."""
         ...
 
+    def sync(self) -> None:
+        """Make what was observed so far durable. Called before any admitted bet's request can leave: after
+        each burst of admissions (one disk sync for the burst: group commit), and before a bet the backend
+        places at once. A failure stops the engine before the bets are sent."""
+        ...
+
 
 def effective_concurrency(requested: int, strategy: type[Strategy] | Strategy) -> int:
     """min(--max-concurrent, what the strategy tolerates)."""
@@ -169,7 +175,11 @@ class Engine:
                 bet, pending = pending, None
                 if hooks is not None:
                     hooks.admitted(verdict, bet, clock())
-                outcome = place_now(verdict, bet) if self.rate_limit is None else None
+                outcome = None
+                if self.rate_limit is None:
+                    if hooks is not None:
+                        hooks.sync()
+                    outcome = place_now(verdict, bet)
                 if isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS:
                     self._retry_later(outcome)
                     outcome = None
@@ -183,6 +193,8 @@ class Engine:
                 if since_yield >= self.yield_every:
                     since_yield = 0
                     await checkpoint()
+            if hooks is not None:
+                hooks.sync()  # the bets just started run from the next await on: their intent goes first
             if session.stopped and session.in_flight > 0:
                 # Every stop drains within the deadline, not only a signal's: a reply that never comes must
                 # not hold the session open after a limit fired.

@@ -212,6 +212,9 @@ class Recorder:
         if self._on_admitted is not None:
             self._on_admitted(seq, bet, now)
 
+    def sync(self) -> None:
+        pass  # nothing to make durable
+
     def released(self, outcome: Outcome, now: float) -> None:
         self.outcomes.append(outcome)
 

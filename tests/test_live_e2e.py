@@ -82,6 +82,9 @@ class History:
     def admitted(self, seq: int, bet: BetRequest, now: float) -> None:
         pass
 
+    def sync(self) -> None:
+        pass  # nothing to make durable
+
     def released(self, outcome: Outcome, now: float) -> None:
         self.outcomes.append(outcome)
 

@@ -84,6 +84,9 @@ async def test_a_saved_strategy_state_is_restored_and_only_later_results_are_tol
         def admitted(self, seq: int, bet: object, now: float) -> None:
             journal.admitted(seq, bet, now)  # type: ignore[arg-type]
 
+        def sync(self) -> None:
+            journal.sync()
+
         def released(self, outcome: Settled, now: float) -> None:
             journal.released(outcome, now)
 

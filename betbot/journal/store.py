@@ -6,9 +6,11 @@ calls `admitted(seq, bet, now)` when a bet is decided, before the request is sen
 journal files them under the session bound by `start_session` (or `attach`, to resume one).
 
 Two durability modes:
-- durable=True (live money): `admitted` writes the bet as `pending` and commits, with the WAL synced to
-  disk, before it returns, and so before the request leaves. A crash at any moment leaves a record of
-  every bet that might have been placed. `released` replaces the row with the outcome and commits.
+- durable=True (live money): `admitted` writes the bet as `pending`, `released` replaces the row with the
+  outcome, and `sync()` commits them with the WAL synced to disk. The engine calls `sync()` before any
+  request can leave (group commit: one disk sync for every bet admitted since the last, not one per bet),
+  so a crash at any moment leaves a record of every bet that might have been placed. An outcome not yet
+  committed at a crash leaves its bet pending, which the restart reconciles from the site's books.
 - durable=False (dry runs): rows wait in memory and go to disk in batches (one transaction, many rows per
   INSERT, every `batch_size` bets, after a second of engine time, or on `flush()`/`close()`). A bet that
   resolves before its batch is written goes in once, with its final state; a bet still in flight at a
@@ -26,7 +28,7 @@ import math
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -216,11 +218,11 @@ class Journal:
 
     # -- the engine's hooks ----------------------------------------------------------------------------
     def admitted(self, seq: int, bet: BetRequest, now: float) -> None:
-        """A bet was decided and admitted; the engine calls this before it sends the request.
+        """A bet was decided and admitted; the engine calls this, then `sync()`, before it sends the request.
 
-        durable=True: the bet is written as pending and committed (the WAL synced to disk) before this
-        returns, so its intent is on disk before the request leaves. If that fails, JournalError is raised
-        into the engine, which then stops without sending the bet. durable=False: only remembered.
+        durable=True: the bet is written as pending, to be committed by the next `sync()`. If that fails,
+        JournalError is raised into the engine, which then stops without sending the bet. durable=False:
+        only remembered.
         """
         session_id = self._session_id
         if session_id is None:
@@ -228,7 +230,18 @@ class Journal:
         wall = time_ns() // 1000
         self._open[seq] = (now, wall, bet)
         if self.durable:
-            self._write(_INSERT_PENDING, _pending_row(session_id, seq, wall, bet), f"bet {seq} before sending it")
+            self._uncommitted(_INSERT_PENDING, _pending_row(session_id, seq, wall, bet),
+                              f"bet {seq} before sending it")
+
+    def sync(self) -> None:
+        """durable=True: commit what `admitted` and `released` wrote, synced to disk. Else nothing."""
+        con = self._con
+        if con.in_transaction:
+            try:
+                con.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(con)
+                raise _error(self.path, exc, f"cannot journal the bets about to be sent in {self.path}") from None
 
     def released(self, outcome: Outcome, now: float) -> None:
         """An outcome, in seq order. durable=True: written and committed now; else buffered."""
@@ -256,7 +269,7 @@ class Journal:
                 return
         row = _outcome_row(self._session_id, seq, wall, outcome, latency)
         if self.durable:
-            self._write(_INSERT_ROW, row, f"the outcome of bet {seq}")
+            self._uncommitted(_INSERT_ROW, row, f"the outcome of bet {seq}")
             return
         self._rows.append(row)
         if len(self._rows) >= self._batch_size or now >= self._flush_due:
@@ -272,9 +285,10 @@ class Journal:
         self.mark_reconciled(self._session_id, seq, profit)
 
     def flush(self) -> None:
-        """Write the buffered bets, and the bets in flight as pending, in one transaction (dry runs)."""
+        """Write the buffered bets, and the bets in flight as pending, in one transaction."""
         if self.durable:
-            return  # everything is on disk already
+            self.sync()  # every bet is written already; commit them
+            return
         session_id = self._session_id
         pending = [_pending_row(session_id, seq, wall, bet) for seq, (_, wall, bet) in self._open.items()]
         settled, rows = self._settled, self._rows
@@ -529,26 +543,44 @@ class Journal:
 
     def _write(self, sql: str, params: Sequence[Any], what: str) -> None:
         """One statement, committed on its own (the connection is in autocommit mode)."""
+        self.sync()
         try:
             self._con.execute(sql, params)
         except sqlite3.Error as exc:
             raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
 
+    def _uncommitted(self, sql: str, params: Sequence[Any], what: str) -> None:
+        """One statement in the open transaction (begun if need be), for `sync()` to commit."""
+        con = self._con
+        try:
+            if not con.in_transaction:
+                con.execute("BEGIN IMMEDIATE")
+            con.execute(sql, params)
+        except sqlite3.Error as exc:
+            _rollback(con)
+            raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
+
     @contextmanager
     def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
         con = self._con
+        self.sync()  # bets written but not yet committed go first, in their own transaction
         try:
             con.execute("BEGIN IMMEDIATE")
             yield con
             con.execute("COMMIT")
         except sqlite3.Error as exc:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
+            _rollback(con)
             raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
         except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
+            _rollback(con)
             raise
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    """Undo the open transaction, if the connection can still say it has one (the error is what matters)."""
+    with suppress(sqlite3.Error):
+        if con.in_transaction:
+            con.execute("ROLLBACK")
 
 
 def _prepare(con: sqlite3.Connection, path: Path, *, durable: bool, readonly: bool) -> None:
