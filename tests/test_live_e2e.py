@@ -4,8 +4,10 @@
   ledger agree bet for bet, and the final balance equals the server's to the satoshi.
 * Faults that leave an outcome unknown (5xx, malformed, drop-after-execute, slow-after-execute,
   5xx-after-execute): the engine stops with UNKNOWN_OUTCOME; `betbot.reconcile` then resolves the unknown
-  bets from /bot/stats, and the verdicts match what the ledger says really ran. (The engine does not
-  reconcile by itself yet; this test does it by hand with the same function.)
+  bets from /bot/stats, and the verdicts match what the ledger says really ran.
+* Every fault at once over thousands of bets, with the engine reconciling by itself and going on: the
+  ledger and the session agree bet for bet (none lost, none run twice, none counted twice) and the
+  balances agree to the satoshi.
 * The API key appears in no output, log line, outcome or exception text, whatever happens.
 """
 
@@ -41,6 +43,7 @@ from betbot.fairness import GameRules, payout_multiplier
 from betbot.logs import configure_logging
 from betbot.models import BetRequest, Outcome, Refused, Settled, StopKind, Unknown
 from betbot.reconcile import reconcile
+from betbot.reconciler import Reconciler
 from betbot.redact import unregister_secret
 from betbot.session import Limits, Session
 from betbot.settings import LogFormat
@@ -88,6 +91,9 @@ class History:
     def released(self, outcome: Outcome, now: float) -> None:
         self.outcomes.append(outcome)
 
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
+        pass  # the engine's own reconciliations are checked from engine.reconciliations
+
 
 @dataclass
 class Run:
@@ -99,7 +105,8 @@ class Run:
     site: Any
 
 
-async def play(app: FakeDuckDice, *, n: int, bets: int, read_timeout: float = 5.0, books: bool = True) -> Run:
+async def play(app: FakeDuckDice, *, n: int, bets: int, read_timeout: float = 5.0, books: bool = True,
+               reconcile: bool = False) -> Run:
     """One session against the fake under uvicorn; `books` reads the balance and stats before and after."""
     async with serve_fake(app=app) as base_url:
         backend = DuckDiceBackend(api_key=SecretStr(KEY), base_url=base_url, max_connections=n, trust_env=False,
@@ -113,7 +120,8 @@ async def play(app: FakeDuckDice, *, n: int, bets: int, read_timeout: float = 5.
                               started_at=time.monotonic())
             history = History()
             engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=n,
-                            hooks=history, backoff=SharedBackoff(base=0.002, cap=0.01), drain_timeout=10)
+                            hooks=history, backoff=SharedBackoff(base=0.002, cap=0.01), drain_timeout=10,
+                            reconciler=Reconciler(backend, "DOGE", GameRules()) if reconcile else None)
             await engine.run()
             site = await backend.stats("DOGE") if books else None
     return Run(app, session, engine, history, baseline, site)
@@ -190,6 +198,37 @@ async def test_unknown_outcomes_stop_and_reconcile(fault: str, n: int) -> None:
         session.resolve_unknown(verdict.seq, by_seq[verdict.seq].bet, verdict.profit)
     assert session.resume_after_reconciliation()
     assert session.balance == run.site.balance == Decimal(app.balances_json()["DOGE"]["main"])
+
+
+MIXED_FAULTS = {"429": 0.02, "challenge": 0.02, "5xx": 0.01, "malformed": 0.01, "drop-after-execute": 0.01,
+                "slow-after-execute": 0.003, "5xx-after-execute": 0.01}
+
+
+@pytest.mark.parametrize("n", [5, 20])
+async def test_every_fault_over_thousands_of_bets_keeps_the_books(n: int) -> None:
+    bets = 2000
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed=f"mixed-{n}", latency=0.001, jitter=0.002,
+                                        faults=MIXED_FAULTS, slow_delay=2))
+    run = await play(app, n=n, bets=bets, read_timeout=0.25, reconcile=True)
+    session, engine = run.session, run.engine
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.MAX_BETS, session.stop_reason
+    settled = check_ledger_agrees(run)  # every settled bet is the ledger's, roll for roll
+    unknown = [o for o in run.history.outcomes if isinstance(o, Unknown)]
+    verdicts = [v for result in engine.reconciliations for v in result.verdicts]
+    assert unknown
+    assert all(result.balanced for result in engine.reconciliations)
+    assert sorted(v.seq for v in verdicts) == sorted(o.seq for o in unknown)  # each unknown bet settled once
+    # None lost, none run twice: the ledger holds exactly the bets the session counts, each hash once.
+    hashes = [entry["hash"] for entry in app.ledger]
+    assert len(hashes) == len(set(hashes)) == session.bets == bets
+    ran_unseen = [entry for entry in app.ledger if entry["hash"] not in {o.bet_hash for o in settled}]
+    assert len(settled) + sum(v.profit is not None for v in verdicts) == bets
+    assert Counter(v.profit for v in verdicts if v.profit is not None) == Counter(
+        Decimal(entry["profit"]) for entry in ran_unseen)
+    assert session.unresolved_seqs == []
+    assert session.balance == run.site.balance == Decimal(app.balances_json()["DOGE"]["main"])
+    assert engine.retries > 0  # the 429s and challenges were sent again after the back-off
 
 
 # -- the key never leaks -------------------------------------------------------------------------------------
