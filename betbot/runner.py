@@ -22,6 +22,7 @@ from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBack
 from betbot.display import dashboard, progress_lines
 from betbot.engine import Engine
 from betbot.fairness import GameRules, SeedPair
+from betbot.heartbeat import heartbeat
 from betbot.journal import Journal, SessionRecord
 from betbot.logs import get_logger
 from betbot.minbet_policy import MinBetPolicy
@@ -277,6 +278,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
             tg.start_soon(dashboard, engine, err)
         else:
             tg.start_soon(progress_lines, engine, log)
+        if settings.heartbeat_file is not None:
+            tg.start_soon(heartbeat, settings.heartbeat_file, engine)
         await engine.run()
         tg.cancel_scope.cancel()
     summary = build_summary(session.snapshot(), elapsed=engine.elapsed, concurrency=engine.concurrency,

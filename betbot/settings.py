@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     no_journal: bool = Field(default=False, description="keep no journal (a dry run leaves no trace; no --resume)")
 
     # Output.
+    heartbeat_file: Path | None = Field(default=None, description="write a heartbeat here for `betbot health`")
     summary_json: Path | None = Field(default=None, description="write the end-of-session summary here as JSON")
     log_format: LogFormat = Field(default=LogFormat.AUTO, description="auto: console on a terminal, else JSON")
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="log level")

@@ -15,6 +15,7 @@ import click
 
 from betbot import __version__
 from betbot.cli.errors import fail_usage
+from betbot.cli.health import health_command
 from betbot.cli.journal import register as register_journal_commands
 from betbot.cli.live import register as register_live_commands
 from betbot.cli.run import run_command
@@ -44,6 +45,7 @@ cli.add_command(run_command)
 cli.add_command(strategies_group)
 register_live_commands(cli)
 register_journal_commands(cli)
+cli.add_command(health_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -94,6 +94,8 @@ Exit codes: 0 finished or stopped by a limit or a signal, 1 runtime error, 2 bad
 @click.option("--resume", "resume", is_flag=False, flag_value="newest", default=None, metavar="[SESSION]",
               help="Continue SESSION (default: the newest interrupted one, else start a new one): its unresolved "
                    "bets are reconciled first; strategy, parameters and limits come from the journal.")
+@click.option("--heartbeat-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a heartbeat here every 5 s, for `betbot health` (Docker's HEALTHCHECK).")
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the end-of-session summary as JSON to this file.")
 @click.option("--log-format", type=click.Choice(["auto", "console", "json"]),

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -48,6 +47,7 @@ from betbot.journal.records import (
 )
 from betbot.journal.schema import BET_COLUMNS, SCHEMA_VERSION, UNRESOLVED, JournalError, migrate, read_version
 from betbot.models import BetRequest, Outcome, Refused, Settled, StopReason
+from betbot.paths import data_dir
 from betbot.session import Limits
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Journal", "UnknownSession", "default_journal_path"]
@@ -123,10 +123,7 @@ class UnknownSession(JournalError, LookupError):
 
 def default_journal_path() -> Path:
     """`$XDG_DATA_HOME/betbot/journal.sqlite3`, or `~/.local/share/betbot/journal.sqlite3`."""
-    base = os.environ.get("XDG_DATA_HOME", "")
-    # The XDG spec says a relative XDG_DATA_HOME is invalid and to be ignored.
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
-    return root / "betbot" / "journal.sqlite3"
+    return data_dir() / "journal.sqlite3"
 
 
 class Journal:
