@@ -1,0 +1,37 @@
+# betbot: by default a short simulated session; `docker-compose.yml` shows a live daemon.
+#   docker build -t betbot .
+#   docker run --rm -v betbot-data:/data betbot                       # the default: a simulated run
+#   docker run --rm -v betbot-data:/data betbot run --max-bets 10000  # any betbot command line
+
+FROM python:3.12-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+# Only what the wheel needs: a change to the tests or docs does not rebuild this layer.
+COPY pyproject.toml README.md /src/
+COPY betbot /src/betbot
+RUN /opt/venv/bin/pip install /src
+
+FROM python:3.12-slim
+RUN groupadd --system --gid 10001 betbot \
+ && useradd --system --uid 10001 --gid betbot --home-dir /data --no-create-home --shell /usr/sbin/nologin betbot \
+ && mkdir -p /data && chown betbot:betbot /data
+COPY --from=build /opt/venv /opt/venv
+# Configuration is BETBOT_* environment variables (or flags); the journal and the learned minimum bets live
+# in the /data volume.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    XDG_DATA_HOME=/data \
+    BETBOT_JOURNAL=/data/journal.sqlite3 \
+    BETBOT_HEARTBEAT_FILE=/tmp/betbot.heartbeat \
+    BETBOT_LOG_FORMAT=json
+VOLUME /data
+WORKDIR /data
+USER betbot
+# SIGTERM drains the bets in flight (bounded by --drain-timeout, 30 s by default); give `docker stop` longer.
+STOPSIGNAL SIGTERM
+# Healthy while the engine's loop turns and bets resolve (or it waits by choice: a back-off, a drain).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["betbot", "health", "--max-age", "90s"]
+ENTRYPOINT ["betbot"]
+CMD ["run", "--strategy", "flat", "--parallel", "--max-concurrent", "5", "--sim-latency", "5ms", \
+     "--sim-jitter", "5ms", "--max-bets", "500", "--summary-json", "/data/summary.json"]
