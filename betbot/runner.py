@@ -6,6 +6,8 @@ The CLI is a thin adapter over `run_session`; tests and embedders call it direct
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,8 +25,10 @@ from betbot.display import dashboard, progress_lines
 from betbot.engine import Engine
 from betbot.fairness import GameRules, SeedPair
 from betbot.heartbeat import heartbeat
+from betbot.hooks import combine
 from betbot.journal import Journal, SessionRecord
 from betbot.logs import get_logger
+from betbot.metrics import Metrics, MetricsServer
 from betbot.minbet_policy import MinBetPolicy
 from betbot.minbets import MinBetCache
 from betbot.paths import data_dir
@@ -45,6 +49,7 @@ from betbot.session import Limits, Session
 from betbot.settings import Settings, SettingsError
 from betbot.strategy import Strategy, StrategyContext
 from betbot.summary import build_summary, summary_table, write_summary_json
+from betbot.units import is_loopback, parse_host_port
 
 __all__ = ["ResumeRequest", "RunOutcome", "build_limits", "build_strategy", "run_session"]
 
@@ -165,9 +170,11 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
                 reconciler = Reconciler(backend, settings.currency, rules)
                 min_bets = MinBetPolicy(MinBetCache(settings.min_bet_cache or data_dir() / "min_bets.json"),
                                         settings.below_min_bet)
-            wiring = _Wiring(backend=backend, reconciler=reconciler, min_bets=min_bets, rules=rules,
-                             journal=journal, resumed=record)
-            return await _play(settings, wiring, log=log, out=out, err=err)
+            # Bound before anything is journaled: a busy port fails the run before it starts.
+            with _serving(settings.metrics_addr, log) as metrics:
+                wiring = _Wiring(backend=backend, reconciler=reconciler, min_bets=min_bets, rules=rules,
+                                 journal=journal, resumed=record, metrics=metrics)
+                return await _play(settings, wiring, log=log, out=out, err=err)
         finally:
             if backend is not None:
                 await backend.aclose()
@@ -226,6 +233,7 @@ class _Wiring:
     rules: GameRules
     journal: Journal | None
     resumed: SessionRecord | None
+    metrics: Metrics | None
 
 
 async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, err: Console) -> RunOutcome:
@@ -263,25 +271,20 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         log.info("session.running", hint="SIGINT/SIGTERM drains the bets in flight and stops; a second one "
                  "stops at once")
 
+    metrics = wiring.metrics
     engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=settings.concurrency,
                     drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True, on_ready=ready,
-                    hooks=journal, reconciler=wiring.reconciler,
+                    hooks=combine(journal, metrics), reconciler=wiring.reconciler,
                     continue_after_reconciliation=settings.after_reconcile == "continue", min_bets=wiring.min_bets,
                     rate_limit=None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock))
+    if metrics is not None:
+        metrics.watch(engine)
     _announce(settings, engine, err, starting_balance=starting_balance, session_id=session_id)
     log.info("session.start", strategy=strategy.name, backend=backend.name, concurrency=engine.concurrency,
              currency=settings.currency, balance=str(starting_balance), limits=_limits_for_log(limits),
              server_seed_hash=_seed_hash(backend), session_id=session_id)
     show_dashboard = settings.dashboard == "on" or (settings.dashboard == "auto" and err.is_terminal)
-    async with anyio.create_task_group() as tg:
-        if show_dashboard:
-            tg.start_soon(dashboard, engine, err)
-        else:
-            tg.start_soon(progress_lines, engine, log)
-        if settings.heartbeat_file is not None:
-            tg.start_soon(heartbeat, settings.heartbeat_file, engine)
-        await engine.run()
-        tg.cancel_scope.cancel()
+    await _run_engine(engine, settings, err=err, log=log, show_dashboard=show_dashboard)
     summary = build_summary(session.snapshot(), elapsed=engine.elapsed, concurrency=engine.concurrency,
                             strategy=strategy.name, backend=backend.name,
                             seed_pairs=_seed_pairs(backend, revealed=True),
@@ -293,6 +296,37 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     if settings.summary_json is not None:
         write_summary_json(settings.summary_json, summary)
     return RunOutcome(summary=summary, exit_code=3 if session.unresolved_seqs else 0)
+
+
+async def _run_engine(engine: Engine, settings: Settings, *, err: Console, log: Any, show_dashboard: bool) -> None:
+    """The engine, with what watches it: the dashboard or progress lines, and the heartbeat."""
+    async with anyio.create_task_group() as tg:
+        if show_dashboard:
+            tg.start_soon(dashboard, engine, err)
+        else:
+            tg.start_soon(progress_lines, engine, log)
+        if settings.heartbeat_file is not None:
+            tg.start_soon(heartbeat, settings.heartbeat_file, engine)
+        await engine.run()
+        tg.cancel_scope.cancel()
+
+
+@contextmanager
+def _serving(addr: str | None, log: Any) -> Iterator[Metrics | None]:
+    """Prometheus metrics on `addr` for the whole run (nothing without --metrics-addr)."""
+    if addr is None:
+        yield None
+        return
+    host, port = parse_host_port(addr)
+    metrics = Metrics()
+    server = MetricsServer(metrics, host, port)
+    if not is_loopback(host):
+        log.warning("metrics.public", addr=addr, hint="anyone who can reach this address can read the metrics")
+    log.info("metrics.serving", url=f"http://{addr}/metrics")
+    try:
+        yield metrics
+    finally:
+        server.close()
 
 
 async def _baseline(reconciler: Reconciler, resumed: SessionRecord | None) -> None:

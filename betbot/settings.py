@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from betbot.money import AmountError, parse_amount
-from betbot.units import AmountOrPercent, parse_amount_or_percent, parse_duration
+from betbot.units import AmountOrPercent, parse_amount_or_percent, parse_duration, parse_host_port
 
 __all__ = ["LogFormat", "Settings", "SettingsError", "load_settings"]
 
@@ -117,11 +117,19 @@ class Settings(BaseSettings):
     no_journal: bool = Field(default=False, description="keep no journal (a dry run leaves no trace; no --resume)")
 
     # Output.
+    metrics_addr: str | None = Field(default=None, description="serve Prometheus metrics on HOST:PORT")
     heartbeat_file: Path | None = Field(default=None, description="write a heartbeat here for `betbot health`")
     summary_json: Path | None = Field(default=None, description="write the end-of-session summary here as JSON")
     log_format: LogFormat = Field(default=LogFormat.AUTO, description="auto: console on a terminal, else JSON")
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="log level")
     dashboard: Literal["auto", "on", "off"] = Field(default="auto", description="live dashboard on a terminal")
+
+    @field_validator("metrics_addr")
+    @classmethod
+    def _metrics_addr(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_host_port(value)  # its ValueError says what is wrong
+        return value
 
     @field_validator("currency")
     @classmethod

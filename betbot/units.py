@@ -1,8 +1,9 @@
-"""Parsers for the human units in flags and config: durations ("250ms", "5m", "1h30m") and limit
-amounts given absolutely or as a percentage of the starting balance ("10", "10%")."""
+"""Parsers for the human units in flags and config: durations ("250ms", "5m", "1h30m"), limit amounts
+given absolutely or as a percentage of the starting balance ("10", "10%"), and HOST:PORT addresses."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 from betbot.money import AmountError, parse_amount, quantize
 
-__all__ = ["AmountOrPercent", "parse_amount_or_percent", "parse_duration"]
+__all__ = ["AmountOrPercent", "is_loopback", "parse_amount_or_percent", "parse_duration", "parse_host_port"]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -66,3 +67,24 @@ def parse_amount_or_percent(text: str | Decimal | int | AmountOrPercent) -> Amou
         return AmountOrPercent(parse_amount(text, "amount", allow_zero=False))
     except AmountError as exc:
         raise ValueError(f"{exc}; give an amount like 5 or a percentage of the balance like 10%") from None
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:9108` for IPv6) as (host, port); ValueError naming what is wrong."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:9108")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"port {port_text!r} must be a number from 1 to 65535, e.g. 127.0.0.1:9108")
+    return host, int(port_text)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

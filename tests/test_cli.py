@@ -199,3 +199,16 @@ def test_help_explains_run() -> None:
     assert result.returncode == 0
     for flag in ("--max-concurrent", "--stop-loss", "--sim-latency", "--summary-json", "Exit codes"):
         assert flag in result.stdout
+
+
+def test_the_example_config_runs_and_names_every_setting(tmp_path: Path) -> None:
+    example = Path(__file__).parent.parent / "config" / "betbot.example.toml"
+    text = example.read_text()
+    from betbot.settings import Settings  # noqa: PLC0415 - only this test needs the model
+
+    missing = [name for name in Settings.model_fields
+               if f"\n{name} =" not in text and f"\n# {name} =" not in text and f"\n[{name}]" not in text]
+    assert missing == []
+    result = run("run", "--config", str(example), "--max-bets", "3", "--journal", str(tmp_path / "j.sqlite3"))
+    assert result.returncode == 0, result.stderr
+    assert "max_bets: placed 3 of 3 bets" in result.stdout

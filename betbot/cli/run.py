@@ -16,6 +16,7 @@ from betbot.cli.errors import BadInput
 from betbot.cli.journal import JournalFailure
 from betbot.journal import JournalError
 from betbot.logs import configure_logging
+from betbot.metrics import MetricsError
 from betbot.resume import ResumeError, ResumeFailure
 from betbot.runner import ResumeRequest, run_session
 from betbot.settings import Settings, SettingsError, load_settings
@@ -94,6 +95,8 @@ Exit codes: 0 finished or stopped by a limit or a signal, 1 runtime error, 2 bad
 @click.option("--resume", "resume", is_flag=False, flag_value="newest", default=None, metavar="[SESSION]",
               help="Continue SESSION (default: the newest interrupted one, else start a new one): its unresolved "
                    "bets are reconciled first; strategy, parameters and limits come from the journal.")
+@click.option("--metrics-addr", metavar="HOST:PORT",
+              help="Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9108).")
 @click.option("--heartbeat-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a heartbeat here every 5 s, for `betbot health` (Docker's HEALTHCHECK).")
 @click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path),
@@ -154,6 +157,8 @@ def _run(settings: Settings, *, api_key_from_cli: bool, resume: ResumeRequest | 
         raise click.ClickException(str(exc)) from None
     except (JournalError, ResumeFailure) as exc:
         raise JournalFailure(str(exc)) from None
+    except MetricsError as exc:
+        raise click.ClickException(str(exc)) from None
     except BaseExceptionGroup as group:  # from the engine's task group
         journal_error = _first(group, (JournalError, ResumeFailure))
         if journal_error is None:
