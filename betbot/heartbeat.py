@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ from typing import Any, Final
 
 import anyio
 
+from betbot.atomicfile import atomic_write
 from betbot.engine import Engine
 
 __all__ = ["Beat", "beat_of", "check", "heartbeat", "read_beat", "write_beat"]
@@ -55,14 +55,8 @@ def beat_of(engine: Engine, *, now: float, last_progress: float, stopped: bool =
 
 def write_beat(path: Path, beat: Beat) -> None:
     """Replace the file whole (a reader never sees half a beat)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(asdict(beat), file)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, make_parents=False) as file:
+        json.dump(asdict(beat), file)
 
 
 def read_beat(path: Path) -> Beat:

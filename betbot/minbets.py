@@ -11,9 +11,7 @@ treated as empty (the cache only saves a refusal, it is never the authority).
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from betbot.atomicfile import atomic_write
 from betbot.models import RefusalKind, Refused
 
 __all__ = ["MinBet", "MinBetCache", "ParsedMinBet", "parse_min_bet"]
@@ -188,15 +187,6 @@ class MinBetCache:
 
     def save(self) -> None:
         """Write the cache atomically: a temporary file beside it, fsynced, then renamed over it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        with atomic_write(self.path, durable=True) as handle:
+            handle.write(text)

@@ -10,13 +10,12 @@ a simulated session; null live), client_seed, first_nonce, seed_pairs.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
+from betbot.atomicfile import atomic_write
 from betbot.session import SessionSnapshot
 
 __all__ = ["SUMMARY_KEYS", "build_summary", "summary_table", "write_summary_json"]
@@ -112,13 +111,6 @@ def summary_table(summary: dict[str, Any]) -> Table:
 
 def write_summary_json(path: Path, summary: dict[str, Any]) -> None:
     """Atomically: a reader never sees half a file, and a failure leaves the old file as it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(summary, out, indent=2)
-            out.write("\n")
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as out:
+        json.dump(summary, out, indent=2)
+        out.write("\n")

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, TextIO
 
+from betbot.atomicfile import atomic_write
 from betbot.journal.records import BetRecord, bet_record, datetime_to_micros, micros_to_datetime, parse_utc, utc_iso
 from betbot.journal.schema import BET_COLUMNS
 from betbot.journal.store import Journal
@@ -70,18 +69,8 @@ def export_session(journal: Journal, session_id: int, out: TextIO, fmt: ExportFo
 def export_to_file(journal: Journal, session_id: int, path: Path, fmt: ExportFormat) -> int:
     """As `export_session`, into a file that appears whole or not at all (a temp file, then os.replace)."""
     rows = journal.bet_rows(session_id)  # an unknown session fails here, before a file is made
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = write_rows(rows, out, fmt)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
+    with atomic_write(path, durable=True) as out:
+        return write_rows(rows, out, fmt)
 
 
 def _bool(value: Any) -> int:

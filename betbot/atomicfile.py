@@ -1,0 +1,51 @@
+"""Files that appear whole or not at all: written beside their place, then renamed over it.
+
+A reader (a script polling the summary, `betbot health`, a spreadsheet opening an export) never sees half a
+file, and a failure, a full disk or a crash leaves the old file as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Literal, TextIO, overload
+
+__all__ = ["atomic_write"]
+
+
+@overload
+def atomic_write(path: Path, mode: Literal["w"] = "w", *, durable: bool = False,
+                 make_parents: bool = True) -> AbstractContextManager[TextIO]: ...
+
+
+@overload
+def atomic_write(path: Path, mode: Literal["wb"], *, durable: bool = False,
+                 make_parents: bool = True) -> AbstractContextManager[BinaryIO]: ...
+
+
+def atomic_write(path: Path, mode: Literal["w", "wb"] = "w", *, durable: bool = False,
+                 make_parents: bool = True) -> AbstractContextManager[IO[Any]]:
+    """A file to write; on success it replaces `path`. `durable`: synced to disk before the rename."""
+    return _atomic_write(path, mode, durable=durable, make_parents=make_parents)
+
+
+@contextmanager
+def _atomic_write(path: Path, mode: str, *, durable: bool, make_parents: bool) -> Iterator[IO[Any]]:
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        newline = None if "b" in mode else ""
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as out:
+            yield out
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
