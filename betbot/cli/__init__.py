@@ -18,6 +18,7 @@ from betbot.cli.errors import fail_usage
 from betbot.cli.health import health_command
 from betbot.cli.journal import register as register_journal_commands
 from betbot.cli.live import register as register_live_commands
+from betbot.cli.report import report_command
 from betbot.cli.run import run_command
 from betbot.cli.strategies import strategies_group
 from betbot.redact import redact
@@ -45,6 +46,7 @@ cli.add_command(run_command)
 cli.add_command(strategies_group)
 register_live_commands(cli)
 register_journal_commands(cli)
+cli.add_command(report_command)
 cli.add_command(health_command)
 
 

@@ -23,7 +23,16 @@ from betbot.cli.errors import BadInput
 from betbot.journal import BetRecord, BetStatus, Journal, JournalError, UnknownSession, default_journal_path
 from betbot.journal.export import FORMATS, ExportFormat, export_session, export_to_file
 
-__all__ = ["JournalFailure", "export_command", "history_command", "register", "sessions_command"]
+__all__ = [
+    "JournalFailure",
+    "export_command",
+    "history_command",
+    "journal_option",
+    "no_session",
+    "open_journal",
+    "register",
+    "sessions_command",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -41,14 +50,14 @@ def register(group: click.Group) -> None:
     group.add_command(export_command)
 
 
-def _journal_option(func: _F) -> _F:
+def journal_option(func: _F) -> _F:
     return click.option(
         "--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path), envvar="BETBOT_JOURNAL",
         show_envvar=True, help="The journal file (default $XDG_DATA_HOME/betbot/journal.sqlite3).",
     )(func)
 
 
-def _open(path: Path) -> Journal | None:
+def open_journal(path: Path) -> Journal | None:
     """The journal at `path`, read-only; None if there is no file yet."""
     if not path.exists():
         return None
@@ -58,16 +67,16 @@ def _open(path: Path) -> Journal | None:
         raise JournalFailure(str(exc)) from None
 
 
-def _no_session(session_id: int, path: Path) -> BadInput:
+def no_session(session_id: int, path: Path) -> BadInput:
     return BadInput(f"no session {session_id} in the journal {path} (`betbot sessions` lists them)")
 
 
 @click.command("sessions")
-@_journal_option
+@journal_option
 def sessions_command(journal_path: Path | None) -> None:
     """List the journaled sessions, oldest first."""
     path = journal_path or default_journal_path()
-    journal = _open(path)
+    journal = open_journal(path)
     if journal is None:
         click.echo(f"no sessions yet: there is no journal at {path}")
         return
@@ -127,14 +136,14 @@ def _result(bet: BetRecord) -> str:
 @click.option("--last", "-n", type=click.IntRange(min=1), default=50, show_default=True,
               help="How many of the latest bets to show (`betbot export` streams them all).")
 @click.option("--wins/--losses", "wins", default=None, help="Only the wins, or only the losses.")
-@_journal_option
+@journal_option
 def history_command(session_id: int | None, last: int, wins: bool | None, journal_path: Path | None) -> None:
     """Show the last bets of a session (by default the latest session)."""
     path = journal_path or default_journal_path()
-    journal = _open(path)
+    journal = open_journal(path)
     if journal is None:
         if session_id is not None:
-            raise _no_session(session_id, path)
+            raise no_session(session_id, path)
         click.echo(f"no sessions yet: there is no journal at {path}")
         return
     try:
@@ -148,7 +157,7 @@ def history_command(session_id: int | None, last: int, wins: bool | None, journa
             session = journal.session(session_id)
             bets = list(journal.bets(session_id, last=last, wins=wins))
     except UnknownSession:
-        raise _no_session(session_id or 0, path) from None
+        raise no_session(session_id or 0, path) from None
     except JournalError as exc:
         raise JournalFailure(str(exc)) from None
     only = {None: "", True: " won", False: " lost"}[wins]
@@ -174,13 +183,13 @@ def history_command(session_id: int | None, last: int, wins: bool | None, journa
               help="CSV with a header row, or JSON Lines (one object per bet).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file, which appears whole or not at all (default: stdout).")
-@_journal_option
+@journal_option
 def export_command(session_id: int, fmt: ExportFormat, output: Path | None, journal_path: Path | None) -> None:
     """Stream every bet of a session as CSV or JSON Lines; money as exact decimal text."""
     path = journal_path or default_journal_path()
-    journal = _open(path)
+    journal = open_journal(path)
     if journal is None:
-        raise _no_session(session_id, path)
+        raise no_session(session_id, path)
     try:
         with journal:
             if output is None:
@@ -189,7 +198,7 @@ def export_command(session_id: int, fmt: ExportFormat, output: Path | None, jour
                 count = export_to_file(journal, session_id, output, fmt)
                 click.echo(f"betbot: exported {count} bets of session {session_id} to {output}", err=True)
     except UnknownSession:
-        raise _no_session(session_id, path) from None
+        raise no_session(session_id, path) from None
     except JournalError as exc:
         raise JournalFailure(str(exc)) from None
     except BrokenPipeError:
