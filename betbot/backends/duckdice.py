@@ -316,6 +316,7 @@ class DuckDiceBackend:
         self._max_reply_bytes = max_reply_bytes
         self._sleep = sleep
         self._now = now
+        self._urls: dict[str, httpx.URL] = {}
         # The pool is sized to the concurrency: a bet never waits for a connection held by another. Idle
         # connections are dropped after `keepalive_expiry`, below the usual 5 s of servers, so a bet is not
         # sent on a connection the server is closing (that would make its outcome unknown for nothing).
@@ -347,11 +348,20 @@ class DuckDiceBackend:
         await self.aclose()
 
     # -- transport ---------------------------------------------------------------------------------
+    def _url(self, path: str) -> httpx.URL:
+        """The absolute URL of an endpoint, with the key, built once per path: httpx parses a URL given as
+        text on every request, which was a third of the client's CPU per bet."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._client.base_url.join(path.lstrip("/")).copy_merge_params(
+                {"api_key": self._key.get_secret_value()})
+            self._urls[path] = url
+        return url
+
     async def _send(self, method: str, path: str, payload: dict[str, Any] | None = None) -> _Reply:
         """One request, its body read up to the cap. httpx exceptions propagate to the caller."""
-        request = self._client.build_request(
-            method, path.lstrip("/"), json=payload, params={"api_key": self._key.get_secret_value()}
-        )
+        content = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        request = self._client.build_request(method, self._url(path), content=content)
         response = await self._client.send(request, stream=True)
         try:
             body, truncated = await _read_capped(response, self._max_reply_bytes)

@@ -414,9 +414,14 @@ class FakeDuckDice:
         self.not_executed.append({"request": self.requests, "path": path, "reason": reason, "status": status})
 
     async def _bet(self, path: str, query: dict[str, list[str]], body: bytes, receive: Receive, send: Send) -> None:
-        leg = self._latency() / 2
-        if leg > 0:
-            await anyio.sleep(leg)  # the request's way in: arrival order, not send order, decides the nonce
+        # Deadlines from the request's arrival, not two sleeps in a row: a timer's overshoot (about a
+        # millisecond each) then counts once, and a fake with 50 ms of latency answers in 50 ms.
+        latency = self._latency()
+        arrived = anyio.current_time()
+        reply_due = arrived + latency
+        if latency > 0:
+            # The request's way in: arrival order, not send order, decides the nonce.
+            await anyio.sleep_until(arrived + latency / 2)
         fault = self._draw_fault()
         reply = self._before_execute(path, query, fault)
         if reply is None:
@@ -428,10 +433,9 @@ class FakeDuckDice:
             else:
                 reply, entry = self._execute(path, bet, mode, fault)
                 if entry is not None and fault in EXECUTING_FAULTS:
-                    await self._faulty_reply(fault, reply, receive, send, leg)
+                    await self._faulty_reply(fault, reply, receive, send, reply_due)
                     return
-        if leg > 0:
-            await anyio.sleep(leg)  # the reply's way out
+        await anyio.sleep_until(reply_due)  # the reply's way out
         await self._send(send, reply)
 
     def _before_execute(self, path: str, query: dict[str, list[str]], fault: str | None) -> _Reply | None:
@@ -595,15 +599,14 @@ class FakeDuckDice:
         })
         return data
 
-    async def _faulty_reply(self, fault: str | None, reply: _Reply, receive: Receive, send: Send, leg: float) -> None:
+    async def _faulty_reply(self, fault: str | None, reply: _Reply, receive: Receive, send: Send,
+                            reply_due: float) -> None:
         """The bet ran; now the reply goes wrong in the way `fault` says."""
         if fault == "malformed":
-            if leg > 0:
-                await anyio.sleep(leg)
+            await anyio.sleep_until(reply_due)
             await self._send(send, _Reply(200, reply.body[: max(1, len(reply.body) * 3 // 5)]))
         elif fault == "5xx-after-execute":
-            if leg > 0:
-                await anyio.sleep(leg)
+            await anyio.sleep_until(reply_due)
             await self._send(send, _Reply(502, BAD_GATEWAY_PAGE.encode(), "text/html"))
         elif fault == "drop-after-execute":
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(reply.body)).encode())]
