@@ -231,13 +231,13 @@ class Engine:
             session.check_limits(now)
 
     async def _reconcile_and_resume(self) -> bool:
-        """With everything drained after an unknown outcome: ask the site's books, settle each unknown bet,
-        and say whether betting goes on. Only an UNKNOWN_OUTCOME stop is reconciled here; after a signal the
-        unknown bets stay unknown (in the journal) for the next start."""
+        """With everything drained: if bets are of unknown outcome, ask the site's books, settle each, and say
+        whether betting goes on (only when the unknown outcome is what stopped it). Whatever stopped the
+        session (a limit, a signal, the unknown outcome itself), its unknown bets are settled before it ends,
+        except after a second signal: that asks to stop at once, and they stay unknown for the next start."""
         session = self.session
         reason = session.stop_reason
-        if (self.reconciler is None or not self._unknown or reason is None
-                or reason.kind is not StopKind.UNKNOWN_OUTCOME):
+        if self.reconciler is None or not self._unknown or reason is None or self.signals.received >= 2:
             return False
         try:
             result = await self.reconciler.reconcile(settled_bets=session.bets, settled_profit=session.profit,
@@ -257,7 +257,15 @@ class Engine:
             session.resolve_unknown(verdict.seq, bet, verdict.profit)
             if self.hooks is not None:
                 self.hooks.reconciled(verdict.seq, bet, verdict.profit, now)
-        _log.warning("engine.reconciled", detail=result.detail, continuing=self.continue_after_reconciliation)
+        if reason.kind is StopKind.MAX_BETS and session.resume(StopKind.MAX_BETS):
+            # A bet counted towards max_bets did not run: the count is short, the next bets make it up.
+            going_on = session.open_for_bets(now)
+            _log.warning("engine.reconciled", detail=result.detail, continuing=going_on)
+            return going_on
+        _log.warning("engine.reconciled", detail=result.detail,
+                     continuing=reason.kind is StopKind.UNKNOWN_OUTCOME and self.continue_after_reconciliation)
+        if reason.kind is not StopKind.UNKNOWN_OUTCOME:
+            return False  # a limit or a signal stopped the session; settled, it stays stopped
         if not self.continue_after_reconciliation:
             session.stop(StopKind.UNKNOWN_OUTCOME, f"reconciled, and set to stop after that: {result.detail}",
                          replace=True)

@@ -171,3 +171,28 @@ def test_the_drain_deadline_ends_with_the_drain_and_never_cancels_later_bets() -
     assert session.bets == 12
     assert session.unresolved_seqs == []
     assert session.balance == game.balances["DOGE"]
+
+
+def test_an_unknown_outcome_in_the_drain_after_a_limit_is_settled_too() -> None:
+    # Bet 40, the last one max_bets allows, ran but its reply was lost: settled from the books, and the
+    # session ends on its limit with nothing left unknown.
+    engine, backend = _run(ran={40}, lost=set())
+    session = engine.session
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.MAX_BETS
+    assert session.unresolved_seqs == []
+    assert session.bets == 40
+    assert session.balance == backend.game.balances["DOGE"]
+    assert len(engine.reconciliations) == 1
+
+
+def test_a_last_bet_that_never_ran_is_made_up_for() -> None:
+    # Bet 40 never reached the game: max_bets counted it, reconciliation says it did not run, so one more
+    # bet is placed and exactly 40 ran.
+    engine, backend = _run(ran=set(), lost={40})
+    session = engine.session
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.MAX_BETS
+    assert session.unresolved_seqs == []
+    assert session.bets == backend.game.bets == 40
+    assert sorted(backend.calls) == list(range(1, 42))  # bet 41 made up for bet 40, which was never resent
