@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import anyio
 
@@ -55,14 +57,18 @@ def sync_rate(strategy_name: str, bets: int) -> float:
 
 
 def peak_rss_mb(bets: int) -> float:
-    """Peak RSS of a whole `betbot run` process (a fresh child each time, so peaks don't mix)."""
-    code = (
-        "import resource, subprocess, sys;"
-        f"subprocess.run([sys.executable, '-m', 'betbot', 'run', '--max-bets', '{bets}', '--balance', '1000000',"
-        "'--dashboard', 'off', '--log-level', 'warning'], check=True, stdout=subprocess.DEVNULL);"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    """Peak RSS of a whole `betbot run` process (a fresh child each time, so peaks don't mix), journal
+    included (into a temporary file: the default, without touching the user's own journal)."""
+    with tempfile.TemporaryDirectory(prefix="betbot-bench-") as tmp:
+        journal = str(Path(tmp) / "journal.sqlite3")
+        code = (
+            "import resource, subprocess, sys;"
+            f"subprocess.run([sys.executable, '-m', 'betbot', 'run', '--max-bets', '{bets}', '--balance', '1000000',"
+            f"'--dashboard', 'off', '--log-level', 'warning', '--journal', {journal!r}], check=True,"
+            " stdout=subprocess.DEVNULL);"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        )
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return int(out.stdout.strip()) / 1024
 
 
