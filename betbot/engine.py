@@ -167,14 +167,15 @@ class Engine:
                     if decision is None:
                         break
                     pending = decision
-                verdict = session.admit(pending, clock())
+                now = clock()
+                verdict = session.admit(pending, now)
                 if not isinstance(verdict, int):
                     if session.stopped:
                         pending = None
                     break  # HELD: try again once something resolves
                 bet, pending = pending, None
                 if hooks is not None:
-                    hooks.admitted(verdict, bet, clock())
+                    hooks.admitted(verdict, bet, now)
                 outcome = None
                 if self.rate_limit is None:
                     if hooks is not None:

@@ -149,6 +149,9 @@ class Journal:
         self._rows: list[_Row] = []  # buffered other outcomes (full rows)
         self._flush_due = -math.inf
         self._closed = False
+        self._wall_offset: int | None = None  # µs from the engine's clock to the Unix epoch
+        self._chance: tuple[Decimal, str] = (Decimal(0), "0")  # the last chance and its text
+        self._payout: tuple[Decimal, str] = (Decimal(0), "0")  # the last payout and its text
 
     # -- opening ---------------------------------------------------------------------------------------
     @classmethod
@@ -224,7 +227,12 @@ class Journal:
         session_id = self._session_id
         if session_id is None:
             raise JournalError("no session to journal into: call start_session() or attach() first")
-        wall = time_ns() // 1000
+        offset = self._wall_offset
+        if offset is None:
+            # Wall time from the engine's clock plus one offset: a clock read per bet costs more than the
+            # rest of this hook, and monotonic time cannot jump back with the wall clock.
+            offset = self._wall_offset = time_ns() // 1000 - int(now * 1_000_000)
+        wall = int(now * 1_000_000) + offset
         self._open[seq] = (now, wall, bet)
         if self.durable:
             self._uncommitted(_INSERT_PENDING, _pending_row(session_id, seq, wall, bet),
@@ -232,6 +240,8 @@ class Journal:
 
     def sync(self) -> None:
         """durable=True: commit what `admitted` and `released` wrote, synced to disk. Else nothing."""
+        if not self.durable:
+            return
         con = self._con
         if con.in_transaction:
             try:
@@ -253,11 +263,18 @@ class Journal:
                 self._seed_seen(outcome)
             bet = outcome.bet
             if bet.range is None and not self.durable:
+                # Texts of the last chance and payout: strategies pass the same chance bet after bet.
+                chance, chance_text = self._chance
+                if bet.chance is not chance:
+                    chance, chance_text = self._chance = bet.chance, str(bet.chance)
+                payout, payout_text = self._payout
+                if outcome.payout != payout:
+                    payout, payout_text = self._payout = outcome.payout, str(outcome.payout)
                 settled = self._settled
                 settled += (
-                    self._session_id, seq, wall, str(bet.amount), str(bet.chance), 1 if bet.high else 0,
+                    self._session_id, seq, wall, str(bet.amount), chance_text, 1 if bet.high else 0,
                     bet.currency, 1 if bet.faucet else 0, outcome.bet_hash, outcome.nonce, outcome.number,
-                    1 if outcome.win else 0, str(outcome.payout), str(outcome.profit), str(outcome.balance),
+                    1 if outcome.win else 0, payout_text, str(outcome.profit), str(outcome.balance),
                     latency,
                 )
                 if len(settled) >= self._batch_values or now >= self._flush_due:
