@@ -263,7 +263,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         replayed = replay_history(journal, resumed, session, strategy)
         session.check_limits(clock())  # the last run may have ended on a limit: it still holds
         err.print(f"betbot: resuming session {resumed.id} after bet {session.next_seq - 1} "
-                  f"({replayed.bets} journaled), balance {session.balance} {settings.currency}",
+                  f"({replayed.bets} journaled), balance {session.balance} {settings.currency}, with its own "
+                  "strategy, parameters and limits (flags for those apply to new sessions only)",
                   highlight=False, soft_wrap=True)
     first_new_seq = session.next_seq
 
