@@ -12,7 +12,7 @@ import html
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -34,10 +34,12 @@ class PlotUnavailable(RuntimeError):
 
 @dataclass(slots=True)
 class _Bucket:
+    start: int  # the bets that ran before this run of them
     first: Decimal
     low: Decimal
     high: Decimal
     last: Decimal
+    count: int = 1
     low_first: bool = True  # the low came before the high
 
     def add(self, balance: Decimal) -> None:
@@ -46,11 +48,42 @@ class _Bucket:
         if balance > self.high:
             self.high, self.low_first = balance, True
         self.last = balance
+        self.count += 1
 
-    def points(self) -> list[Decimal]:
-        """The balances to draw, in the order they happened."""
+    def points(self) -> list[tuple[float, Decimal]]:
+        """(bet number, balance) to draw, in the order they happened. The low and the high are placed
+        between the first and the last bet: where exactly inside the run is not kept, their order is."""
+        begin = float(self.start + 1)
+        if self.count == 1:
+            return [(begin, self.first)]
+        end, third = float(self.start + self.count), (self.count - 1) / 3
         middle = [self.low, self.high] if self.low_first else [self.high, self.low]
-        return [self.first, *middle, self.last]
+        points = [(begin + third, middle[0]), (begin + 2 * third, middle[1])]
+        # A low or high that is the run's first or last balance adds only a flat step; drop it.
+        if points[-1][1] == self.last:
+            points.pop()
+        if points and points[0][1] == self.first:
+            points.pop(0)
+        return [(begin, self.first), *points, (end, self.last)]
+
+    def merge(self, later: _Bucket) -> None:
+        """Take in the run of bets just after this one. Exact: on a tie the earlier low or high stays."""
+        low_here, high_here = self.low <= later.low, self.high >= later.high
+        if low_here and high_here:
+            low_first = self.low_first
+        elif not low_here and not high_here:
+            low_first = later.low_first
+        else:
+            low_first = low_here  # one in each run: the one here came first
+        self.low, self.high = min(self.low, later.low), max(self.high, later.high)
+        self.low_first, self.last, self.count = low_first, later.last, self.count + later.count
+
+
+def _halve(curve: list[_Bucket]) -> list[_Bucket]:
+    """Every two neighbouring runs of bets become one."""
+    for first, second in zip(curve[::2], curve[1::2], strict=False):
+        first.merge(second)
+    return curve[::2]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -90,7 +123,7 @@ class Report:
         """The statistics, for people."""
         cur = self.session.currency
         luck, latency = self.luck_percent, self.mean_latency_ms
-        span = "-" if self.first_at is None or self.last_at is None else f"{self.last_at - self.first_at}"
+        span = "-" if self.first_at is None or self.last_at is None else _duration(self.last_at - self.first_at)
         return [
             ("session", f"{self.session.id}: {self.session.strategy} on {self.session.backend}"),
             ("stop reason", self.session.stop_reason or ("unfinished" if not self.session.finished else "-")),
@@ -108,8 +141,14 @@ class Report:
             ("first bet to last", span),
         ]
 
-    def curve_points(self) -> list[Decimal]:
-        return [self.session.starting_balance] + [p for bucket in self.curve for p in bucket.points()]
+    def curve_points(self) -> list[tuple[float, Decimal]]:
+        """The downsampled balance curve: (bets run so far, balance), from (0, the starting balance)."""
+        return [(0.0, self.session.starting_balance), *(p for bucket in self.curve for p in bucket.points())]
+
+
+def _duration(span: timedelta) -> str:
+    seconds = span.total_seconds()
+    return f"{seconds:.3f} s" if seconds < 60 else str(timedelta(seconds=round(seconds)))
 
 
 def build_report(journal: Journal, session_id: int) -> Report:
@@ -123,93 +162,146 @@ _DECIDED, _STATUS, _AMOUNT, _CHANCE = _COLUMN["decided_at"], _COLUMN["status"], 
 _WIN, _PROFIT, _LATENCY = _COLUMN["win"], _COLUMN["profit"], _COLUMN["latency_ms"]
 
 
-def summarize(session: SessionRecord, rows: Iterable[Sequence[Any]], *, total: int) -> Report:
-    """One pass over the bets' raw rows (`BET_COLUMNS` order) in seq order; `total` (an upper bound of their
-    number) sizes the curve's buckets. Raw rows, not BetRecords: a million of those take seconds to build."""
-    report = Report(session=session, final_balance=session.starting_balance)
+def summarize(session: SessionRecord, rows: Iterable[Sequence[Any]], *, total: int = 0) -> Report:
+    """One pass over the bets' raw rows (`BET_COLUMNS` order) in seq order.
+
+    `total`, about how many rows there are, sizes the curve's runs of bets up front; if more come (or no
+    `total` is given), neighbouring runs merge pairwise whenever there are `MAX_BUCKETS`, so the curve stays
+    bounded whatever the count, and each run still holds its true low and high.
+
+    Written for a million rows in seconds: raw rows, not BetRecords (building those costs more than the
+    rest); locals, not attributes, in the loop; the texts of repeated amounts, chances and profits (most
+    strategies repeat a few) turned into Decimals once; the chances summed and divided by 100 once."""
+    start = session.starting_balance
     per_bucket = max(1, math.ceil(total / MAX_BUCKETS))
+    curve: list[_Bucket] = []
     in_bucket = 0
-    streak = 0
-    peak_profit = ZERO
+    bets = wins = refused = unresolved = reconciled = 0
+    streak = longest_win = longest_loss = 0  # streak: > 0 wins in a row, < 0 losses in a row
+    profit = wagered = chances = peak = drawdown = largest_bet = largest_win = largest_loss = ZERO
+    latency_total, latency_count = 0.0, 0
     first_micros = last_micros = None
+    decimals: dict[str, Decimal] = {}
+    # Plain strs: the rows hold those, and str == str is quicker than with an enum member.
+    settled, refused_status = BetStatus.SETTLED.value, BetStatus.REFUSED.value
+    unresolved_statuses = (BetStatus.PENDING.value, BetStatus.UNKNOWN.value)
     for row in rows:
         if first_micros is None:
             first_micros = row[_DECIDED]
         last_micros = row[_DECIDED]
         latency = row[_LATENCY]
         if latency is not None:
-            report.latency_ms_total += latency
-            report.latency_count += 1
+            latency_total += latency
+            latency_count += 1
         status = row[_STATUS]
-        if status == BetStatus.REFUSED:
-            report.refused += 1
+        if status != settled:
+            if status == refused_status:
+                refused += 1
+                continue
+            if status in unresolved_statuses:
+                unresolved += 1
+                continue
+            reconciled += 1
+        profit_text = row[_PROFIT]
+        if profit_text is None:  # reconciled as not run
             continue
-        if status in (BetStatus.PENDING, BetStatus.UNKNOWN):
-            report.unresolved += 1
-            continue
-        if status == BetStatus.RECONCILED:
-            report.reconciled += 1
-        if row[_PROFIT] is None:  # reconciled as not run
-            continue
-        profit, amount = Decimal(row[_PROFIT]), Decimal(row[_AMOUNT])
-        win = bool(row[_WIN]) if row[_WIN] is not None else profit >= 0
-        report.bets += 1
-        report.profit += profit
-        report.wagered += amount
-        report.expected_wins += Decimal(row[_CHANCE]) / 100
-        report.largest_bet = max(report.largest_bet, amount)
+        bet_profit = decimals.get(profit_text)
+        if bet_profit is None:
+            bet_profit = _remember(decimals, profit_text)
+        amount = decimals.get(row[_AMOUNT])
+        if amount is None:
+            amount = _remember(decimals, row[_AMOUNT])
+        chance = decimals.get(row[_CHANCE])
+        if chance is None:
+            chance = _remember(decimals, row[_CHANCE])
+        win = row[_WIN]
+        if win is None:
+            win = bet_profit >= 0
+        bets += 1
+        profit += bet_profit
+        wagered += amount
+        chances += chance
+        largest_bet = max(largest_bet, amount)
         if win:
-            report.wins += 1
+            wins += 1
             streak = streak + 1 if streak > 0 else 1
-            report.longest_win_streak = max(report.longest_win_streak, streak)
-            report.largest_win = max(report.largest_win, profit)
-            peak_profit = max(peak_profit, report.profit)
+            longest_win = max(longest_win, streak)
+            largest_win = max(largest_win, bet_profit)
+            peak = max(peak, profit)
         else:
-            report.losses += 1
             streak = streak - 1 if streak < 0 else -1
-            report.longest_loss_streak = max(report.longest_loss_streak, -streak)
-            report.largest_loss = max(report.largest_loss, amount)
-            report.max_drawdown = max(report.max_drawdown, peak_profit - report.profit)
-        balance = session.starting_balance + report.profit
-        report.final_balance = balance
-        if in_bucket == 0 or in_bucket >= per_bucket:
-            report.curve.append(_Bucket(first=balance, low=balance, high=balance, last=balance))
-            in_bucket = 0
+            longest_loss = max(longest_loss, -streak)
+            largest_loss = max(largest_loss, amount)
+            drawdown = max(drawdown, peak - profit)
+        balance = start + profit
+        if in_bucket < per_bucket and curve:
+            curve[-1].add(balance)
+            in_bucket += 1
         else:
-            report.curve[-1].add(balance)
-        in_bucket += 1
-    if first_micros is not None and last_micros is not None:
-        report.first_at, report.last_at = micros_to_datetime(first_micros), micros_to_datetime(last_micros)
-    return report
+            if len(curve) >= MAX_BUCKETS:  # every run is full here, so the merged ones are too
+                curve = _halve(curve)
+                per_bucket *= 2
+            curve.append(_Bucket(start=bets - 1, first=balance, low=balance, high=balance, last=balance))
+            in_bucket = 1
+    return Report(
+        session=session, bets=bets, wins=wins, losses=bets - wins, refused=refused, unresolved=unresolved,
+        reconciled=reconciled, profit=profit, wagered=wagered, final_balance=start + profit,
+        largest_bet=largest_bet, largest_win=largest_win, largest_loss=largest_loss,
+        longest_win_streak=longest_win, longest_loss_streak=longest_loss, max_drawdown=drawdown,
+        expected_wins=chances / 100, latency_ms_total=latency_total, latency_count=latency_count,
+        first_at=None if first_micros is None else micros_to_datetime(first_micros),
+        last_at=None if last_micros is None else micros_to_datetime(last_micros),
+        curve=curve,
+    )
+
+
+_DECIMALS_KEPT: Final = 4096  # distinct texts remembered: a progression's few stakes, not every balance
+
+
+def _remember(decimals: dict[str, Decimal], text: str) -> Decimal:
+    value = Decimal(text)
+    if len(decimals) < _DECIMALS_KEPT:
+        decimals[text] = value
+    return value
 
 
 # -- HTML ----------------------------------------------------------------------------------------------
-_WIDTH, _HEIGHT, _PAD = 900, 320, 48
+# The frame of the plot inside the picture; the left margin holds the balance labels.
+_WIDTH, _HEIGHT = 960, 340
+_LEFT, _RIGHT, _TOP, _BOTTOM = 170, 20, 20, 40
 
 
-def _svg(points: Sequence[Decimal], currency: str) -> str:
-    """The balance curve as an inline SVG polyline, with its low, high and start marked on the axis."""
-    low, high = min(points), max(points)
+def _text(x: float, y: float, text: str, anchor: str = "end") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="axis">{html.escape(text)}</text>'
+
+
+def _svg(points: Sequence[tuple[float, Decimal]], currency: str) -> str:
+    """The balance curve as an inline SVG polyline: the low, the high and the starting balance labelled on
+    the left, bet numbers below, the starting balance dashed. No xmlns: inline SVG in HTML needs none."""
+    low, high = min(p[1] for p in points), max(p[1] for p in points)
     span = (high - low) or Decimal(1)
-    steps = max(1, len(points) - 1)
-    inner_w, inner_h = _WIDTH - 2 * _PAD, _HEIGHT - 2 * _PAD
+    last_x = max(points[-1][0], 1.0)
+    inner_w, inner_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
 
-    def xy(index: int, value: Decimal) -> str:
-        x = _PAD + inner_w * index / steps
-        y = _PAD + float((high - value) / span) * inner_h
-        return f"{x:.1f},{y:.1f}"
+    def x_of(bet: float) -> float:
+        return _LEFT + inner_w * bet / last_x
 
-    line = " ".join(xy(i, value) for i, value in enumerate(points))
-    start_y = xy(0, points[0]).split(",")[1]
-    labels = [
-        f'<text x="4" y="{_PAD + 4}" class="axis">{html.escape(f"{high} {currency}")}</text>',
-        f'<text x="4" y="{_HEIGHT - _PAD + 4}" class="axis">{html.escape(f"{low} {currency}")}</text>',
-    ]
+    def y_of(value: Decimal) -> float:
+        return _TOP + float((high - value) / span) * inner_h
+
+    line = " ".join(f"{x_of(x):.1f},{y_of(v):.1f}" for x, v in points)
+    start_y, bottom = y_of(points[0][1]), _TOP + inner_h
+    labels = [_text(_LEFT - 6, _TOP + 4, f"{high} {currency}"), _text(_LEFT - 6, bottom + 4, f"{low} {currency}")]
+    if min(start_y - _TOP, bottom - start_y) > 14:  # else it would sit on the high or low label
+        labels.append(_text(_LEFT - 6, start_y + 4, f"{points[0][1]} {currency}"))
+    bets = int(last_x)
+    labels += [_text(_LEFT, bottom + 18, "bet 0", "start"), _text(_WIDTH - _RIGHT, bottom + 18, f"bet {bets:,}")]
+    if bets >= 4:
+        labels.append(_text(x_of(bets // 2), bottom + 18, f"{bets // 2:,}", "middle"))
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" '
-        f'aria-label="balance curve">'
-        f'<rect x="{_PAD}" y="{_PAD}" width="{inner_w}" height="{inner_h}" class="frame"/>'
-        f'<line x1="{_PAD}" y1="{start_y}" x2="{_WIDTH - _PAD}" y2="{start_y}" class="start"/>'
+        f'<svg viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" aria-label="balance curve">'
+        f'<rect x="{_LEFT}" y="{_TOP}" width="{inner_w}" height="{inner_h}" class="frame"/>'
+        f'<line x1="{_LEFT}" y1="{start_y:.1f}" x2="{_WIDTH - _RIGHT}" y2="{start_y:.1f}" class="start"/>'
         f'<polyline points="{line}" class="curve"/>'
         + "".join(labels)
         + "</svg>"
@@ -221,7 +313,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; margin-top: 1rem; }
 td { padding: 0.2rem 1rem 0.2rem 0; border-bottom: 1px solid #eee; }
 td:first-child { font-weight: 600; }
-svg { width: 100%; max-width: 900px; height: auto; }
+svg { width: 100%; max-width: 960px; height: auto; }
 .frame { fill: #fafafa; stroke: #ccc; }
 .start { stroke: #999; stroke-dasharray: 4 4; }
 .curve { fill: none; stroke: #1f6feb; stroke-width: 1.2; }
@@ -260,15 +352,16 @@ def write_png(report: Report, path: Path) -> None:
         raise PlotUnavailable(
             "a PNG needs matplotlib: pip install 'betbot-duckdice[report]' (or use --html)"
         ) from None
-    points = [float(p) for p in report.curve_points()]
+    points = report.curve_points()
     figure = Figure(figsize=(9, 3.6), dpi=100)
     axes: Any = figure.add_subplot()
-    axes.plot(range(len(points)), points, linewidth=1.0, color="#1f6feb")
-    axes.axhline(points[0], color="#999", linestyle="--", linewidth=0.8)
+    axes.plot([x for x, _ in points], [float(v) for _, v in points], linewidth=1.0, color="#1f6feb")
+    axes.axhline(float(points[0][1]), color="#999", linestyle="--", linewidth=0.8)
     session = report.session
     axes.set_title(f"session {session.id}: {session.strategy} on {session.backend}")
     axes.set_ylabel(session.currency)
-    axes.set_xticks([])
+    axes.set_xlabel("bets")
+    axes.ticklabel_format(style="plain", useOffset=False)  # bet numbers and balances as written, no 1e6
     figure.tight_layout()
     with atomic_write(path, "wb", make_parents=False) as out:
         figure.savefig(out, format="png")

@@ -14,9 +14,10 @@ from betbot.backends.simulator import SimulatorBackend
 from betbot.engine import Engine
 from betbot.journal import Journal
 from betbot.models import Settled
-from betbot.report import MAX_BUCKETS, build_report, render_html, write_png
+from betbot.report import MAX_BUCKETS, PlotUnavailable, Report, build_report, render_html, summarize, write_png
 from betbot.session import Limits
 from tests.helpers import CURRENCY, Martingale, dice, make_game, make_session
+from tests.test_journal import _varied_session, lost, play, start, won
 
 
 def _journal(path: Path) -> Journal:
@@ -41,8 +42,49 @@ async def test_the_statistics_are_the_sessions(tmp_path: Path) -> None:
         snap.longest_win_streak, snap.longest_loss_streak)
     assert report.max_drawdown == snap.max_drawdown
     assert report.luck_percent == pytest.approx(snap.luck)
-    assert report.curve_points()[-1] == snap.balance
+    assert report.curve_points()[-1] == (snap.bets, snap.balance)
     journal.close()
+
+
+def test_the_statistics_by_hand(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "j.sqlite3", durable=False) as journal:
+        session_id = start(journal)  # 100 DOGE
+        bet, balance = dice("1"), Decimal(100)
+        # W W W L L W L L L L W: profit peaks at 2.94 after the third bet and bottoms out at -2.08 after
+        # the tenth, so the drawdown is 5.02, not the 2.00 of the first dip.
+        for seq, win in enumerate("WWWLLWLLLLW", start=1):
+            balance += Decimal("0.98") if win == "W" else Decimal(-1)
+            outcome = won(seq, bet, str(balance)) if win == "W" else lost(seq, bet, str(balance))
+            play(journal, seq, outcome, bet, now=float(seq))
+        report = build_report(journal, session_id)
+    assert (report.bets, report.wins, report.losses) == (11, 5, 6)
+    assert (report.refused, report.reconciled, report.unresolved) == (0, 0, 0)
+    assert report.profit == Decimal("-1.10")
+    assert report.final_balance == Decimal("98.90")
+    assert report.wagered == Decimal(11)
+    assert (report.largest_bet, report.largest_win, report.largest_loss) == (Decimal(1), Decimal("0.98"), Decimal(1))
+    assert (report.longest_win_streak, report.longest_loss_streak) == (3, 4)
+    assert report.max_drawdown == Decimal("5.02")
+    assert report.luck_percent == pytest.approx(5 / (11 * 0.495) * 100)
+    assert report.mean_latency_ms == pytest.approx(5.0)
+    assert dict(report.rows())["first bet to last"] == "10.000 s"
+    assert dict(report.rows())["win rate"] == "45.45%"
+
+
+def test_every_status_is_counted_apart(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "j.sqlite3", durable=False) as journal:
+        session_id = _varied_session(journal)
+        report = build_report(journal, session_id)
+    # Four settled bets and one reconciled as run (a loss of 0.01); one refused, one reconciled as not
+    # run, one still pending.
+    assert (report.bets, report.wins, report.losses) == (5, 2, 3)
+    assert (report.refused, report.reconciled, report.unresolved) == (1, 2, 1)
+    assert report.profit == Decimal("0.0098") - Decimal("0.00000001") + Decimal("12.25") - 3 - Decimal("0.01")
+    assert report.wagered == Decimal("15.52000001")
+    assert (report.largest_bet, report.largest_win, report.largest_loss) == (Decimal("12.5"), Decimal("12.25"), 3)
+    assert (report.longest_win_streak, report.longest_loss_streak) == (1, 2)
+    assert report.max_drawdown == Decimal("3.01")  # from 112.25979999 after bet 3 down to 109.24979999
+    assert report.expected_wins == Decimal("1.7401")
 
 
 def _settled(seq: int, amount: str, *, win: bool, profit: str, balance: Decimal) -> Settled:
@@ -69,14 +111,26 @@ def test_the_downsampled_curve_keeps_its_extremes(tmp_path: Path) -> None:
         balances.append(balance)
         journal.admitted(seq, dice(amount), 0.0)
         journal.released(_settled(seq, amount, win=win, profit=profit, balance=balance), 0.0)
-    report = build_report(journal, 1)
+    sized = build_report(journal, 1)
+    # Without a count the runs of bets merge as they fill: the same bound, the same extremes.
+    merged = summarize(journal.session(1), journal.bet_rows(1))
+    journal.close()
+    for report in (sized, merged):
+        _check_curve(report, balances)
+    assert len(merged.curve) < len(sized.curve)
+
+
+def _check_curve(report: Report, balances: list[Decimal]) -> None:
     points = report.curve_points()
+    values = [value for _, value in points]
     assert len(report.curve) <= MAX_BUCKETS
     assert len(points) <= 4 * MAX_BUCKETS + 1
-    assert max(points) == max(balances) == Decimal("150")
-    assert min(points) == min(balances) == Decimal("20")
-    assert points[-1] == balances[-1]
-    journal.close()
+    assert max(values) == max(balances) == Decimal("150")
+    assert min(values) == min(balances) == Decimal("20")
+    assert values.index(max(values)) < values.index(min(values))  # the spike came before the dip
+    assert points[-1] == (len(balances), balances[-1])
+    bets = [x for x, _ in points]
+    assert bets == sorted(bets)
 
 
 async def test_html_is_self_contained_and_png_is_a_png(tmp_path: Path) -> None:
@@ -90,12 +144,22 @@ async def test_html_is_self_contained_and_png_is_a_png(tmp_path: Path) -> None:
     assert "<svg" in page
     assert "<polyline points=" in page
     assert f"{report.profit} {CURRENCY}" in page
-    for external in ("<script", "src=", "href=", "@import", "url("):
+    assert f"{report.max_drawdown} {CURRENCY}" in page
+    for external in ("<script", "src=", "href=", "@import", "url(", "http://", "https://"):
         assert external not in page
     pytest.importorskip("matplotlib")
     png = tmp_path / "curve.png"
     write_png(report, png)
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_png_without_matplotlib_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Journal.open(tmp_path / "j.sqlite3", durable=False) as journal:
+        report = build_report(journal, _varied_session(journal))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # None in sys.modules: the import fails
+    with pytest.raises(PlotUnavailable, match=r"pip install 'betbot-duckdice\[report\]'"):
+        write_png(report, tmp_path / "curve.png")
+    assert not (tmp_path / "curve.png").exists()
 
 
 def _report(*args: str) -> subprocess.CompletedProcess[str]:
@@ -108,10 +172,20 @@ def test_report_command(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "betbot", "run", "--max-bets", "30", "--journal", str(journal)],
                          capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stderr
-    ok = _report("1", "--journal", str(journal), "--html", str(tmp_path / "r.html"))
+    ok = _report("1", "--journal", str(journal), "--html", str(tmp_path / "r.html"), "--png", str(tmp_path / "r.png"))
     assert ok.returncode == 0, ok.stderr
     assert "30 (" in ok.stdout
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
+    # No matplotlib: one line naming the fix, exit 1, and no file.
+    no_plot = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['matplotlib'] = None; from betbot.cli import main; main()",
+         "report", "1", "--journal", str(journal), "--png", str(tmp_path / "none.png")],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert no_plot.returncode == 1
+    assert no_plot.stderr.strip() == (
+        "betbot: error: a PNG needs matplotlib: pip install 'betbot-duckdice[report]' (or use --html)")
+    assert not (tmp_path / "none.png").exists()
     missing = _report("9", "--journal", str(journal))
     assert missing.returncode == 2
     expected = f"betbot: error: no session 9 in the journal {journal} (`betbot sessions` lists them)"

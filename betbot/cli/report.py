@@ -56,6 +56,8 @@ def report_command(session_id: int | None, html_path: Path | None, png_path: Pat
     for what, value in report.rows():
         table.add_row(what, value)
     Console().print(table)
+    if html_path is None and png_path is None:
+        click.echo("betbot: --html PATH or --png PATH draws the balance curve too", err=True)
     try:
         if html_path is not None:
             write_html(report, html_path)
