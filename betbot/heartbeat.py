@@ -31,10 +31,11 @@ DEFAULT_INTERVAL: Final = 5.0
 class Beat:
     pid: int
     time: float  # Unix seconds when written
-    state: str  # betting | backing-off | stopping | idle | stopped
+    state: str  # betting | backing-off | draining | idle | stopped
     bets: int
     in_flight: int
     last_progress: float  # Unix seconds when a bet last resolved (or the run started)
+    stop_reason: str | None = None  # so an operator sees why a daemon is draining or stopped
 
 
 def beat_of(engine: Engine, *, now: float, last_progress: float, stopped: bool = False) -> Beat:
@@ -42,15 +43,16 @@ def beat_of(engine: Engine, *, now: float, last_progress: float, stopped: bool =
     if stopped:
         state = "stopped"
     elif session.stopped:
-        state = "stopping"
+        state = "draining"
     elif engine.backoff.active:
         state = "backing-off"
     elif session.in_flight:
         state = "betting"
     else:
         state = "idle"
+    reason = session.stop_reason
     return Beat(pid=os.getpid(), time=now, state=state, bets=session.next_seq - 1, in_flight=session.in_flight,
-                last_progress=last_progress)
+                last_progress=last_progress, stop_reason=None if reason is None else str(reason))
 
 
 def write_beat(path: Path, beat: Beat) -> None:
@@ -65,7 +67,8 @@ def read_beat(path: Path) -> Beat:
     try:
         return Beat(pid=int(data["pid"]), time=float(data["time"]), state=str(data["state"]),
                     bets=int(data["bets"]), in_flight=int(data["in_flight"]),
-                    last_progress=float(data["last_progress"]))
+                    last_progress=float(data["last_progress"]),
+                    stop_reason=None if data.get("stop_reason") is None else str(data["stop_reason"]))
     except (KeyError, TypeError) as exc:
         raise ValueError(f"not a heartbeat: {exc}") from None
 
@@ -114,4 +117,5 @@ def check(path: Path, *, max_age: float, now: float) -> tuple[bool, str]:
     if beat.state == "betting" and stalled > max_age:
         return False, (f"{beat.in_flight} bet(s) in flight and none resolved for {stalled:.0f}s "
                        f"(limit {max_age:.0f}s)")
-    return True, f"{beat.state}: {beat.bets} bets, {beat.in_flight} in flight"
+    why = "" if beat.stop_reason is None else f" ({beat.stop_reason})"
+    return True, f"{beat.state}: {beat.bets} bets, {beat.in_flight} in flight{why}"

@@ -37,7 +37,8 @@ def beat(**changes: object) -> Beat:
         (beat(last_progress=NOW - 120), False, "5 bet(s) in flight and none resolved for 120s"),
         # Idle by choice: a back-off, a drain, or nothing in flight, however long since the last result.
         (beat(state="backing-off", last_progress=NOW - 600), True, "backing-off"),
-        (beat(state="stopping", last_progress=NOW - 600), True, "stopping"),
+        (beat(state="draining", last_progress=NOW - 600, stop_reason="signal: SIGTERM"), True,
+         "draining: 10 bets, 5 in flight (signal: SIGTERM)"),
         (beat(state="idle", in_flight=0, last_progress=NOW - 600), True, "idle"),
     ],
 )
@@ -74,12 +75,13 @@ async def test_the_beat_follows_the_engine_and_ends_stopped(tmp_path: Path) -> N
     async with anyio.create_task_group() as tg:
         tg.start_soon(partial(heartbeat, path, engine, interval=0.0, wall=lambda: NOW + next(ticks)))
         await engine.run()
-        assert beat_of(engine, now=NOW, last_progress=NOW).state == "stopping"  # stopped by max_bets
+        assert beat_of(engine, now=NOW, last_progress=NOW).state == "draining"  # stopped by max_bets
         tg.cancel_scope.cancel()
     final = read_beat(path)
     assert final.state == "stopped"
     assert final.bets == 50
     assert final.in_flight == 0
+    assert final.stop_reason == "max_bets: placed 50 of 50 bets"
     assert final.last_progress > NOW  # bets resolved after the first beat
     assert session.balance != Decimal(100)  # it really played
     assert sorted(p.name for p in path.parent.iterdir()) == ["beat.json"]  # no temporary file left
@@ -100,7 +102,7 @@ def test_health_command(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     healthy = _health("--heartbeat-file", str(path))
     assert healthy.returncode == 0
-    assert healthy.stdout.strip() == "betbot: healthy: stopped: 20 bets, 0 in flight"
+    assert healthy.stdout.strip() == "betbot: healthy: stopped: 20 bets, 0 in flight (max_bets: placed 20 of 20 bets)"
     bad = _health("--heartbeat-file", str(path), "--max-age", "1s")
     assert bad.returncode == 2
     assert "--max-age must be at least" in bad.stderr
