@@ -1,43 +1,63 @@
 """Prometheus metrics of a run (`--metrics-addr HOST:PORT`), with prometheus-client.
 
-Counts and latencies come from the engine's hooks, in seq order, on the strategy task; the state (bets in
-flight, reorder-buffer depth, back-off, balance, profit) is read from the engine when Prometheus scrapes,
-on the HTTP server's thread: single attribute reads of ints and Decimals, so nothing on the hot path
-serves the scraper. Each run has its own registry (never the process-global one).
+Counts and latencies come from the engine's hooks, in seq order, on the strategy task, into plain ints
+and floats; the state (bets in flight, reorder-buffer depth, back-off, balance, profit) is read from the
+engine. Both become samples only when Prometheus scrapes, on the HTTP server's thread: single reads of
+ints, floats and Decimals, so nothing on the hot path serves the scraper. Each run has its own registry
+(never the process-global one).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Final
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from betbot.engine import Engine
 from betbot.models import BetRequest, Outcome, Refused, Settled
 
-__all__ = ["Metrics", "MetricsError", "MetricsServer"]
+__all__ = ["LATENCY_BUCKETS", "Metrics", "MetricsError", "MetricsServer"]
 
 # Seconds from a bet's admission to its outcome's release: 1 ms (the simulator) to a minute (timeouts).
 LATENCY_BUCKETS: Final = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_LE: Final = (*(repr(bound) for bound in LATENCY_BUCKETS), "+Inf")
 
 
 class MetricsError(Exception):
     """The metrics cannot be served (a bad address, a port in use): one line."""
 
 
-class _EngineState(Collector):
-    """The engine's state as gauges, read at scrape time."""
+class _Samples(Collector):
+    """The counts, the latency histogram and the engine's state, turned into samples at scrape time."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
-        engine = self._metrics.engine
+        metrics = self._metrics
+        bets = CounterMetricFamily("betbot_bets", "Bets by outcome.", labels=["outcome"])
+        for outcome, count in (("win", metrics.wins), ("loss", metrics.losses), ("refused", metrics.refused),
+                               ("unknown", metrics.unknown), ("reconciled_ran", metrics.reconciled_ran),
+                               ("reconciled_not_run", metrics.reconciled_not_run)):
+            bets.add_metric([outcome], count)
+        yield bets
+        # The sum is read before the buckets: a bet released in between shows in the count one scrape before
+        # its latency shows in the sum, never the other way round; the buckets are copied in one step, so the
+        # count (the +Inf bucket) always agrees with them.
+        latency_sum = metrics._latency_sum
+        cumulative, buckets = 0, []
+        for le, count in zip(_LE, list(metrics._buckets), strict=True):
+            cumulative += count
+            buckets.append((le, float(cumulative)))
+        yield HistogramMetricFamily("betbot_bet_latency_seconds", "From a bet's admission to its outcome.",
+                                    buckets=buckets, sum_value=latency_sum)
+        engine = metrics.engine
         if engine is None:
             return
         session = engine.session
@@ -46,7 +66,7 @@ class _EngineState(Collector):
         yield _gauge("betbot_backoff_active", "1 while every bet waits after a rate limit or challenge.",
                      1 if engine.backoff.active else 0)
         yield _gauge("betbot_backoff_remaining_seconds", "Seconds left of the current back-off.",
-                     engine.backoff.remaining if engine.backoff.active else 0.0)
+                     engine.backoff.remaining)
         yield _gauge("betbot_stopped", "1 once the session stopped admitting bets.", 1 if session.stopped else 0)
         currency = [session.currency]
         balance = GaugeMetricFamily("betbot_balance", "The session's balance.", labels=["currency"])
@@ -62,23 +82,27 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 
 
 class Metrics:
-    """The metrics of one run: an `EngineHooks` observer, plus the engine's state once `watch()`ed."""
+    """The metrics of one run: an `EngineHooks` observer, plus the engine's state once `watch()`ed.
+
+    The hooks write plain ints and floats rather than prometheus-client's Counter and Histogram: those take
+    a lock per increment (four per bet), which cost 1.7 us a bet against 0.5 us for this, in a dry-run
+    pipeline that spends about 14 us on a whole bet. One task writes, the scrape thread only reads, so the
+    GIL is all the safety the reads need.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.engine: Engine | None = None
-        bets = Counter("betbot_bets", "Bets by outcome.", ["outcome"], registry=self.registry)
-        # Bound once: a labels() lookup per bet would cost more than the increment itself.
-        self._win = bets.labels("win")
-        self._loss = bets.labels("loss")
-        self._refused = bets.labels("refused")
-        self._unknown = bets.labels("unknown")
-        self._reconciled_ran = bets.labels("reconciled_ran")
-        self._reconciled_not_run = bets.labels("reconciled_not_run")
-        self._latency = Histogram("betbot_bet_latency_seconds", "From a bet's admission to its outcome.",
-                                  buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.wins = 0
+        self.losses = 0
+        self.refused = 0
+        self.unknown = 0
+        self.reconciled_ran = 0
+        self.reconciled_not_run = 0
+        self._buckets = [0] * len(_LE)  # per bucket, not cumulative: one increment per bet
+        self._latency_sum = 0.0
         self._admitted_at: dict[int, float] = {}
-        self.registry.register(_EngineState(self))
+        self.registry.register(_Samples(self))
 
     def watch(self, engine: Engine) -> None:
         self.engine = engine
@@ -90,16 +114,25 @@ class Metrics:
     def released(self, outcome: Outcome, now: float) -> None:
         admitted_at = self._admitted_at.pop(outcome.seq, None)
         if admitted_at is not None:
-            self._latency.observe(now - admitted_at)
+            latency = now - admitted_at
+            self._latency_sum += latency
+            # bisect_left: a latency equal to a bound belongs to that bound's bucket (le is "<=").
+            self._buckets[bisect_left(LATENCY_BUCKETS, latency)] += 1
         if isinstance(outcome, Settled):
-            (self._win if outcome.win else self._loss).inc()
+            if outcome.win:
+                self.wins += 1
+            else:
+                self.losses += 1
         elif isinstance(outcome, Refused):
-            self._refused.inc()
+            self.refused += 1
         else:
-            self._unknown.inc()
+            self.unknown += 1
 
     def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
-        (self._reconciled_not_run if profit is None else self._reconciled_ran).inc()
+        if profit is None:
+            self.reconciled_not_run += 1
+        else:
+            self.reconciled_ran += 1
 
     def sync(self) -> None:
         pass  # nothing to make durable

@@ -76,6 +76,12 @@ def parse_host_port(text: str) -> tuple[str, int]:
         raise ValueError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:9108")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+        # An empty host would bind every interface: the opposite of what an empty-looking address suggests.
+        if not host:
+            raise ValueError(f"{text!r} has no host inside the brackets, e.g. [::1]:9108")
+    elif ":" in host:
+        # Without brackets `::1` would read as host ':' port 1, so an IPv6 host must be bracketed.
+        raise ValueError(f"{text!r}: put an IPv6 address in brackets, e.g. [::1]:9108")
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"port {port_text!r} must be a number from 1 to 65535, e.g. 127.0.0.1:9108")
     return host, int(port_text)

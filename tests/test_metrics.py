@@ -7,18 +7,21 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
 
+from betbot import runner
 from betbot.backends.simulator import LatencyModel, SimulatorBackend
 from betbot.engine import Engine
 from betbot.hooks import FanOutHooks, combine
 from betbot.journal import Journal
 from betbot.metrics import Metrics, MetricsError, MetricsServer
+from betbot.models import RefusalKind, Refused, Unknown
 from betbot.session import Limits
 from betbot.units import is_loopback, parse_host_port
-from tests.helpers import CURRENCY, Flat, make_game, make_session
+from tests.helpers import CURRENCY, D, Flat, dice, make_game, make_session, settled
 
 
 def scrape(server: MetricsServer) -> dict[str, float]:
@@ -65,6 +68,45 @@ async def test_scraped_counts_match_the_session(tmp_path: Path) -> None:
         assert sum(1 for _ in journal.bets(1)) == 300
 
 
+def test_each_outcome_and_latency_lands_in_its_series() -> None:
+    metrics = Metrics()
+    bet = dice()
+    # Latencies on a bucket's bound count in that bucket (le means <=), past the last one only in +Inf.
+    for seq, (outcome, latency) in enumerate([
+        (lambda seq: settled(seq, bet, win=True), 0.001),
+        (lambda seq: settled(seq, bet, win=False), 0.0011),
+        (lambda seq: settled(seq, bet, win=False), 0.05),
+        (lambda seq: Refused(seq=seq, bet=bet, kind=RefusalKind.RATE_LIMIT, message="429"), 2.0),
+        (lambda seq: Unknown(seq=seq, bet=bet, message="read timeout"), 100.0),
+    ], start=1):
+        metrics.admitted(seq, bet, 0.0)  # from zero, so the latency is exactly the float given
+        metrics.released(outcome(seq), latency)
+    metrics.reconciled(5, bet, D("-1"), 200.0)
+    metrics.reconciled(6, bet, None, 200.0)
+
+    def sample(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels)
+
+    for outcome, count in [("win", 1), ("loss", 2), ("refused", 1), ("unknown", 1), ("reconciled_ran", 1),
+                           ("reconciled_not_run", 1)]:
+        assert sample("betbot_bets_total", outcome=outcome) == count
+    buckets = {le: sample("betbot_bet_latency_seconds_bucket", le=le)
+               for le in ("0.001", "0.005", "0.05", "2.5", "60.0", "+Inf")}
+    assert buckets == {"0.001": 1, "0.005": 2, "0.05": 3, "2.5": 4, "60.0": 4, "+Inf": 5}
+    assert sample("betbot_bet_latency_seconds_count") == 5
+    assert sample("betbot_bet_latency_seconds_sum") == pytest.approx(0.001 + 0.0011 + 0.05 + 2.0 + 100.0)
+    # No engine watched yet: no state gauges rather than made-up zeros.
+    assert sample("betbot_bets_in_flight") is None
+
+
+def test_registries_are_per_run() -> None:
+    first, second = Metrics(), Metrics()
+    first.admitted(1, dice(), 0.0)
+    first.released(settled(1, dice(), win=True), 0.01)
+    assert first.registry.get_sample_value("betbot_bets_total", {"outcome": "win"}) == 1
+    assert second.registry.get_sample_value("betbot_bets_total", {"outcome": "win"}) == 0
+
+
 def test_combine_keeps_a_single_observer_as_it_is() -> None:
     metrics = Metrics()
     assert combine(None, metrics, None) is metrics
@@ -82,7 +124,9 @@ def test_parse_host_port(text: str, expected: tuple[str, int]) -> None:
 
 @pytest.mark.parametrize(("text", "needle"), [("9108", "is not HOST:PORT"), (":9108", "is not HOST:PORT"),
                                               ("127.0.0.1:http", "must be a number"),
-                                              ("127.0.0.1:70000", "from 1 to 65535")])
+                                              ("127.0.0.1:70000", "from 1 to 65535"),
+                                              ("[]:9108", "no host inside the brackets"),
+                                              ("::1", "in brackets"), ("::1:9108", "in brackets")])
 def test_bad_addresses(text: str, needle: str) -> None:
     with pytest.raises(ValueError, match=needle):
         parse_host_port(text)
@@ -94,6 +138,51 @@ def test_loopback() -> None:
     assert is_loopback("localhost")
     assert not is_loopback("0.0.0.0")  # noqa: S104 - the point of the test
     assert not is_loopback("metrics.example")
+
+
+class _RecordingLog:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, dict[str, object]]] = []
+
+    def info(self, event: str, **fields: object) -> None:
+        self.events.append(("info", event, fields))
+
+    def warning(self, event: str, **fields: object) -> None:
+        self.events.append(("warning", event, fields))
+
+
+class _UnboundServer:
+    """Stands in for MetricsServer so a non-loopback address is never actually bound."""
+
+    instances: ClassVar[list[_UnboundServer]] = []
+
+    def __init__(self, metrics: Metrics, host: str, port: int) -> None:
+        self.host, self.port, self.closed = host, port, False
+        self.instances.append(self)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize(("addr", "warned"), [("192.0.2.7:9108", True), ("[2001:db8::7]:9108", True),
+                                              ("127.0.0.1:9108", False), ("[::1]:9108", False),
+                                              ("localhost:9108", False)])
+def test_a_non_loopback_address_is_served_with_a_warning(monkeypatch: pytest.MonkeyPatch, addr: str,
+                                                         warned: bool) -> None:
+    monkeypatch.setattr(runner, "MetricsServer", _UnboundServer)
+    _UnboundServer.instances.clear()
+    log = _RecordingLog()
+    with runner._serving(addr, log) as metrics:
+        assert isinstance(metrics, Metrics)
+    (server,) = _UnboundServer.instances
+    assert server.closed
+    warnings = [event for level, event, _ in log.events if level == "warning"]
+    assert warnings == (["metrics.public"] if warned else [])
+
+
+def test_without_an_address_nothing_is_served() -> None:
+    with runner._serving(None, _RecordingLog()) as metrics:
+        assert metrics is None
 
 
 def test_a_busy_port_is_one_line() -> None:
