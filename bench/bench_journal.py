@@ -21,12 +21,12 @@ from pathlib import Path
 import anyio
 
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
-from betbot.engine import Engine
-from betbot.fairness import SeedPair
+from betbot.core.fairness import SeedPair
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import StrategyContext
+from betbot.engine.loop import Engine
 from betbot.journal import Journal
-from betbot.registry import load_strategy
-from betbot.session import Limits, Session
-from betbot.strategy import StrategyContext
+from betbot.strategies.registry import load_strategy
 
 BALANCE = Decimal(1_000_000)
 CURRENCY = "DOGE"

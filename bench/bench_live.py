@@ -22,9 +22,9 @@ import anyio
 from pydantic import SecretStr
 
 from betbot.backends.duckdice import DuckDiceBackend, Timeouts
-from betbot.engine import Engine
-from betbot.session import Limits, Session
-from betbot.strategy import SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.engine.loop import Engine
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig
 
 KEY = "bench-key"
@@ -50,7 +50,7 @@ class _Flat(Strategy):
 
 def flat_strategy(context: StrategyContext) -> Strategy:
     try:
-        from betbot.registry import load_strategy  # noqa: PLC0415
+        from betbot.strategies.registry import load_strategy  # noqa: PLC0415
 
         return load_strategy("flat").from_options({"base_bet": "0.01"}, context)
     except Exception:  # noqa: BLE001 - the benchmark must run on a tree without the built-ins too

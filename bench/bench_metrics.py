@@ -23,14 +23,14 @@ import anyio
 import httpx
 
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
-from betbot.engine import Engine, EngineHooks
-from betbot.fairness import SeedPair
-from betbot.hooks import combine
+from betbot.core.fairness import SeedPair
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import StrategyContext
+from betbot.engine.hooks import combine
+from betbot.engine.loop import Engine, EngineHooks
 from betbot.journal import Journal
-from betbot.metrics import Metrics, MetricsServer
-from betbot.registry import load_strategy
-from betbot.session import Limits, Session
-from betbot.strategy import StrategyContext
+from betbot.observe.metrics import Metrics, MetricsServer
+from betbot.strategies.registry import load_strategy
 
 CURRENCY = "DOGE"
 BALANCE = Decimal(1_000_000)

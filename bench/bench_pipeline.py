@@ -20,12 +20,12 @@ from pathlib import Path
 import anyio
 
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
-from betbot.driver import play_sync
-from betbot.engine import Engine
-from betbot.fairness import SeedPair
-from betbot.registry import load_strategy
-from betbot.session import Limits, Session
-from betbot.strategy import StrategyContext
+from betbot.core.bare_loop import play_sync
+from betbot.core.fairness import SeedPair
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import StrategyContext
+from betbot.engine.loop import Engine
+from betbot.strategies.registry import load_strategy
 
 BALANCE = Decimal(1_000_000)
 

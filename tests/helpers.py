@@ -17,10 +17,10 @@ import anyio
 from anyio.lowlevel import checkpoint
 
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
-from betbot.fairness import GameRules, SeedPair, payout_multiplier, win_profit
-from betbot.models import BetRequest, Outcome, RefusalKind, Refused, Settled
-from betbot.session import Held, Limits, Session
-from betbot.strategy import WAIT, Decision, DiceParams, SessionView, StopStrategy, Strategy, StrategyContext
+from betbot.core.fairness import GameRules, SeedPair, payout_multiplier, win_profit
+from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, Settled
+from betbot.core.session import Held, Limits, Session
+from betbot.core.strategy import WAIT, Decision, DiceParams, SessionView, StopStrategy, Strategy, StrategyContext
 
 CURRENCY = "DOGE"
 

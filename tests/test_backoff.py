@@ -6,7 +6,7 @@ import random
 
 import anyio
 
-from betbot.backoff import SharedBackoff
+from betbot.engine.backoff import SharedBackoff
 from tests.helpers import FakeClock, FakeSleep
 
 

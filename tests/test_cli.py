@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from betbot.summary import SUMMARY_KEYS
+from betbot.observe.summary import SUMMARY_KEYS
 
 BETBOT = [sys.executable, "-m", "betbot"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
@@ -204,7 +204,7 @@ def test_help_explains_run() -> None:
 def test_the_example_config_runs_and_names_every_setting(tmp_path: Path) -> None:
     example = Path(__file__).parent.parent / "config" / "betbot.example.toml"
     text = example.read_text()
-    from betbot.settings import Settings  # noqa: PLC0415 - only this test needs the model
+    from betbot.config.settings import Settings  # noqa: PLC0415 - only this test needs the model
 
     missing = [name for name in Settings.model_fields
                if f"\n{name} =" not in text and f"\n# {name} =" not in text and f"\n[{name}]" not in text]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from betbot.fairness import roll
+from betbot.core.fairness import roll
 from betbot.journal import SCHEMA_VERSION, BetStatus, Journal
 
 BETBOT = [sys.executable, "-m", "betbot"]

@@ -25,7 +25,7 @@ from betbot.backends.duckdice import (
     Timeouts,
     parse_retry_after,
 )
-from betbot.models import BetRequest, RefusalKind, Refused, Settled, Unknown
+from betbot.core.models import BetRequest, RefusalKind, Refused, Settled, Unknown
 from betbot.redact import unregister_secret
 
 KEY = "Sup3rS3cretKeyForTests-0123456789"

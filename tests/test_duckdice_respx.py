@@ -14,7 +14,7 @@ import respx
 from pydantic import SecretStr
 
 from betbot.backends.duckdice import DuckDiceBackend
-from betbot.models import BetRequest, RefusalKind, Refused, Settled, Unknown
+from betbot.core.models import BetRequest, RefusalKind, Refused, Settled, Unknown
 from betbot.redact import unregister_secret
 from tests.test_duckdice_backend import bet_json
 

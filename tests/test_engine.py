@@ -15,11 +15,11 @@ import anyio
 import pytest
 
 from betbot.backends.simulator import LatencyModel, SimulatorBackend
-from betbot.backoff import SharedBackoff
-from betbot.engine import Engine, effective_concurrency
-from betbot.models import BetRequest, Outcome, RefusalKind, Refused, Settled, StopKind, Unknown
-from betbot.session import HELD, Limits
-from betbot.strategy import WAIT, DiceParams, StopStrategy
+from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, Settled, StopKind, Unknown
+from betbot.core.session import HELD, Limits
+from betbot.core.strategy import WAIT, DiceParams, StopStrategy
+from betbot.engine.backoff import SharedBackoff
+from betbot.engine.loop import Engine, effective_concurrency
 from tests.helpers import (
     CURRENCY,
     HANG,

@@ -10,12 +10,12 @@ from anyio.lowlevel import checkpoint
 
 from betbot.backends.base import SiteStats
 from betbot.backends.simulator import SimulatedGame, SimulatorBackend
-from betbot.engine import Engine
-from betbot.fairness import GameRules, SeedPair
-from betbot.models import BetRequest, Outcome, StopKind, Unknown
-from betbot.reconciler import Reconciler
-from betbot.session import Limits, Session
-from betbot.strategy import DiceParams, SessionView, Strategy, StrategyContext
+from betbot.core.fairness import GameRules, SeedPair
+from betbot.core.models import BetRequest, Outcome, StopKind, Unknown
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import DiceParams, SessionView, Strategy, StrategyContext
+from betbot.engine.loop import Engine
+from betbot.engine.site_books import Reconciler
 
 
 class Flat(Strategy):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from betbot.fairness import (
+from betbot.core.fairness import (
     ROLLS,
     GameRules,
     SeedPair,
@@ -22,7 +22,7 @@ from betbot.fairness import (
     win_profit,
     winning_numbers,
 )
-from betbot.models import BetRequest
+from betbot.core.models import BetRequest
 from tests.helpers import dice
 
 

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from betbot.backends.api_models import BetResponse, StatsResponse, UserInfo
 from betbot.backends.duckdice import DuckDiceBackend, Timeouts
-from betbot.fairness import SeedPair, roll
-from betbot.models import BetRequest, RefusalKind, Refused, Settled, Unknown
+from betbot.core.fairness import SeedPair, roll
+from betbot.core.models import BetRequest, RefusalKind, Refused, Settled, Unknown
 from betbot.redact import unregister_secret
 from betbot.testing.fakeserver import (
     FAULTS,

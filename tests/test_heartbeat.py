@@ -14,9 +14,9 @@ import anyio
 import pytest
 
 from betbot.backends.simulator import LatencyModel, SimulatorBackend
-from betbot.engine import Engine
-from betbot.heartbeat import Beat, beat_of, check, heartbeat, read_beat, write_beat
-from betbot.session import Limits
+from betbot.core.session import Limits
+from betbot.engine.loop import Engine
+from betbot.observe.heartbeat import Beat, beat_of, check, heartbeat, read_beat, write_beat
 from tests.helpers import Flat, make_game, make_session
 
 NOW = 1_800_000_000.0

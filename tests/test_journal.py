@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
-from betbot.engine import Engine
-from betbot.fairness import SeedPair
+from betbot.core.fairness import SeedPair
+from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, Settled, StopKind, StopReason, Unknown
+from betbot.core.session import Limits
+from betbot.engine.loop import Engine
 from betbot.journal import (
     SCHEMA_VERSION,
     BetStatus,
@@ -31,8 +33,6 @@ from betbot.journal import (
 )
 from betbot.journal.export import ExportFormat, export_session, export_to_file, parse_row
 from betbot.journal.schema import APPLICATION_ID
-from betbot.models import BetRequest, Outcome, RefusalKind, Refused, Settled, StopKind, StopReason, Unknown
-from betbot.session import Limits
 from tests.helpers import CURRENCY, Martingale, dice, make_session
 
 SEEDS = SeedPair.derive("journal-tests")

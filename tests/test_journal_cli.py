@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from betbot.cli.journal import register
+from betbot.core.models import Settled, StopKind, StopReason
 from betbot.journal import SCHEMA_VERSION, Journal
 from betbot.journal.export import parse_row
-from betbot.models import Settled, StopKind, StopReason
 from tests.helpers import CURRENCY, dice
 
 WINS = {3, 6, 9}

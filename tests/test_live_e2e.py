@@ -3,7 +3,7 @@
 * Faults that mean "not placed, try again" (429, challenge): the session's ordered history and the fake's
   ledger agree bet for bet, and the final balance equals the server's to the satoshi.
 * Faults that leave an outcome unknown (5xx, malformed, drop-after-execute, slow-after-execute,
-  5xx-after-execute): the engine stops with UNKNOWN_OUTCOME; `betbot.reconcile` then resolves the unknown
+  5xx-after-execute): the engine stops with UNKNOWN_OUTCOME; `betbot.core.reconcile` then resolves the unknown
   bets from /bot/stats, and the verdicts match what the ledger says really ran.
 * Every fault at once over thousands of bets, with the engine reconciling by itself and going on: the
   ledger and the session agree bet for bet (none lost, none run twice, none counted twice) and the
@@ -34,20 +34,20 @@ import structlog
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-from betbot.apikey import resolve_api_key
 from betbot.backends.duckdice import DuckDiceBackend, DuckDiceError, Timeouts
-from betbot.backoff import SharedBackoff
 from betbot.cli.live import register
-from betbot.engine import Engine
-from betbot.fairness import GameRules, payout_multiplier
-from betbot.logs import configure_logging
-from betbot.models import BetRequest, Outcome, Refused, Settled, StopKind, Unknown
-from betbot.reconcile import reconcile
-from betbot.reconciler import Reconciler
+from betbot.config.apikey import resolve_api_key
+from betbot.config.settings import LogFormat
+from betbot.core.fairness import GameRules, payout_multiplier
+from betbot.core.models import BetRequest, Outcome, Refused, Settled, StopKind, Unknown
+from betbot.core.reconcile import reconcile
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.engine.backoff import SharedBackoff
+from betbot.engine.loop import Engine
+from betbot.engine.site_books import Reconciler
+from betbot.observe.logs import configure_logging
 from betbot.redact import unregister_secret
-from betbot.session import Limits, Session
-from betbot.settings import LogFormat
-from betbot.strategy import SessionView, Strategy, StrategyContext, StrategyParams
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake, serve_fake_in_thread
 
 KEY = "LEAKCANARY-7f3a9c1e5b2d4f60a8e7"
@@ -337,7 +337,7 @@ def test_key_never_leaks_from_cli(tmp_path: Path) -> None:
 
 
 def test_cli_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("betbot.apikey.DOCKER_SECRET", tmp_path / "absent")
+    monkeypatch.setattr("betbot.config.apikey.DOCKER_SECRET", tmp_path / "absent")
     result = CliRunner().invoke(_cli(), ["balance", "--base-url", "http://127.0.0.1:9"], env={"BETBOT_API_KEY": ""})
     assert result.exit_code == 2
     assert "BETBOT_API_KEY" in result.output

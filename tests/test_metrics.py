@@ -12,15 +12,15 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from betbot import runner
+from betbot import lifecycle as runner
 from betbot.backends.simulator import LatencyModel, SimulatorBackend
-from betbot.engine import Engine
-from betbot.hooks import FanOutHooks, combine
+from betbot.config.units import is_loopback, parse_host_port
+from betbot.core.models import RefusalKind, Refused, Unknown
+from betbot.core.session import Limits
+from betbot.engine.hooks import FanOutHooks, combine
+from betbot.engine.loop import Engine
 from betbot.journal import Journal
-from betbot.metrics import Metrics, MetricsError, MetricsServer
-from betbot.models import RefusalKind, Refused, Unknown
-from betbot.session import Limits
-from betbot.units import is_loopback, parse_host_port
+from betbot.observe.metrics import Metrics, MetricsError, MetricsServer
 from tests.helpers import CURRENCY, D, Flat, dice, make_game, make_session, settled
 
 

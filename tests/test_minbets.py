@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from betbot.minbets import MinBetCache, ParsedMinBet, parse_min_bet
-from betbot.models import BetRequest, RefusalKind, Refused
+from betbot.backends.minbets import MinBetCache, ParsedMinBet, parse_min_bet
+from betbot.core.models import BetRequest, RefusalKind, Refused
 
 BET = BetRequest(amount=Decimal("0.1"), chance=Decimal("49.5"), currency="doge")
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from betbot.money import (
+from betbot.core.money import (
     CHANCE_STEP,
     SATOSHI,
     ZERO,

@@ -6,7 +6,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from betbot.ratelimit import TokenBucket
+from betbot.engine.ratelimit import TokenBucket
 
 
 class Clock:

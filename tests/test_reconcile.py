@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from betbot.backends.base import SiteStats
-from betbot.fairness import win_profit
-from betbot.models import BetRequest
-from betbot.reconcile import MAX_UNKNOWN, Reconciliation, Verdict, reconcile
+from betbot.core.fairness import win_profit
+from betbot.core.models import BetRequest
+from betbot.core.reconcile import MAX_UNKNOWN, Reconciliation, Verdict, reconcile
 
 
 def stats(bets: int, balance: str, currency: str = "DOGE") -> SiteStats:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from betbot.reorder import ReorderBuffer, ReorderError
+from betbot.core.reorder import ReorderBuffer, ReorderError
 
 
 @settings(max_examples=300, deadline=None)

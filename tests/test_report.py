@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from betbot.backends.simulator import SimulatorBackend
-from betbot.engine import Engine
+from betbot.core.models import Settled
+from betbot.core.session import Limits
+from betbot.engine.loop import Engine
 from betbot.journal import Journal
-from betbot.models import Settled
-from betbot.report import MAX_BUCKETS, PlotUnavailable, Report, build_report, render_html, summarize, write_png
-from betbot.session import Limits
+from betbot.observe.report import MAX_BUCKETS, PlotUnavailable, Report, build_report, render_html, summarize, write_png
 from tests.helpers import CURRENCY, Martingale, dice, make_game, make_session
 from tests.test_journal import _varied_session, lost, play, start, won
 

@@ -10,11 +10,12 @@ import pytest
 
 from betbot.backends.base import SiteStats
 from betbot.backends.simulator import SimulatorBackend
-from betbot.engine import Engine
-from betbot.fairness import GameRules
+from betbot.core.fairness import GameRules
+from betbot.core.models import Settled, StopKind, StopReason, Unknown
+from betbot.core.session import Limits, Session
+from betbot.engine.loop import Engine
 from betbot.journal import BetStatus, Journal
-from betbot.models import Settled, StopKind, StopReason, Unknown
-from betbot.resume import (
+from betbot.journal.resume import (
     ResumeError,
     ResumeFailure,
     choose_session,
@@ -25,7 +26,6 @@ from betbot.resume import (
     resumable,
     site_stats_to_json,
 )
-from betbot.session import Limits, Session
 from betbot.strategies.martingale import Martingale
 from tests.helpers import CURRENCY, context, dice, make_game
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from betbot.fairness import GameRules, range_chance
-from betbot.models import BetRequest, RefusalKind, Refused, StopKind, StopReason, Unknown
-from betbot.session import HELD, Limits, Session
+from betbot.core.fairness import GameRules, range_chance
+from betbot.core.models import BetRequest, RefusalKind, Refused, StopKind, StopReason, Unknown
+from betbot.core.session import HELD, Limits, Session
 from tests.helpers import CURRENCY, D, dice, make_session, settled
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
-from betbot.fairness import GameRules, SeedPair, bet_wins, payout_multiplier, roll, server_seed_hash, win_profit
-from betbot.models import RefusalKind, Refused, Settled
+from betbot.core.fairness import GameRules, SeedPair, bet_wins, payout_multiplier, roll, server_seed_hash, win_profit
+from betbot.core.models import RefusalKind, Refused, Settled
 from tests.helpers import CURRENCY, D, dice
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from betbot.fairness import win_profit
-from betbot.models import BetRequest, Settled
-from betbot.registry import BUILTIN_STRATEGIES, load_strategy
-from betbot.strategy import DiceParams, StopStrategy, Strategy, StrategyContext
+from betbot.core.fairness import win_profit
+from betbot.core.models import BetRequest, Settled
+from betbot.core.strategy import DiceParams, StopStrategy, Strategy, StrategyContext
+from betbot.strategies.registry import BUILTIN_STRATEGIES, load_strategy
 
 CONTEXT = StrategyContext(currency="DOGE", starting_balance=Decimal(100))
 EVEN = Decimal(2)

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from betbot.models import BetRequest, Outcome
+from betbot.core.models import BetRequest, Outcome, SeedRotation, SiteStats
 
 __all__ = ["Backend", "SeedRotation", "SiteStats"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SiteStats:
-    """What `/bot/stats/{SYMBOL}` reports: the tool for reconciliation."""
-
-    currency: str
-    bets: int
-    wins: int
-    profit: Decimal
-    volume: Decimal
-    balance: Decimal  # main balance
-    faucet_balance: Decimal
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SeedRotation:
-    """A rotated seed pair: the old server seed revealed (when the backend tells), the new one's hash."""
-
-    previous_server_seed: str | None
-    previous_server_seed_hash: str | None
-    server_seed_hash: str | None
-    client_seed: str
 
 
 class Backend(Protocol):

@@ -30,9 +30,10 @@ times themselves (and, for idempotent GETs, timeouts and 5xx too).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -53,9 +54,10 @@ from betbot.backends.api_models import (
     parse_seed_rotation,
 )
 from betbot.backends.base import SeedRotation, SiteStats
-from betbot.minbets import parse_min_bet
-from betbot.models import BetRequest, Outcome, RefusalKind, Refused, Settled, Unknown
-from betbot.money import SATOSHI
+from betbot.backends.minbets import parse_min_bet
+from betbot.backends.transport import SHARD_SIZE, ShardedTransport, pooled_transport
+from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, Settled, Unknown
+from betbot.core.money import SATOSHI
 from betbot.redact import install_logging_filters, redact, register_secret
 
 __all__ = [
@@ -77,6 +79,8 @@ _RETRY_AFTER_CAP: Final = 300.0  # seconds; a larger Retry-After is a server's m
 _SNIPPET: Final = 160
 
 _M = TypeVar("_M", UserInfo, StatsResponse)
+
+_httpx_log: Final = logging.getLogger("httpx")
 
 # Nothing left the machine: safe to send the same bet again.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -195,84 +199,6 @@ async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, boo
     return b"".join(chunks), False
 
 
-class _ReleasingStream(httpx.AsyncByteStream):
-    """A response body that tells its shard when it is closed (the connection is free again)."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
-        self._stream = stream
-        self._release: Callable[[], None] | None = release
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
-
-
-class ShardedTransport(httpx.AsyncBaseTransport):
-    """One transport made of several small connection pools; each request goes to the least busy one.
-
-    Why: httpcore 1.0's pool re-scans every connection, and for each idle one every connection again,
-    on each request and each release (encode/httpcore#1035), so a single pool of 50 connections spends
-    milliseconds of CPU per bet. Pools of `SHARD_SIZE` keep that bookkeeping small; the client, its
-    limits in total and its behaviour stay those of one shared pool.
-    """
-
-    def __init__(self, shards: list[httpx.AsyncBaseTransport]) -> None:
-        if not shards:
-            raise ValueError("at least one shard")
-        self._shards = shards
-        self._busy = [0] * len(shards)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        busy = self._busy
-        index = busy.index(min(busy))
-        busy[index] += 1
-
-        def release() -> None:
-            busy[index] -= 1
-
-        try:
-            response = await self._shards[index].handle_async_request(request)
-        except BaseException:
-            release()
-            raise
-        if not isinstance(response.stream, httpx.AsyncByteStream):  # pragma: no cover - a sync stream here is a bug
-            release()
-            return response
-        return httpx.Response(status_code=response.status_code, headers=response.headers,
-                              stream=_ReleasingStream(response.stream, release), extensions=response.extensions)
-
-    async def aclose(self) -> None:
-        for shard in self._shards:
-            await shard.aclose()
-
-
-SHARD_SIZE: Final = 2  # bench/bench_live.py at N=50: shards of 2 cost ~25 % less CPU per bet than shards of 8
-
-
-def _pooled_transport(max_connections: int, keepalive_expiry: float, trust_env: bool) -> httpx.AsyncBaseTransport:
-    """The shared transport: one pool up to SHARD_SIZE connections, shards of at most that size beyond."""
-    count = math.ceil(max_connections / SHARD_SIZE)
-    # One TLS context for all shards: building one loads the CA bundle (tens of ms each).
-    ssl_context = httpx.create_ssl_context(trust_env=trust_env)
-    shards: list[httpx.AsyncBaseTransport] = []
-    for index in range(count):
-        # Spread max_connections as evenly as possible; the total is exactly max_connections.
-        size = max_connections // count + (1 if index < max_connections % count else 0)
-        # Keep-alive equal to the pool size: the pool then never closes an idle connection it has just
-        # handed to a waiting request (encode/httpcore#1110).
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=keepalive_expiry)
-        shards.append(httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, trust_env=trust_env))
-    return shards[0] if count == 1 else ShardedTransport(shards)
-
-
 class DuckDiceBackend:
     """The `Backend` protocol over the DuckDice Bot API. Share one instance among all bet coroutines."""
 
@@ -323,7 +249,7 @@ class DuckDiceBackend:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
                               keepalive_expiry=keepalive_expiry)
         if transport is None:
-            transport = _pooled_transport(max_connections, keepalive_expiry, trust_env)
+            transport = pooled_transport(max_connections, keepalive_expiry, trust_env)
         self._client = httpx.AsyncClient(
             base_url=self.base_url + "/",
             timeout=self.timeouts.to_httpx(),
@@ -337,6 +263,8 @@ class DuckDiceBackend:
             follow_redirects=False,  # a redirect would resend the key to wherever it points
             trust_env=trust_env,
         )
+        self._transport = transport
+        self._extensions = {"timeout": self._client.timeout.as_dict()}
 
     def __repr__(self) -> str:
         return f"DuckDiceBackend(base_url={self.base_url!r}, api_key=SecretStr('**********'))"
@@ -359,11 +287,31 @@ class DuckDiceBackend:
         return url
 
     async def _send(self, method: str, path: str, payload: dict[str, Any] | None = None) -> _Reply:
-        """One request, its body read up to the cap. httpx exceptions propagate to the caller."""
+        """One request, its body read up to the cap. httpx exceptions propagate to the caller.
+
+        The request goes straight to the client's transport. `AsyncClient.send` would add, per request, an
+        auth flow, a redirect loop, event hooks and a cookie round trip through `http.cookiejar` (a mock
+        urllib request and an email.Message for every reply, Set-Cookie or not): about a sixth of the
+        client's CPU per bet, for nothing this client uses (no auth, no redirects, no hooks). What it does
+        use is kept: the client's headers and timeouts, cookies when the site sets any, its log line.
+        """
+        client = self._client
+        if client.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
         content = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-        request = self._client.build_request(method, self._url(path), content=content)
-        response = await self._client.send(request, stream=True)
+        request = httpx.Request(method, self._url(path), headers=client.headers, content=content,
+                                extensions=self._extensions)
+        cookies = client.cookies
+        if cookies:
+            cookies.set_cookie_header(request)
+        response = await self._transport.handle_async_request(request)
         try:
+            response.request = request
+            if "set-cookie" in response.headers:
+                cookies.extract_cookies(response)
+            if _httpx_log.isEnabledFor(logging.INFO):  # the line AsyncClient.send logs (redacted by the filter)
+                _httpx_log.info('HTTP Request: %s %s "%s %d %s"', method, request.url, response.http_version,
+                                response.status_code, response.reason_phrase)
             body, truncated = await _read_capped(response, self._max_reply_bytes)
         finally:
             await response.aclose()

@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from betbot.cli.errors import BadInput
-from betbot.heartbeat import DEFAULT_INTERVAL, check
-from betbot.units import parse_duration
+from betbot.config.units import parse_duration
+from betbot.observe.heartbeat import DEFAULT_INTERVAL, check
 
 __all__ = ["health_command"]
 

@@ -1,6 +1,6 @@
 """Commands that talk to DuckDice (or its fake): `balance`, `stats`, `seed rotate`, and `fake-server`.
 
-Registered on the main group by `register(group)`. The key comes from `betbot.apikey.resolve_api_key`
+Registered on the main group by `register(group)`. The key comes from `betbot.config.apikey.resolve_api_key`
 (flag, file, environment, Docker secret). A failed call prints `error: <redacted message>` on stderr and
 exits 1, never a traceback: httpx exceptions carry URLs, and every URL carries the key.
 """
@@ -20,9 +20,9 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from betbot.apikey import resolve_api_key
 from betbot.backends.duckdice import DEFAULT_BASE_URL, DuckDiceBackend, DuckDiceError
 from betbot.cli.errors import BadInput
+from betbot.config.apikey import resolve_api_key
 from betbot.redact import redact
 
 __all__ = ["register"]

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from betbot.cli.journal import JournalFailure, journal_option, no_session, open_journal
 from betbot.journal import JournalError, UnknownSession, default_journal_path
-from betbot.report import PlotUnavailable, build_report, write_html, write_png
+from betbot.observe.report import PlotUnavailable, build_report, write_html, write_png
 
 __all__ = ["report_command"]
 

@@ -14,12 +14,12 @@ from rich.console import Console
 from betbot.backends.duckdice import DuckDiceError
 from betbot.cli.errors import BadInput
 from betbot.cli.journal import JournalFailure
+from betbot.config.settings import Settings, SettingsError, load_settings
 from betbot.journal import JournalError
-from betbot.logs import configure_logging
-from betbot.metrics import MetricsError
-from betbot.resume import ResumeError, ResumeFailure
-from betbot.runner import ResumeRequest, run_session
-from betbot.settings import Settings, SettingsError, load_settings
+from betbot.journal.resume import ResumeError, ResumeFailure
+from betbot.lifecycle import ResumeRequest, run_session
+from betbot.observe.logs import configure_logging
+from betbot.observe.metrics import MetricsError
 
 __all__ = ["run_command"]
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from betbot.cli.errors import BadInput
-from betbot.registry import StrategyNotFound, available_strategies, load_strategy
+from betbot.strategies.registry import StrategyNotFound, available_strategies, load_strategy
 
 __all__ = ["strategies_group"]
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from betbot.core.models import BetRequest
 from betbot.journal.schema import BetStatus
-from betbot.models import BetRequest
 
 __all__ = [
     "BetRecord",

@@ -2,7 +2,7 @@
 
 Theory of operation. A `Journal` is opened on one file and driven by one task. The engine's strategy task
 calls `admitted(seq, bet, now)` when a bet is decided, before the request is sent, and
-`released(outcome, now)` for every outcome in seq order (the `betbot.engine.EngineHooks` protocol). The
+`released(outcome, now)` for every outcome in seq order (the `betbot.engine.loop.EngineHooks` protocol). The
 journal files them under the session bound by `start_session` (or `attach`, to resume one).
 
 Two durability modes:
@@ -36,7 +36,10 @@ from time import time_ns
 from types import TracebackType
 from typing import Any, Final, Self
 
-from betbot.fairness import server_seed_hash
+from betbot.config.paths import data_dir
+from betbot.core.fairness import server_seed_hash
+from betbot.core.models import BetRequest, Outcome, Refused, Settled, StopReason
+from betbot.core.session import Limits
 from betbot.journal.records import (
     BetRecord,
     SeedPairRecord,
@@ -46,9 +49,6 @@ from betbot.journal.records import (
     utc_iso,
 )
 from betbot.journal.schema import BET_COLUMNS, SCHEMA_VERSION, UNRESOLVED, JournalError, migrate, read_version
-from betbot.models import BetRequest, Outcome, Refused, Settled, StopReason
-from betbot.paths import data_dir
-from betbot.session import Limits
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Journal", "UnknownSession", "default_journal_path"]
 

@@ -1,6 +1,6 @@
 """The built-in betting strategies, one module each.
 
-They are found through `betbot.registry` (by name, imported on first use), so importing this package
+They are found through `betbot.strategies.registry` (by name, imported on first use), so importing this package
 imports none of them. Every one bets Original Dice with the shared `DiceParams` (base_bet, chance,
 high) plus its own parameters; `betbot strategies show NAME` lists them.
 

@@ -12,9 +12,17 @@ from decimal import Decimal
 
 from pydantic import Field, field_validator
 
-from betbot.models import Settled
-from betbot.money import SATOSHI
-from betbot.strategy import Decision, DiceParams, SessionView, StopStrategy, Strategy, StrategyContext, StrategyParams
+from betbot.core.models import Settled
+from betbot.core.money import SATOSHI
+from betbot.core.strategy import (
+    Decision,
+    DiceParams,
+    SessionView,
+    StopStrategy,
+    Strategy,
+    StrategyContext,
+    StrategyParams,
+)
 
 __all__ = ["DAlembert", "DAlembertParams"]
 

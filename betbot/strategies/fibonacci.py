@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from betbot.models import Settled
-from betbot.strategy import Decision, DiceParams, SessionView, StopStrategy, Strategy, StrategyContext, StrategyParams
+from betbot.core.models import Settled
+from betbot.core.strategy import (
+    Decision,
+    DiceParams,
+    SessionView,
+    StopStrategy,
+    Strategy,
+    StrategyContext,
+    StrategyParams,
+)
 
 __all__ = ["Fibonacci", "FibonacciParams"]
 

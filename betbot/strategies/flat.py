@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from betbot.strategy import Decision, DiceParams, SessionView, Strategy
+from betbot.core.strategy import Decision, DiceParams, SessionView, Strategy
 
 __all__ = ["Flat", "FlatParams"]
 

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from decimal import ROUND_UP, Decimal
 
-from betbot.models import Settled
-from betbot.money import SATOSHI, ZERO
-from betbot.strategy import Decision, DiceParams, SessionView, StopStrategy, Strategy, StrategyContext, StrategyParams
+from betbot.core.models import Settled
+from betbot.core.money import SATOSHI, ZERO
+from betbot.core.strategy import (
+    Decision,
+    DiceParams,
+    SessionView,
+    StopStrategy,
+    Strategy,
+    StrategyContext,
+    StrategyParams,
+)
 
 __all__ = ["OscarsGrind", "OscarsGrindParams"]
 

@@ -1,7 +1,7 @@
 """The plain data that flows through betbot: a bet request, its outcome, and why a session stopped.
 
 Frozen, slotted, keyword-only dataclasses with no behaviour beyond a few derived properties (the h11
-events model). Validation of a bet against the game's rules is the session's job (`betbot.session`),
+events model). Validation of a bet against the game's rules is the session's job (`betbot.core.session`),
 not the constructor's, so that building one stays cheap on the hot path.
 
 Every bet coroutine ends in exactly one outcome:
@@ -24,7 +24,9 @@ __all__ = [
     "Outcome",
     "RefusalKind",
     "Refused",
+    "SeedRotation",
     "Settled",
+    "SiteStats",
     "StopKind",
     "StopReason",
     "Unknown",
@@ -42,7 +44,7 @@ class BetRequest:
 
     For Original Dice, `chance` (percent, 0.01 steps) and `high` say what wins. For Range Dice,
     `range` holds the inclusive bounds in 0..9999 and `range_in` whether the roll must fall inside;
-    `chance` is then derived from the range (see `betbot.fairness.range_chance`).
+    `chance` is then derived from the range (see `betbot.core.fairness.range_chance`).
     """
 
     amount: Decimal
@@ -139,3 +141,26 @@ class StopReason:
 
     def __str__(self) -> str:
         return f"{self.kind.value}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteStats:
+    """What `/bot/stats/{SYMBOL}` reports: the tool for reconciliation."""
+
+    currency: str
+    bets: int
+    wins: int
+    profit: Decimal
+    volume: Decimal
+    balance: Decimal  # main balance
+    faucet_balance: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeedRotation:
+    """A rotated seed pair: the old server seed revealed (when the backend tells), the new one's hash."""
+
+    previous_server_seed: str | None
+    previous_server_seed_hash: str | None
+    server_seed_hash: str | None
+    client_seed: str

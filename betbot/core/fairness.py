@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from betbot.models import BetRequest
+from betbot.core.models import BetRequest
 
 __all__ = [
     "ROLLS",

@@ -3,9 +3,9 @@ synchronous Monte Carlo loop can never differ: ask the strategy, and apply an ou
 
 from __future__ import annotations
 
-from betbot.models import BetRequest, Outcome, Settled, StopKind
-from betbot.session import Session
-from betbot.strategy import StopStrategy, Strategy, Wait
+from betbot.core.models import BetRequest, Outcome, Settled, StopKind
+from betbot.core.session import Session
+from betbot.core.strategy import StopStrategy, Strategy, Wait
 
 __all__ = ["apply_outcome", "decide"]
 

@@ -1,7 +1,7 @@
 """Reconciliation, driven: read the site's books and settle the bets whose outcome is unknown.
 
 The engine calls this only once every other bet in flight has drained, so the site's bet count and
-balance move for no other bet of this session. The reasoning itself is pure (`betbot.reconcile`); this
+balance move for no other bet of this session. The reasoning itself is pure (`betbot.core.reconcile`); this
 module only fetches `/bot/stats/{SYMBOL}` and remembers the baseline taken at the session's start.
 An unknown bet is never sent again: the books say whether it ran.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from betbot.backends.base import Backend, SiteStats
-from betbot.fairness import GameRules, payout_multiplier
-from betbot.models import BetRequest
-from betbot.reconcile import Reconciliation, reconcile
+from betbot.core.fairness import GameRules, payout_multiplier
+from betbot.core.models import BetRequest
+from betbot.core.reconcile import Reconciliation, reconcile
 
 __all__ = ["Reconciler"]
 

@@ -16,7 +16,7 @@ from typing import Any
 from rich.table import Table
 
 from betbot.atomicfile import atomic_write
-from betbot.session import SessionSnapshot
+from betbot.core.session import SessionSnapshot
 
 __all__ = ["SUMMARY_KEYS", "build_summary", "summary_table", "write_summary_json"]
 

@@ -9,14 +9,14 @@ from typing import Literal
 
 import structlog
 
-from betbot.minbets import MinBetCache
-from betbot.models import BetRequest, Refused, StopKind
-from betbot.session import Session
+from betbot.backends.minbets import MinBetCache
+from betbot.core.models import BetRequest, Refused, StopKind
+from betbot.core.session import Session
 
 __all__ = ["BelowMinBet", "MinBetPolicy"]
 
 BelowMinBet = Literal["raise", "stop"]
-_log = structlog.get_logger("betbot.minbets")
+_log = structlog.get_logger("betbot.backends.minbets")
 
 
 class MinBetPolicy:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from betbot.atomicfile import atomic_write
-from betbot.models import RefusalKind, Refused
+from betbot.core.models import RefusalKind, Refused
 
 __all__ = ["MinBet", "MinBetCache", "ParsedMinBet", "parse_min_bet"]
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from betbot.fairness import GameRules, range_chance
-from betbot.models import (
+from betbot.core.fairness import GameRules, range_chance
+from betbot.core.models import (
     BetRequest,
     Outcome,
     RefusalKind,
@@ -41,7 +41,7 @@ from betbot.models import (
     StopKind,
     StopReason,
 )
-from betbot.money import SATOSHI, ZERO
+from betbot.core.money import SATOSHI, ZERO
 
 __all__ = ["HELD", "Held", "Limits", "Session", "SessionSnapshot"]
 

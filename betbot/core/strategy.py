@@ -26,9 +26,9 @@ from typing import Any, ClassVar, Final, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from betbot.fairness import GameRules
-from betbot.models import BetRequest, Settled
-from betbot.money import SATOSHI, quantize
+from betbot.core.fairness import GameRules
+from betbot.core.models import BetRequest, Settled
+from betbot.core.money import SATOSHI, quantize
 
 __all__ = [
     "WAIT",

@@ -7,7 +7,7 @@ from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
 
-from betbot.strategy import Strategy
+from betbot.core.strategy import Strategy
 
 __all__ = ["BUILTIN_STRATEGIES", "StrategyNotFound", "available_strategies", "load_strategy"]
 

@@ -23,9 +23,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from betbot.backends.base import SiteStats
-from betbot.fairness import win_profit
-from betbot.models import BetRequest
+from betbot.core.fairness import win_profit
+from betbot.core.models import BetRequest, SiteStats
 
 __all__ = ["MAX_UNKNOWN", "Reconciliation", "Verdict", "reconcile"]
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 import anyio
 
 from betbot.atomicfile import atomic_write
-from betbot.engine import Engine
+from betbot.engine.loop import Engine
 
 __all__ = ["Beat", "beat_of", "check", "heartbeat", "read_beat", "write_beat"]
 

@@ -13,8 +13,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from betbot.config.settings import LogFormat
 from betbot.redact import install_logging_filters, redact_processor
-from betbot.settings import LogFormat
 
 __all__ = ["configure_logging", "get_logger"]
 

@@ -19,8 +19,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from betbot.engine import Engine
-from betbot.models import BetRequest, Outcome, Refused, Settled
+from betbot.core.models import BetRequest, Outcome, Refused, Settled
+from betbot.engine.loop import Engine
 
 __all__ = ["LATENCY_BUCKETS", "Metrics", "MetricsError", "MetricsServer"]
 

@@ -19,13 +19,13 @@ from decimal import Decimal
 from typing import Any, Final
 
 from betbot.backends.base import Backend, SiteStats
-from betbot.fairness import GameRules, payout_multiplier
+from betbot.core.fairness import GameRules, payout_multiplier
+from betbot.core.models import BetRequest, Settled
+from betbot.core.reconcile import Reconciliation, reconcile
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import Strategy
 from betbot.journal import BetRecord, BetStatus, Journal, UnknownSession
 from betbot.journal.records import SessionRecord
-from betbot.models import BetRequest, Settled
-from betbot.reconcile import Reconciliation, reconcile
-from betbot.session import Limits, Session
-from betbot.strategy import Strategy
 
 __all__ = [
     "ResumeError",

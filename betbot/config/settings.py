@@ -20,8 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from betbot.money import AmountError, parse_amount
-from betbot.units import AmountOrPercent, parse_amount_or_percent, parse_duration, parse_host_port
+from betbot.config.units import AmountOrPercent, parse_amount_or_percent, parse_duration, parse_host_port
+from betbot.core.money import AmountError, parse_amount
 
 __all__ = ["LogFormat", "Settings", "SettingsError", "load_settings"]
 

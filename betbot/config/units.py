@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from betbot.money import AmountError, parse_amount, quantize
+from betbot.core.money import AmountError, parse_amount, quantize
 
 __all__ = ["AmountOrPercent", "is_loopback", "parse_amount_or_percent", "parse_duration", "parse_host_port"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from betbot.engine import EngineHooks
-from betbot.models import BetRequest, Outcome
+from betbot.core.models import BetRequest, Outcome
+from betbot.engine.loop import EngineHooks
 
 __all__ = ["FanOutHooks", "combine"]
 

@@ -34,20 +34,20 @@ import structlog
 from anyio.lowlevel import checkpoint
 
 from betbot.backends.base import Backend
-from betbot.backoff import SharedBackoff
-from betbot.minbet_policy import MinBetPolicy
-from betbot.models import BetRequest, Outcome, RefusalKind, Refused, StopKind, Unknown
-from betbot.ratelimit import TokenBucket
-from betbot.reconcile import Reconciliation
-from betbot.reconciler import Reconciler
-from betbot.reorder import ReorderBuffer
-from betbot.session import Session
-from betbot.steps import apply_outcome, decide
-from betbot.strategy import Strategy
+from betbot.core.minbet_rule import MinBetPolicy
+from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, StopKind, Unknown
+from betbot.core.reconcile import Reconciliation
+from betbot.core.reorder import ReorderBuffer
+from betbot.core.session import Session
+from betbot.core.steps import apply_outcome, decide
+from betbot.core.strategy import Strategy
+from betbot.engine.backoff import SharedBackoff
+from betbot.engine.ratelimit import TokenBucket
+from betbot.engine.site_books import Reconciler
 
 __all__ = ["RETRYABLE_REFUSALS", "Engine", "EngineHooks", "effective_concurrency"]
 
-_log = structlog.get_logger("betbot.engine")
+_log = structlog.get_logger("betbot.engine.loop")
 
 RETRYABLE_REFUSALS = frozenset({RefusalKind.RATE_LIMIT, RefusalKind.CHALLENGE, RefusalKind.CONNECT})
 

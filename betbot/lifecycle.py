@@ -17,25 +17,24 @@ import anyio
 from pydantic import ValidationError
 from rich.console import Console
 
-from betbot.apikey import resolve_api_key
 from betbot.backends.base import Backend
 from betbot.backends.duckdice import DuckDiceBackend
+from betbot.backends.minbets import MinBetCache
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
-from betbot.display import dashboard, progress_lines
-from betbot.engine import Engine
-from betbot.fairness import GameRules, SeedPair
-from betbot.heartbeat import heartbeat
-from betbot.hooks import combine
+from betbot.config.apikey import resolve_api_key
+from betbot.config.paths import data_dir
+from betbot.config.settings import Settings, SettingsError
+from betbot.config.units import is_loopback, parse_host_port
+from betbot.core.fairness import GameRules, SeedPair
+from betbot.core.minbet_rule import MinBetPolicy
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import Strategy, StrategyContext
+from betbot.engine.hooks import combine
+from betbot.engine.loop import Engine
+from betbot.engine.ratelimit import TokenBucket
+from betbot.engine.site_books import Reconciler
 from betbot.journal import Journal, SessionRecord
-from betbot.logs import get_logger
-from betbot.metrics import Metrics, MetricsServer
-from betbot.minbet_policy import MinBetPolicy
-from betbot.minbets import MinBetCache
-from betbot.paths import data_dir
-from betbot.ratelimit import TokenBucket
-from betbot.reconciler import Reconciler
-from betbot.registry import StrategyNotFound, load_strategy
-from betbot.resume import (
+from betbot.journal.resume import (
     ResumeFailure,
     baseline_of,
     choose_session,
@@ -45,11 +44,12 @@ from betbot.resume import (
     replay_history,
     site_stats_to_json,
 )
-from betbot.session import Limits, Session
-from betbot.settings import Settings, SettingsError
-from betbot.strategy import Strategy, StrategyContext
-from betbot.summary import build_summary, summary_table, write_summary_json
-from betbot.units import is_loopback, parse_host_port
+from betbot.observe.display import dashboard, progress_lines
+from betbot.observe.heartbeat import heartbeat
+from betbot.observe.logs import get_logger
+from betbot.observe.metrics import Metrics, MetricsServer
+from betbot.observe.summary import build_summary, summary_table, write_summary_json
+from betbot.strategies.registry import StrategyNotFound, load_strategy
 
 __all__ = ["ResumeRequest", "RunOutcome", "build_limits", "build_strategy", "run_session"]
 

@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from betbot.engine import Engine
+from betbot.engine.loop import Engine
 
 __all__ = ["dashboard", "progress_lines", "sparkline"]
 

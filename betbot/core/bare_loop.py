@@ -1,7 +1,7 @@
 """A bare synchronous driver: the same session core and strategy in a plain loop, no asyncio.
 
 This is what Monte Carlo uses, and the benchmark's baseline for the async pipeline. Bets resolve one at
-a time, in order, so it needs no reorder buffer. The steps are the engine's (`betbot.steps`), in the
+a time, in order, so it needs no reorder buffer. The steps are the engine's (`betbot.core.steps`), in the
 engine's order; only the I/O is absent.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from betbot.backends.simulator import SimulatedGame
-from betbot.session import Session
-from betbot.steps import apply_outcome, decide
-from betbot.strategy import Strategy
+from betbot.core.game import SimulatedGame
+from betbot.core.session import Session
+from betbot.core.steps import apply_outcome, decide
+from betbot.core.strategy import Strategy
 
 __all__ = ["play_sync"]
 
