@@ -23,7 +23,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     XDG_DATA_HOME=/data \
     BETBOT_JOURNAL=/data/journal.sqlite3 \
-    BETBOT_HEARTBEAT_FILE=/tmp/betbot.observe.heartbeat \
+    BETBOT_HEARTBEAT_FILE=/tmp/betbot.heartbeat \
     BETBOT_LOG_FORMAT=json
 VOLUME /data
 WORKDIR /data
