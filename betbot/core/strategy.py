@@ -9,6 +9,10 @@ in `seq` order. A strategy never sees the clock, the network or the disk.
 exposure frees up; it is never asked twice for the same slot), so a strategy may advance a fixed sequence
 in `next_bet`. A progression that depends on results updates itself in `on_result`.
 
+Besides a bet, WAIT and StopStrategy, a strategy may answer `Pause(seconds)` ("wait this long, then ask
+me again": a real pause live, virtual time in a simulation) or `RESEED` ("rotate the seed pair, then ask me
+again": the owner drains the bets in flight first, so every later bet rolls under the new pair).
+
 `max_in_flight` declares how many unresolved bets the strategy tolerates when it decides: 1 means it
 must see every result before deciding the next (a martingale); None means it never looks at results
 (a flat bettor). The engine runs at min(--max-concurrent, max_in_flight) and says so at start.
@@ -31,9 +35,12 @@ from betbot.core.models import BetRequest, Settled
 from betbot.core.money import SATOSHI, quantize
 
 __all__ = [
+    "RESEED",
     "WAIT",
     "Decision",
     "DiceParams",
+    "Pause",
+    "Reseed",
     "SessionView",
     "StopStrategy",
     "Strategy",
@@ -62,7 +69,26 @@ class StopStrategy:
     reason: str
 
 
-Decision = BetRequest | Wait | StopStrategy
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A strategy's "wait this long, then ask me again" (DiceBot's `sleep(ms)`)."""
+
+    seconds: float
+
+
+class Reseed:
+    """A strategy's "rotate the seed pair, then ask me again" (DiceBot's `resetseed()`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "RESEED"
+
+
+RESEED: Final = Reseed()
+
+
+Decision = BetRequest | Wait | StopStrategy | Pause | Reseed
 
 
 class SessionView(Protocol):
@@ -98,6 +124,9 @@ class StrategyContext:
     starting_balance: Decimal
     rules: GameRules = field(default_factory=GameRules)
     faucet: bool = False
+    # Seeds the strategy's own randomness (a Lua script's math.random, a random range window), derived
+    # from the session's seed so that a run with a fixed --seed replays exactly.
+    rng_seed: int = 0
 
 
 class StrategyParams(BaseModel):
