@@ -19,12 +19,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from betbot.atomicfile import atomic_write
 from betbot.core.models import RefusalKind, Refused
 
 __all__ = ["MinBet", "MinBetCache", "ParsedMinBet", "parse_min_bet"]
 
 _FORMAT_VERSION = 1
+_log = structlog.get_logger("betbot.minbets")
 
 # "The minimum bet is 1 DOGE", "Minimum bet amount is 0.00000100 BTC", "Min. bet: 0.1 XLM", "min bet = 5"
 _MESSAGE = re.compile(
@@ -130,6 +133,18 @@ class MinBetCache:
         self._entries[key] = MinBet(amount=amount, learned_at=self._clock().isoformat())
         self.save()
         return True
+
+    def known(self) -> dict[str, Decimal]:
+        """Every minimum known, by currency: what a session's minimum-bet rule starts from."""
+        return {currency: entry.amount for currency, entry in self._entries.items()}
+
+    def min_bet_learned(self, currency: str, amount: Decimal) -> None:
+        """The session machine's event: remember the minimum for the next session. The cache is a
+        convenience, so a full disk is logged and does not end the session."""
+        try:
+            self.learn(currency, amount)
+        except OSError as exc:
+            _log.warning("minbets.save_failed", path=str(self.path), error=str(exc))
 
     def learn_from_message(self, message: str, params: Mapping[str, Any] | None = None,
                            currency: str | None = None) -> Decimal | None:

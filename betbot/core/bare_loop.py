@@ -1,8 +1,9 @@
-"""A bare synchronous driver: the same session core and strategy in a plain loop, no asyncio.
+"""The bare synchronous driver: the session machine in a plain loop, no asyncio, no I/O.
 
-This is what Monte Carlo uses, and the benchmark's baseline for the async pipeline. Bets resolve one at
-a time, in order, so it needs no reorder buffer. The steps are the engine's (`betbot.core.steps`), in the
-engine's order; only the I/O is absent.
+This is what Monte Carlo uses, and the benchmarks' baseline for the async pipeline. The game answers at
+once, so one bet is in flight at a time; every decision (the strategy, the minimum-bet rule, the gate, the
+limits) is the machine's, exactly as in the async engine. Time is virtual: a strategy's pause moves the
+clock forward instead of waiting.
 """
 
 from __future__ import annotations
@@ -10,23 +11,34 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from betbot.core.game import SimulatedGame
+from betbot.core.machine import DONE, ROTATE_SEED, BelowMinBet, MinBetRule, Place, SessionMachine, Sleep
 from betbot.core.session import Session
-from betbot.core.steps import apply_outcome, decide
 from betbot.core.strategy import Strategy
 
 __all__ = ["play_sync"]
 
 
 def play_sync(session: Session, strategy: Strategy, game: SimulatedGame,
-              clock: Callable[[], float] = lambda: 0.0) -> Session:
+              clock: Callable[[], float] = lambda: 0.0, *, below_min_bet: BelowMinBet = "stop",
+              reseed_every: int | None = None) -> Session:
     """Play until the session stops; returns the session."""
-    while session.open_for_bets(clock()):
-        bet = decide(strategy, session)
-        if bet is None:
-            break
-        seq = session.admit(bet, clock())
-        if not isinstance(seq, int):
-            break  # nothing is in flight here, so the gate stops rather than holds
-        apply_outcome(session, strategy, game.play(seq, bet))
-        session.check_limits(clock())
-    return session
+    machine = SessionMachine(session=session, strategy=strategy, concurrency=1,
+                             min_bets=MinBetRule(below_min=below_min_bet), reseed_every=reseed_every)
+    next_action = machine.next_action
+    outcome = machine.outcome
+    play = game.play
+    skipped = 0.0  # virtual time the strategy's pauses skipped
+    while True:
+        now = clock() + skipped
+        action = next_action(now)
+        if action.__class__ is Place:
+            seq = action.seq
+            outcome(seq, play(seq, action.bet), now)
+        elif action.__class__ is Sleep:
+            skipped += action.until - now
+        elif action is ROTATE_SEED:
+            machine.seed_rotated(game.rotate(session.next_seq), now)
+        elif action is DONE:
+            return session
+        else:  # AWAIT or Reconcile: the game answers every bet at once, and never with an unknown outcome
+            raise RuntimeError(f"the bare loop cannot {action!r}")

@@ -1,39 +1,40 @@
-"""Several observers of one engine (the journal and the metrics) behind its single `hooks` slot."""
+"""Several observers of one session machine (the journal, metrics, the display) behind its one observer slot.
+
+Each observer implements the events it needs (`betbot.core.machine.MachineObserver`, plus `sync` for the
+journal); the fan-out binds, once, the observers that take each event, in the order given (the journal
+first: its sync guards the send).
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from betbot.core.models import BetRequest, Outcome
-from betbot.engine.loop import EngineHooks
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["FanOutHooks", "combine"]
 
+_EVENTS = ("admitted", "released", "reconciled", "stopped", "resumed", "seed_rotated", "min_bet_learned", "sync")
+
+
+def _each(calls: list[Callable[..., None]]) -> Callable[..., None]:
+    def call(*args: Any) -> None:
+        for target in calls:
+            target(*args)
+
+    return call
+
 
 class FanOutHooks:
-    """Calls each observer in turn, in the order given (the journal first: its sync guards the send)."""
+    """Calls each observer that takes an event, in the order given."""
 
-    def __init__(self, *hooks: EngineHooks) -> None:
+    def __init__(self, *hooks: Any) -> None:
         self.hooks = hooks
-
-    def admitted(self, seq: int, bet: BetRequest, now: float) -> None:
-        for hook in self.hooks:
-            hook.admitted(seq, bet, now)
-
-    def released(self, outcome: Outcome, now: float) -> None:
-        for hook in self.hooks:
-            hook.released(outcome, now)
-
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
-        for hook in self.hooks:
-            hook.reconciled(seq, bet, profit, now)
-
-    def sync(self) -> None:
-        for hook in self.hooks:
-            hook.sync()
+        for name in _EVENTS:
+            calls = [getattr(hook, name) for hook in hooks if callable(getattr(hook, name, None))]
+            if calls:
+                setattr(self, name, calls[0] if len(calls) == 1 else _each(calls))
 
 
-def combine(*hooks: EngineHooks | None) -> EngineHooks | None:
+def combine(*hooks: Any) -> Any:
     """The observers that are there: none, the one itself (no indirection on the hot path), or a fan-out."""
     present = [hook for hook in hooks if hook is not None]
     if not present:

@@ -1,21 +1,22 @@
-"""The async engine: N bet coroutines out, one ordered stream of outcomes in.
+"""The async engine: the I/O around the session machine. N bet coroutines out, one ordered stream in.
 
-Theory of operation. `Engine.run` is the strategy task: the one owner of the session and the strategy.
-It fills free slots (asking the strategy, passing each bet through the session's risk gate), hands each
-admitted bet to a bet coroutine, and applies outcomes in seq order as the reorder buffer releases them:
-session.apply → strategy.on_result → session.check_limits, in that order, for every outcome.
+Theory of operation. `Engine.run` is the strategy task. It asks the session machine (`betbot.core.machine`)
+what to do next and does it: sends an admitted bet (a bet coroutine per bet), waits for outcomes, sleeps
+through a strategy's pause, rotates the seed pair, reads the site's books to reconcile bets of unknown
+outcome. Every decision about a bet is the machine's; the engine owns only the task group, the stream,
+back-off and rate limit, signals and the drain deadline.
 
 Bet coroutines own nothing but their one request. Each ends by sending `(seq, outcome)` over a memory
 object stream. Rate limits and challenges (refusals that mean "not placed, try again") trip a back-off
 shared by every coroutine, and the same bet is sent again after it; nothing else is ever resent.
 
 Fast path: when the backend can answer at once (`place_now`, a zero-latency simulator), no task is
-spawned: the outcome goes straight into the reorder buffer, and the loop yields to the event loop every
+spawned: the outcome goes straight to the machine, and the loop yields to the event loop every
 `yield_every` bets so signals and the dashboard still run.
 
-Stopping: when a limit fires, or on the first SIGINT/SIGTERM, no new bet is admitted and the bets in
-flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still
-in flight are cancelled and recorded as Unknown (they may have run), for reconciliation at next start.
+Stopping: when a limit fires, or on the first SIGINT/SIGTERM, the machine admits no new bet and the bets in
+flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still in
+flight are cancelled and recorded as Unknown (they may have run), for reconciliation.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 import anyio.abc
@@ -34,12 +35,20 @@ import structlog
 from anyio.lowlevel import checkpoint
 
 from betbot.backends.base import Backend
-from betbot.core.minbet_rule import MinBetPolicy
-from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, StopKind, Unknown
+from betbot.core.machine import (
+    DONE,
+    ROTATE_SEED,
+    MinBetRule,
+    Place,
+    Reconcile,
+    SessionMachine,
+    Sleep,
+    effective_concurrency,
+)
+from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, Unknown
 from betbot.core.reconcile import Reconciliation
 from betbot.core.reorder import ReorderBuffer
 from betbot.core.session import Session
-from betbot.core.steps import apply_outcome, decide
 from betbot.core.strategy import Strategy
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.ratelimit import TokenBucket
@@ -47,13 +56,18 @@ from betbot.engine.site_books import Reconciler
 
 __all__ = ["RETRYABLE_REFUSALS", "Engine", "EngineHooks", "effective_concurrency"]
 
-_log = structlog.get_logger("betbot.engine.loop")
+_log = structlog.get_logger("betbot.engine")
 
 RETRYABLE_REFUSALS = frozenset({RefusalKind.RATE_LIMIT, RefusalKind.CHALLENGE, RefusalKind.CONNECT})
 
 
 class EngineHooks(Protocol):
-    """Observers of the ordered history (the journal, metrics). Called from the strategy task."""
+    """Observers of the machine's events (the journal, metrics). Called from the strategy task.
+
+    These three and `sync` are the ones every observer here takes; the machine's other events (`stopped`,
+    `resumed`, `seed_rotated`, `min_bet_learned`, see `betbot.core.machine.MachineObserver`) reach an observer
+    that defines them.
+    """
 
     def admitted(self, seq: int, bet: BetRequest, now: float) -> None: ...
 
@@ -68,12 +82,6 @@ class EngineHooks(Protocol):
         each burst of admissions (one disk sync for the burst: group commit), and before a bet the backend
         places at once. A failure stops the engine before the bets are sent."""
         ...
-
-
-def effective_concurrency(requested: int, strategy: type[Strategy] | Strategy) -> int:
-    """min(--max-concurrent, what the strategy tolerates)."""
-    tolerated = strategy.max_in_flight
-    return requested if tolerated is None else max(1, min(requested, tolerated))
 
 
 @dataclass(slots=True)
@@ -99,15 +107,14 @@ class Engine:
         on_ready: Callable[[], None] | None = None,
         reconciler: Reconciler | None = None,
         continue_after_reconciliation: bool = True,
-        min_bets: MinBetPolicy | None = None,
+        min_bets: MinBetRule | None = None,
         rate_limit: TokenBucket | None = None,
+        reseed_every: int | None = None,
+        observers: tuple[Any, ...] = (),
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
-        self.session = session
-        self.strategy = strategy
         self.backend = backend
-        self.concurrency = effective_concurrency(max_concurrent, strategy)
         self.drain_timeout = drain_timeout
         self.clock = clock
         self.hooks = hooks
@@ -116,12 +123,12 @@ class Engine:
         self.yield_every = yield_every
         self.on_ready = on_ready  # called once signals are handled, before the first bet
         self.reconciler = reconciler
-        self.continue_after_reconciliation = continue_after_reconciliation
-        self.reconciliations: list[Reconciliation] = []
-        self._unknown: dict[int, BetRequest] = {}  # bets of unknown outcome, until reconciled
-        self.min_bets = min_bets
         self.rate_limit = rate_limit
-        self.buffer: ReorderBuffer[Outcome] = ReorderBuffer(first=session.next_seq, window=self.concurrency)
+        self.machine = SessionMachine(
+            session=session, strategy=strategy, concurrency=max_concurrent, min_bets=min_bets,
+            reconcile_unknown=reconciler is not None, continue_after_reconciliation=continue_after_reconciliation,
+            reseed_every=reseed_every, observer=_fan_out(hooks, *observers),
+        )
         self.signals = _Signals()
         self.retries = 0
         self.started_at: float | None = None
@@ -130,9 +137,30 @@ class Engine:
         self._send, self._receive = anyio.create_memory_object_stream[tuple[int, Outcome] | None](math.inf)
         self._drain_deadline: anyio.CancelScope | None = None  # armed while a stop drains
 
+    # The machine's state, under the names observers and tests read.
+    @property
+    def session(self) -> Session:
+        return self.machine.session
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.machine.strategy
+
+    @property
+    def concurrency(self) -> int:
+        return self.machine.concurrency
+
+    @property
+    def buffer(self) -> ReorderBuffer[Outcome]:
+        return self.machine.buffer
+
+    @property
+    def reconciliations(self) -> list[Reconciliation]:
+        return self.machine.reconciliations
+
     # -- the strategy task -------------------------------------------------------------------------
     async def run(self) -> None:
-        """Play until the session stops and every bet in flight has resolved."""
+        """Play until the machine says the session is done."""
         self.started_at = self.clock()
         if self.reconciler is not None and self.reconciler.baseline is None:
             await self.reconciler.take_baseline()
@@ -150,131 +178,92 @@ class Engine:
             self._receive.close()
 
     async def _loop(self, tg: anyio.abc.TaskGroup) -> None:
-        session = self.session
-        strategy = self.strategy
-        place_now = self.backend.place_now
+        machine = self.machine
+        next_action = machine.next_action
+        outcome_of = machine.outcome
+        place_now = self.backend.place_now if self.rate_limit is None else None
         clock = self.clock
         hooks = self.hooks
-        concurrency = self.concurrency
-        pending: BetRequest | None = None  # decided by the strategy, held by the gate
+        sync = hooks.sync if hooks is not None else None
         since_yield = 0
+        sent = False  # bets started since the last sync: their intent goes to disk before the next await
         while True:
-            while session.in_flight < concurrency and session.open_for_bets(clock()):
-                if pending is None:
-                    decision = decide(strategy, session)
-                    if decision is not None and self.min_bets is not None:
-                        decision = self.min_bets.check(decision, session)
-                    if decision is None:
-                        break
-                    pending = decision
-                now = clock()
-                verdict = session.admit(pending, now)
-                if not isinstance(verdict, int):
-                    if session.stopped:
-                        pending = None
-                    break  # HELD: try again once something resolves
-                bet, pending = pending, None
-                if hooks is not None:
-                    hooks.admitted(verdict, bet, now)
+            action = next_action(clock())
+            if action.__class__ is Place:
+                seq, bet = action.seq, action.bet
                 outcome = None
-                if self.rate_limit is None:
-                    if hooks is not None:
-                        hooks.sync()
-                    outcome = place_now(verdict, bet)
-                if isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS:
-                    self._retry_later(outcome)
-                    outcome = None
+                if place_now is not None:
+                    if sync is not None:
+                        sync()
+                    outcome = place_now(seq, bet)
+                    if outcome is not None and outcome.__class__ is Refused and outcome.kind in RETRYABLE_REFUSALS:
+                        self._retry_later(outcome)
+                        outcome = None
                 if outcome is None:
                     # The scope exists before the task starts: a second signal in between still cancels it.
-                    self._bet_scopes[verdict] = anyio.CancelScope()
-                    tg.start_soon(self._bet, verdict, bet)
+                    self._bet_scopes[seq] = anyio.CancelScope()
+                    tg.start_soon(self._bet, seq, bet)
+                    sent = True
                     continue
-                self._release(verdict, outcome)
+                outcome_of(seq, outcome, clock())
                 since_yield += 1
                 if since_yield >= self.yield_every:
                     since_yield = 0
                     await checkpoint()
-            if hooks is not None:
-                hooks.sync()  # the bets just started run from the next await on: their intent goes first
-            if session.stopped and session.in_flight > 0:
+                continue
+            if sent and sync is not None:
+                sync()  # the bets just started run from the next await on: their intent goes first
+            sent = False
+            if machine.draining:
                 # Every stop drains within the deadline, not only a signal's: a reply that never comes must
                 # not hold the session open after a limit fired.
                 self._arm_drain_deadline(tg)
-            if session.in_flight == 0 and (session.stopped or pending is None):
-                if session.stopped:
-                    self._disarm_drain_deadline()
-                    if await self._reconcile_and_resume():
-                        continue
-                    return
+            if action is DONE:
+                self._disarm_drain_deadline()
+                return
+            if action is ROTATE_SEED:
+                machine.seed_rotated(await self.backend.rotate_seed(), clock())
                 continue
-            item = await self._receive.receive()
-            while True:
-                if item is not None:
-                    self._release(*item)
-                try:
-                    item = self._receive.receive_nowait()
-                except anyio.WouldBlock:
-                    break
+            if action.__class__ is Reconcile:
+                self._disarm_drain_deadline()
+                await self._reconcile(action)
+                continue
+            if action.__class__ is Sleep:
+                with anyio.move_on_after(max(0.0, action.until - clock())):
+                    await self._receive_outcomes()
+                continue
+            await self._receive_outcomes()
 
-    def _release(self, seq: int, outcome: Outcome) -> None:
-        session = self.session
-        strategy = self.strategy
-        hooks = self.hooks
-        now = self.clock()
-        for released in self.buffer.push(seq, outcome):
-            if isinstance(released, Unknown):
-                self._unknown[released.seq] = released.bet
-            apply_outcome(session, strategy, released)
-            if self.min_bets is not None and isinstance(released, Refused):
-                self.min_bets.refused(released, session)
-            if hooks is not None:
-                hooks.released(released, now)
-            session.check_limits(now)
+    async def _receive_outcomes(self) -> None:
+        """Wait for one outcome (or a wake-up), then take every other one already there."""
+        item = await self._receive.receive()
+        outcome_of = self.machine.outcome
+        clock = self.clock
+        while True:
+            if item is not None:
+                outcome_of(item[0], item[1], clock())
+            try:
+                item = self._receive.receive_nowait()
+            except anyio.WouldBlock:
+                return
 
-    async def _reconcile_and_resume(self) -> bool:
-        """With everything drained: if bets are of unknown outcome, ask the site's books, settle each, and say
-        whether betting goes on (only when the unknown outcome is what stopped it). Whatever stopped the
-        session (a limit, a signal, the unknown outcome itself), its unknown bets are settled before it ends,
-        except after a second signal: that asks to stop at once, and they stay unknown for the next start."""
-        session = self.session
-        reason = session.stop_reason
-        if self.reconciler is None or not self._unknown or reason is None or self.signals.received >= 2:
-            return False
+    async def _reconcile(self, request: Reconcile) -> None:
+        """Read the site's books once everything has drained, and hand the machine their verdict."""
+        machine = self.machine
+        assert self.reconciler is not None  # noqa: S101 - the machine asks only when it can
         try:
-            result = await self.reconciler.reconcile(settled_bets=session.bets, settled_profit=session.profit,
-                                                     unknown=dict(self._unknown))
+            result = await self.reconciler.reconcile(settled_bets=request.settled_bets,
+                                                     settled_profit=request.settled_profit,
+                                                     unknown=dict(request.unknown))
         except Exception as exc:  # noqa: BLE001 - the books could not be read: stop, keep the bets unknown
-            session.stop(StopKind.UNKNOWN_OUTCOME, f"could not reconcile {len(self._unknown)} unknown bet(s): "
-                         f"{type(exc).__name__}: {exc}", replace=True)
-            return False
-        self.reconciliations.append(result)
+            _log.error("engine.reconcile_failed", unknown=sorted(request.unknown), error=type(exc).__name__)
+            machine.reconcile_failed(f"{type(exc).__name__}: {exc}", self.clock())
+            return
         if not result.balanced:
-            _log.error("engine.reconcile_failed", unknown=sorted(self._unknown), detail=result.detail)
-            session.stop(StopKind.UNKNOWN_OUTCOME, f"the books do not balance: {result.detail}", replace=True)
-            return False
-        now = self.clock()
-        for verdict in result.verdicts:
-            bet = self._unknown.pop(verdict.seq)
-            session.resolve_unknown(verdict.seq, bet, verdict.profit)
-            if self.hooks is not None:
-                self.hooks.reconciled(verdict.seq, bet, verdict.profit, now)
-        if reason.kind is StopKind.MAX_BETS and session.resume(StopKind.MAX_BETS):
-            # A bet counted towards max_bets did not run: the count is short, the next bets make it up.
-            going_on = session.open_for_bets(now)
-            _log.warning("engine.reconciled", detail=result.detail, continuing=going_on)
-            return going_on
-        _log.warning("engine.reconciled", detail=result.detail,
-                     continuing=reason.kind is StopKind.UNKNOWN_OUTCOME and self.continue_after_reconciliation)
-        if reason.kind is not StopKind.UNKNOWN_OUTCOME:
-            return False  # a limit or a signal stopped the session; settled, it stays stopped
-        if not self.continue_after_reconciliation:
-            session.stop(StopKind.UNKNOWN_OUTCOME, f"reconciled, and set to stop after that: {result.detail}",
-                         replace=True)
-            return False
-        if not session.resume_after_reconciliation():
-            return False
-        session.check_limits(now)  # a reconciled win or loss may itself reach a limit
-        return not session.stopped
+            _log.error("engine.reconcile_failed", unknown=sorted(request.unknown), detail=result.detail)
+        machine.reconciled(result, self.clock())
+        if result.balanced:
+            _log.warning("engine.reconciled", detail=result.detail, continuing=not self.session.stopped)
 
     # -- bet coroutines ----------------------------------------------------------------------------
     async def _bet(self, seq: int, bet: BetRequest) -> None:
@@ -316,8 +305,8 @@ class Engine:
         self.signals.received += 1
         self.signals.last = why
         in_flight = self.session.in_flight
+        self.machine.signal(why, self.clock())
         if self.signals.received == 1:
-            self.session.stop(StopKind.SIGNAL, f"{why}: drained {in_flight} bet(s) in flight")
             _log.warning("engine.draining", why=why, in_flight=in_flight, deadline_seconds=self.drain_timeout,
                          hint="send the signal again to stop at once")
             if tg is not None:
@@ -360,3 +349,10 @@ class Engine:
             return 0.0
         end = self.finished_at if self.finished_at is not None else self.clock()
         return max(0.0, end - self.started_at)
+
+
+def _fan_out(*observers: Any) -> Any:
+    """One observer for the machine: none, the one itself (no indirection on the hot path), or a fan-out."""
+    from betbot.engine.hooks import combine  # noqa: PLC0415 - hooks imports this module's protocol
+
+    return combine(*observers)
