@@ -42,6 +42,7 @@ from betbot.core.models import (
     StopReason,
 )
 from betbot.core.money import SATOSHI, ZERO
+from betbot.core.money import money_text as _m
 
 __all__ = ["HELD", "Held", "Limits", "Session", "SessionSnapshot"]
 
@@ -71,6 +72,38 @@ class Limits:
     max_bet: Decimal | None = None  # no single stake above this
     min_balance: Decimal | None = None  # never risk the balance below this
     trailing_stop: Decimal | None = None  # stop once the profit falls this far below its peak
+
+    def tightened(self, requested: Limits) -> tuple[Limits, list[str]]:
+        """These limits with each limit of `requested` that is tighter; never a looser one.
+
+        A resumed session keeps its own limits: a limit given again may only tighten it. The notes say, for
+        each limit requested, what was done and why, so nothing changes silently.
+        """
+        values: dict[str, object] = {}
+        notes: list[str] = []
+        for name in self.__slots__:
+            own = getattr(self, name)
+            wanted = getattr(requested, name)
+            values[name] = own
+            if wanted is None or wanted == own:
+                continue
+            looser_is_lower = name == "min_balance"
+            tighter = own is None or (wanted > own if looser_is_lower else wanted < own)
+            if tighter:
+                values[name] = wanted
+                notes.append(f"{name} tightened from {_limit_text(own)} to {_limit_text(wanted)}")
+            else:
+                notes.append(f"{name} kept at the session's {_limit_text(own)} "
+                             f"({_limit_text(wanted)} would loosen it)")
+        return Limits(**values), notes  # type: ignore[arg-type]
+
+
+def _limit_text(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, Decimal):
+        return _m(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,24 +275,25 @@ class Session:
         limits = self.limits
         amount = bet.amount
         if limits.max_bet is not None and amount > limits.max_bet:
-            return self.stop(StopKind.MAX_BET, f"the strategy asked for {amount}, above max_bet {limits.max_bet}")
+            return self.stop(StopKind.MAX_BET,
+                             f"the strategy asked for {_m(amount)}, above max_bet {_m(limits.max_bet)}")
         exposure = self._exposure + amount
         if limits.stop_loss is not None and self._profit - exposure < -limits.stop_loss:
             return self._held_or_stop(
                 StopKind.STOP_LOSS,
-                f"a stake of {amount} could cross the stop-loss of {limits.stop_loss} "
-                f"(profit {self._profit}, in flight {self._exposure:f})",
+                f"a stake of {_m(amount)} could cross the stop-loss of {_m(limits.stop_loss)} "
+                f"(profit {_m(self._profit)}, in flight {_m(self._exposure)})",
             )
         balance = self._starting_balance + self._profit
         if exposure > balance:
             return self._held_or_stop(
                 StopKind.INSUFFICIENT_BALANCE,
-                f"a stake of {amount} exceeds the available balance {balance - self._exposure}",
+                f"a stake of {_m(amount)} exceeds the available balance {_m(balance - self._exposure)}",
             )
         if limits.min_balance is not None and balance - exposure < limits.min_balance:
             return self._held_or_stop(
                 StopKind.MIN_BALANCE,
-                f"a stake of {amount} could take the balance below min_balance {limits.min_balance}",
+                f"a stake of {_m(amount)} could take the balance below min_balance {_m(limits.min_balance)}",
             )
         seq = self._next_seq
         self._next_seq = seq + 1
@@ -277,7 +311,7 @@ class Session:
     def _invalid(self, bet: BetRequest) -> str | None:
         amount = bet.amount
         if amount <= 0 or amount != amount.quantize(SATOSHI):
-            return f"stake {amount} must be above 0 with at most 8 decimal places"
+            return f"stake {amount:f} must be above 0 with at most 8 decimal places"
         if bet.currency != self.currency:
             return f"currency {bet.currency} differs from the session's {self.currency}"
         rules = self.rules
@@ -318,8 +352,8 @@ class Session:
         if result.bet.amount != stake or (profit >= 0) != result.win or (not result.win and profit != -stake):
             self.stop(
                 StopKind.BACKEND_ERROR,
-                f"bet {result.seq} does not add up: stake {result.bet.amount}, win {result.win}, "
-                f"profit {profit}",
+                f"bet {result.seq} does not add up: stake {_m(result.bet.amount)}, win {result.win}, "
+                f"profit {_m(profit)}",
             )
         self._count_result(stake, result.bet.chance, win=result.win, profit=profit)
 
@@ -390,9 +424,9 @@ class Session:
         limits = self.limits
         profit = self._profit
         if limits.take_profit is not None and profit >= limits.take_profit:
-            return self.stop(StopKind.TAKE_PROFIT, f"profit {profit} reached take_profit {limits.take_profit}")
+            return self.stop(StopKind.TAKE_PROFIT, f"profit {_m(profit)} reached take_profit {_m(limits.take_profit)}")
         if limits.stop_loss is not None and profit <= -limits.stop_loss:
-            return self.stop(StopKind.STOP_LOSS, f"loss {-profit} reached stop_loss {limits.stop_loss}")
+            return self.stop(StopKind.STOP_LOSS, f"loss {_m(-profit)} reached stop_loss {_m(limits.stop_loss)}")
         if limits.max_losses is not None and -self._streak >= limits.max_losses:
             return self.stop(StopKind.MAX_LOSSES, f"{-self._streak} losses in a row")
         if limits.max_wins is not None and self._streak >= limits.max_wins:
@@ -400,10 +434,11 @@ class Session:
         if limits.trailing_stop is not None and self._peak_profit - profit >= limits.trailing_stop:
             return self.stop(
                 StopKind.TRAILING_STOP,
-                f"profit {profit} fell {self._peak_profit - profit} below its peak {self._peak_profit}",
+                f"profit {_m(profit)} fell {_m(self._peak_profit - profit)} below its peak {_m(self._peak_profit)}",
             )
         if limits.min_balance is not None and self.balance <= limits.min_balance:
-            return self.stop(StopKind.MIN_BALANCE, f"balance {self.balance} reached min_balance {limits.min_balance}")
+            return self.stop(StopKind.MIN_BALANCE,
+                             f"balance {_m(self.balance)} reached min_balance {_m(limits.min_balance)}")
         self.open_for_bets(now)
         return self._stop_reason
 
