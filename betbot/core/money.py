@@ -13,6 +13,7 @@ __all__ = [
     "SATOSHI",
     "ZERO",
     "AmountError",
+    "money_text",
     "parse_amount",
     "parse_chance",
     "quantize",
@@ -35,6 +36,18 @@ def quantize(value: Decimal | int | str) -> Decimal:
     if isinstance(value, float):  # its binary value is not the number its author wrote
         raise TypeError("quantize: got a float; money must come from a string or a Decimal")
     return Decimal(value).quantize(SATOSHI, rounding=ROUND_DOWN)
+
+
+def money_text(value: Decimal, *, sign: bool = False) -> str:
+    """An amount as fixed-point text with exactly 8 places: `0.00000000`, `-0.00000003`, never `0E-8`.
+
+    `sign`: always show the sign (`+0.00000000`), as a profit is written. Exact for any amount of up to
+    8 places (`format` never rounds those); more places are rounded half-even, which never happens to
+    money that came through `quantize` or `parse_amount`.
+    """
+    if not value:
+        value = abs(value)  # a negative zero (a loss of nothing) is written as zero
+    return format(value, "+.8f" if sign else ".8f")
 
 
 def quantize_chance(value: Decimal | int | str) -> Decimal:
