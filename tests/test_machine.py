@@ -121,12 +121,14 @@ def test_the_bare_loop_applies_the_minimum_bet_rule() -> None:
                        below_min_bet="raise")
     assert raised.bets == 20
     assert raised.snapshot().largest_bet == D(1)
-    assert raised.stop_reason is not None and raised.stop_reason.kind is StopKind.MAX_BETS
+    assert raised.stop_reason is not None
+    assert raised.stop_reason.kind is StopKind.MAX_BETS
 
     stopped = play_sync(make_session(balance="100", limits=Limits(max_bets=20)), Flat(DiceParams(base_bet=D("0.5"))),
                         make_game(min_bets={CURRENCY: D(1)}))
     assert stopped.bets == 0
-    assert stopped.stop_reason is not None and stopped.stop_reason.kind is StopKind.MIN_BET
+    assert stopped.stop_reason is not None
+    assert stopped.stop_reason.kind is StopKind.MIN_BET
 
 
 def test_a_known_minimum_stops_before_anything_is_sent() -> None:
@@ -135,7 +137,8 @@ def test_a_known_minimum_stops_before_anything_is_sent() -> None:
                              min_bets=MinBetRule({"doge": D(1)}), observer=log)
     assert machine.next_action(0.0) is DONE
     reason = machine.session.stop_reason
-    assert reason is not None and reason.kind is StopKind.MIN_BET
+    assert reason is not None
+    assert reason.kind is StopKind.MIN_BET
     assert "0.50000000 is below the site's minimum bet 1 DOGE" in reason.detail.replace("1.00000000", "1")
     assert log.events == [("stopped", StopKind.MIN_BET)]
 
@@ -158,7 +161,8 @@ def test_pauses_cost_no_time_in_the_bare_loop() -> None:
     session = play_sync(make_session(limits=Limits(max_bets=5, max_duration=60.0)), strategy, make_game())
     # An hour's pause per bet in virtual time: the 60 s duration limit ends the session after the first bet.
     assert session.bets == 1
-    assert session.stop_reason is not None and session.stop_reason.kind is StopKind.MAX_DURATION
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.MAX_DURATION
 
 
 def test_reseed_drains_then_rotates_then_asks_again() -> None:
@@ -193,7 +197,8 @@ def test_a_second_signal_says_the_bets_were_left_unknown() -> None:
         assert isinstance(machine.next_action(0.0), Place)
     machine.signal("SIGTERM", 0.0)
     reason = machine.session.stop_reason
-    assert reason is not None and reason.kind is StopKind.SIGNAL
+    assert reason is not None
+    assert reason.kind is StopKind.SIGNAL
     assert "3 bet(s) in flight drained" in reason.detail
     machine.signal("SIGTERM", 0.0)
     reason = machine.session.stop_reason
@@ -213,7 +218,8 @@ def test_a_second_signal_after_a_limit_keeps_the_limit_and_says_what_was_left() 
     machine.signal("SIGINT", 0.0)
     machine.signal("SIGINT", 0.0)
     reason = machine.session.stop_reason
-    assert reason is not None and reason.kind is StopKind.MAX_BETS
+    assert reason is not None
+    assert reason.kind is StopKind.MAX_BETS
     assert "left unknown" in reason.detail
 
 
@@ -260,7 +266,8 @@ def test_books_that_cannot_be_read_keep_the_bets_unknown_and_end_the_session() -
     assert machine.next_action(0.0) is DONE  # asked once, never again, never resent
     assert machine.session.unresolved_seqs == [1]
     reason = machine.session.stop_reason
-    assert reason is not None and reason.kind is StopKind.UNKNOWN_OUTCOME
+    assert reason is not None
+    assert reason.kind is StopKind.UNKNOWN_OUTCOME
     assert "could not reconcile 1 unknown bet(s)" in reason.detail
 
 
@@ -272,7 +279,8 @@ def test_unbalanced_books_stop_for_good() -> None:
     assert machine.next_action(0.0) is DONE
     assert machine.session.unresolved_seqs == [1]
     reason = machine.session.stop_reason
-    assert reason is not None and "the books do not balance: 1 bet more than ran" in reason.detail
+    assert reason is not None
+    assert "the books do not balance: 1 bet more than ran" in reason.detail
 
 
 def test_a_max_bets_bet_that_never_ran_is_made_up() -> None:
@@ -294,7 +302,8 @@ def test_a_winning_result_whose_stake_differs_from_the_admitted_one_stops_with_b
     machine.outcome(1, Settled(seq=1, bet=other, number=9999, win=True, payout=D(2), profit=D("0.02"),
                                balance=D(0), nonce=1, bet_hash="h"), 0.0)
     reason = machine.session.stop_reason
-    assert reason is not None and reason.kind is StopKind.BACKEND_ERROR
+    assert reason is not None
+    assert reason.kind is StopKind.BACKEND_ERROR
     assert machine.next_action(0.0) is DONE
 
 
@@ -302,7 +311,8 @@ def test_a_strategy_that_answers_nonsense_stops_with_what_it_answered() -> None:
     machine = SessionMachine(session=make_session(), strategy=Scripted(lambda n, view: None))  # type: ignore[arg-type,return-value]
     assert machine.next_action(0.0) is DONE
     reason = machine.session.stop_reason
-    assert reason is not None and reason.kind is StopKind.STRATEGY_ERROR
+    assert reason is not None
+    assert reason.kind is StopKind.STRATEGY_ERROR
     assert "None" in reason.detail
 
 
@@ -312,7 +322,8 @@ def test_refusals_release_their_seq_and_the_minimum_is_learned() -> None:
                              min_bets=MinBetRule(below_min="raise"), observer=log)
     first = machine.next_action(0.0)
     second = machine.next_action(0.0)
-    assert isinstance(first, Place) and isinstance(second, Place)
+    assert isinstance(first, Place)
+    assert isinstance(second, Place)
     machine.outcome(1, Refused(seq=1, bet=first.bet, kind=RefusalKind.MIN_BET, message="The minimum bet is 1 DOGE",
                                min_bet=D(1)), 0.0)
     machine.outcome(2, Refused(seq=2, bet=second.bet, kind=RefusalKind.MIN_BET, message="min", min_bet=D(1)), 0.0)
@@ -332,4 +343,5 @@ def test_clock_is_only_what_the_driver_says() -> None:
     machine.outcome(1, settled(1, dice("0.01"), win=True), clock())
     assert machine.next_action(clock()) is DONE
     reason = machine.session.stop_reason
-    assert reason is not None and reason.kind is StopKind.MAX_DURATION
+    assert reason is not None
+    assert reason.kind is StopKind.MAX_DURATION
