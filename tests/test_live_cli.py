@@ -38,6 +38,7 @@ def test_live_run_with_every_fault_balances_to_the_satoshi(tmp_path: Path) -> No
     with serve_fake_in_thread(config) as base_url:
         result = _betbot(
             "run", "--live", "--base-url", base_url, "--strategy", "flat", "--parallel", "--max-concurrent", "5",
+            "--no-loss-limit",
             "--max-bets", "400", "--log-format", "json", "--log-level", "debug", "--summary-json", str(summary_path),
             "--dashboard", "off", "--journal", str(journal_path),
             env={**ENV, "BETBOT_API_KEY": KEY, "BETBOT_MIN_BET_CACHE": str(tmp_path / "min_bets.json")},
@@ -65,7 +66,7 @@ def test_live_run_with_every_fault_balances_to_the_satoshi(tmp_path: Path) -> No
 
 
 def test_live_refuses_without_a_key() -> None:
-    result = _betbot("run", "--live", "--max-bets", "1", env=ENV)
+    result = _betbot("run", "--live", "--max-bets", "1", "--stop-loss", "10%", env=ENV)
     assert result.returncode == 2
     assert "no DuckDice API key" in result.stderr
     assert "BETBOT_API_KEY" in result.stderr
@@ -74,7 +75,7 @@ def test_live_refuses_without_a_key() -> None:
 def test_live_with_a_wrong_key_is_one_line_exit_1() -> None:
     with serve_fake_in_thread(FakeServerConfig(api_key=KEY)) as base_url:
         wrong = "WRONGKEY-" + KEY
-        result = _betbot("run", "--live", "--base-url", base_url, "--max-bets", "1",
+        result = _betbot("run", "--live", "--base-url", base_url, "--max-bets", "1", "--stop-loss", "10%",
                          env={**ENV, "BETBOT_API_KEY": wrong})
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -90,6 +91,7 @@ def test_min_bet_learned_from_the_refusal(tmp_path: Path, policy: str) -> None:
     cache = tmp_path / "min_bets.json"
     with serve_fake_in_thread(config) as base_url:
         result = _betbot("run", "--live", "--base-url", base_url, "--max-bets", "20", "--below-min-bet", policy,
+                         "--min-balance", "1",
                          "--summary-json", str(summary_path), "--dashboard", "off",
                          env={**ENV, "BETBOT_API_KEY": KEY, "BETBOT_MIN_BET_CACHE": str(cache)})
         ledger = httpx.get(f"{base_url}/_fake/ledger", params={"api_key": KEY}).json()

@@ -134,6 +134,7 @@ class SessionRecord:
     strategy_state: dict[str, Any] | None
     state_seq: int | None  # the last seq the saved strategy state has seen
     site_baseline: dict[str, Any] | None  # live: the site's /bot/stats at the start (reconciliation's zero)
+    run_settings: dict[str, Any] | None  # what a resume restores besides the limits (concurrency, ...)
     last_seq: int | None  # the highest seq journaled; None before the first bet
     unresolved: int  # bets still pending or unknown
 
@@ -154,8 +155,8 @@ def _json(text: str | None) -> Any:
 def session_record(row: Sequence[Any]) -> SessionRecord:
     """A row of `store._SESSION_SELECT` as a record."""
     (id_, created_at, started_at, ended_at, strategy, params, limits, backend, currency, starting_balance,
-     seed, first_seq, stop_reason, stop_kind, summary, strategy_state, state_seq, site_baseline, last_seq,
-     unresolved) = row
+     seed, first_seq, stop_reason, stop_kind, summary, strategy_state, state_seq, site_baseline, run_settings,
+     last_seq, unresolved) = row
     return SessionRecord(
         id=id_, created_at=parse_utc(created_at), started_at=parse_utc(started_at),
         ended_at=None if ended_at is None else parse_utc(ended_at), strategy=strategy,
@@ -163,7 +164,7 @@ def session_record(row: Sequence[Any]) -> SessionRecord:
         starting_balance=Decimal(starting_balance), seed=_json(seed), first_seq=first_seq,
         stop_reason=stop_reason, stop_kind=stop_kind, summary=_json(summary),
         strategy_state=_json(strategy_state), state_seq=state_seq, site_baseline=_json(site_baseline),
-        last_seq=last_seq, unresolved=unresolved,
+        run_settings=_json(run_settings), last_seq=last_seq, unresolved=unresolved,
     )
 
 

@@ -129,8 +129,12 @@ _V1: Final = (
 # still reconcile its unknown bets against the same zero after a restart.
 _V2: Final = ("ALTER TABLE sessions ADD COLUMN site_baseline TEXT",)
 
+# Version 3: the run's own settings that a resume restores besides the limits (the concurrency, the seed
+# rotation), JSON, so that `--resume` never silently falls back to whatever flags are given.
+_V3: Final = ("ALTER TABLE sessions ADD COLUMN run_settings TEXT",)
+
 # MIGRATIONS[n - 1] takes a journal from version n - 1 to version n. Append; never edit a shipped one.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 
