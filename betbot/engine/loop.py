@@ -254,7 +254,7 @@ class Engine:
         try:
             result = await self.reconciler.reconcile(settled_bets=request.settled_bets,
                                                      settled_profit=request.settled_profit,
-                                                     unknown=dict(request.unknown))
+                                                     unknown=request.unknown, paid=request.payouts)
         except Exception as exc:  # noqa: BLE001 - the books could not be read: stop, keep the bets unknown
             _log.error("engine.reconcile_failed", unknown=sorted(request.unknown), error=type(exc).__name__)
             machine.reconcile_failed(f"{type(exc).__name__}: {exc}", self.clock())

@@ -8,12 +8,13 @@ An unknown bet is never sent again: the books say whether it ran.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from betbot.backends.base import Backend, SiteStats
-from betbot.core.fairness import GameRules, payout_multiplier
+from betbot.core.fairness import GameRules
 from betbot.core.models import BetRequest
-from betbot.core.reconcile import Reconciliation, reconcile
+from betbot.core.reconcile import PayoutKey, Reconciliation, reconcile
 
 __all__ = ["Reconciler"]
 
@@ -30,12 +31,16 @@ class Reconciler:
         self.baseline = await self.backend.stats(self.currency)
         return self.baseline
 
-    async def reconcile(self, *, settled_bets: int, settled_profit: Decimal,
-                        unknown: dict[int, BetRequest]) -> Reconciliation:
-        """The site's verdict on each unknown bet, given what the session settled since the baseline."""
+    async def reconcile(self, *, settled_bets: int, settled_profit: Decimal, unknown: Mapping[int, BetRequest],
+                        paid: Mapping[PayoutKey, Decimal] | None = None) -> Reconciliation:
+        """The site's verdict on each unknown bet, given what the session settled since the baseline.
+
+        `paid`: the multiplier the site actually paid per (chance, faucet), learned from settled bets; for a
+        chance it has not paid yet, reconciliation tries the payouts the site's possible roundings give.
+        """
         if self.baseline is None:
             raise RuntimeError("take_baseline() must run before the session's first bet")
         site = await self.backend.stats(self.currency)
-        payouts = {seq: payout_multiplier(bet.chance, self.rules.edge_for(bet)) for seq, bet in unknown.items()}
         return reconcile(baseline=self.baseline, site=site, settled_bets=settled_bets,
-                         settled_profit=settled_profit, unknown=sorted(unknown.items()), payouts=payouts)
+                         settled_profit=settled_profit, unknown=sorted(unknown.items()), paid=paid or {},
+                         rules=self.rules)

@@ -1,0 +1,105 @@
+"""Live betting at high concurrency against the fake DuckDice: many unknown outcomes at once, never stuck.
+
+Dozens of bets of unknown outcome at a time (dropped replies at N = 32, resets under a burst at N = 64, a
+kill -9 at N = 32 and a resume): reconciliation settles every one of them from the site's books, the
+client's books equal the server's ledger to the satoshi, and every executed bet is counted exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from betbot.core.models import StopKind, Unknown
+from betbot.journal import Journal
+from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake_in_thread
+from tests.test_live_e2e import KEY, check_ledger_agrees, play
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+
+
+def _check_books(run: object, bets: int) -> list[Unknown]:
+    session, engine, app = run.session, run.engine, run.app  # type: ignore[attr-defined]
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.MAX_BETS, session.stop_reason
+    settled = check_ledger_agrees(run)  # type: ignore[arg-type]
+    unknown = [o for o in run.history.outcomes if isinstance(o, Unknown)]  # type: ignore[attr-defined]
+    verdicts = [v for result in engine.reconciliations for v in result.verdicts]
+    assert all(result.balanced for result in engine.reconciliations)
+    assert sorted(v.seq for v in verdicts) == sorted(o.seq for o in unknown)  # each settled once
+    hashes = [entry["hash"] for entry in app.ledger]
+    assert len(hashes) == len(set(hashes)) == session.bets == bets  # none lost, none twice
+    ran_unseen = [entry for entry in app.ledger if entry["hash"] not in {o.bet_hash for o in settled}]
+    assert Counter(v.profit for v in verdicts if v.profit is not None) == Counter(
+        Decimal(entry["profit"]) for entry in ran_unseen)
+    assert session.unresolved_seqs == []
+    assert session.balance == run.site.balance == Decimal(app.balances_json()["DOGE"]["main"])  # type: ignore[attr-defined]
+    return unknown
+
+
+async def test_thirty_percent_dropped_replies_at_n_32() -> None:
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="drop-32", latency=0.001, jitter=0.002,
+                                        faults={"drop-after-execute": 0.3}))
+    run = await play(app, n=32, bets=600, reconcile=True)
+    _check_books(run, 600)
+    assert max(len(result.verdicts) for result in run.engine.reconciliations) > 12  # beyond the old cap
+
+
+async def test_resets_under_a_burst_at_n_64_none_of_which_ran() -> None:
+    # 5xx before the game runs the bet: the client cannot tell, the books show none of them ran.
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="burst-64", latency=0.001, jitter=0.002,
+                                        faults={"5xx": 0.35}))
+    run = await play(app, n=64, bets=640, reconcile=True)
+    unknown = _check_books(run, 640)
+    verdicts = [v for result in run.engine.reconciliations for v in result.verdicts]
+    assert len(unknown) > 64
+    assert all(v.profit is None for v in verdicts)  # none ran: each is made up by a later bet
+
+
+@pytest.mark.parametrize("n", [32])
+def test_kill_9_at_n_32_then_resume(tmp_path: Path, n: int) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    config = FakeServerConfig(api_key=KEY, seed="kill-32", balances={"DOGE": Decimal(500)}, latency=0.05,
+                              jitter=0.05)
+    env = {**ENV, "BETBOT_API_KEY": KEY, "BETBOT_MIN_BET_CACHE": str(tmp_path / "min_bets.json")}
+    with serve_fake_in_thread(config) as base_url:
+        common = ("run", "--live", "--base-url", base_url, "--journal", str(journal), "--dashboard", "off",
+                  "--log-format", "json", "--stop-loss", "50%", "-n", str(n))
+        proc = subprocess.Popen([sys.executable, "-m", "betbot", *common, "--max-bets", "400"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert proc.stderr is not None
+        # Kill it once it has bets in flight: the first settled bets tell us it is in full flow.
+        placed = 0
+        for line in proc.stderr:
+            if line.startswith("{") and json.loads(line).get("event") == "session.running":
+                break
+        while placed < 3 * n:
+            placed = httpx.get(f"{base_url}/_fake/ledger", params={"api_key": KEY}).json()["executed"]
+        proc.kill()
+        proc.communicate()
+        with Journal.open(journal, durable=False, readonly=True) as opened:
+            [session] = opened.sessions()
+            left = len(opened.pending_bets(session.id))
+        assert left > 12  # more than the old reconciliation examined
+        summary_path = tmp_path / "summary.json"
+        resumed = subprocess.run([sys.executable, "-m", "betbot", *common, "--resume", "--summary-json",
+                                  str(summary_path)], capture_output=True, text=True, env=env, timeout=120,
+                                 check=False)
+        ledger = httpx.get(f"{base_url}/_fake/ledger", params={"api_key": KEY}).json()
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads(summary_path.read_text())
+    assert summary["bets"] == 400
+    assert summary["unresolved_bets"] == 0
+    assert ledger["executed"] == 400  # every bet that ran, once; none lost to the kill, none twice
+    with Journal.open(journal, durable=False, readonly=True) as opened:
+        [session] = opened.sessions()
+        assert opened.pending_bets(session.id) == []
+        assert str(opened.replay_balance(session.id)) == ledger["balances"]["DOGE"]["main"]
