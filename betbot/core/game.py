@@ -4,6 +4,12 @@ The roll of bet `seq` depends only on the seed pair in force and its nonce, and 
 (first_nonce + seq - first seq of that pair), never the moment the bet completes. So a run with a fixed
 seed replays exactly at any concurrency and under any latency. Balances move when a bet executes, as on
 the site. The async simulator backend and the Monte Carlo loop both play this one game.
+
+Two roll sources (`betbot.core.rolls`): by default the provably-fair SHA-512 roll of the seed pair in force
+and the nonce, exactly as the site rolls. With `fast_key` (Monte Carlo's `--rolls fast`) bet k of the game
+(k = 0, 1, ... in seq order, counted from the game's first seq) rolls `fast_roll(fast_key, k)`; the
+counter never restarts, so a seed rotation never replays earlier rolls (every fast roll is independent of
+the others already). The seed pairs, nonces and hashes are kept either way, so the books look the same.
 """
 
 from __future__ import annotations
@@ -11,16 +17,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from betbot.core.fairness import GameRules, SeedPair, bet_wins, payout_multiplier, roll, win_profit
+from betbot.core.fairness import ROLLS, GameRules, SeedPair, payout_multiplier, roll, win_profit, winning_numbers
 from betbot.core.models import BetRequest, RefusalKind, Refused, SeedRotation, Settled
+from betbot.core.rolls import fast_roll
 
 __all__ = ["SimulatedGame"]
+
+_ZERO = Decimal(0)
 
 
 @dataclass(slots=True)
 class _Epoch:
     first_seq: int
     seeds: SeedPair
+    seed_hash: str = ""  # the server seed's hash, computed once per pair rather than once per bet
+    hash_prefix: str = ""  # the simulated bet hashes' prefix, "sim-<first 8 of the server seed>-"
+
+
+def _epoch(first_seq: int, seeds: SeedPair) -> _Epoch:
+    return _Epoch(first_seq=first_seq, seeds=seeds, seed_hash=seeds.server_seed_hash,
+                  hash_prefix=f"sim-{seeds.server_seed[:8]}-")
 
 
 class SimulatedGame:
@@ -34,11 +50,17 @@ class SimulatedGame:
         rules: GameRules | None = None,
         min_bets: dict[str, Decimal] | None = None,
         first_seq: int = 1,
+        fast_key: int | None = None,
     ) -> None:
         self.rules = rules or GameRules()
+        self.fast_key = fast_key
+        self._first_seq = first_seq
         self.balances = dict(balances)
         self.min_bets = dict(min_bets or {})
-        self._epochs = [_Epoch(first_seq=first_seq, seeds=seeds)]
+        self._epochs = [_epoch(first_seq, seeds)]
+        self._shapes: dict[tuple[object, ...], tuple[int, int, bool, Decimal]] = {}
+        self._last_bet: BetRequest | None = None
+        self._last_terms: tuple[int, int, bool, Decimal] = (0, -1, True, _ZERO)
         self.bets = 0
         self.wins = 0
         self.last_seq = first_seq - 1  # the highest seq played; a rotation applies after it
@@ -65,7 +87,7 @@ class SimulatedGame:
         new = old.rotated(len(self._epochs))
         if client_seed is not None:
             new = SeedPair(server_seed=new.server_seed, client_seed=client_seed, first_nonce=new.first_nonce)
-        self._epochs.append(_Epoch(first_seq=from_seq, seeds=new))
+        self._epochs.append(_epoch(from_seq, new))
         return SeedRotation(
             previous_server_seed=old.server_seed,
             previous_server_seed_hash=old.server_seed_hash,
@@ -73,32 +95,62 @@ class SimulatedGame:
             client_seed=new.client_seed,
         )
 
+    def _terms(self, bet: BetRequest) -> tuple[int, int, bool, Decimal]:
+        """What decides and pays a bet of this shape: the window of rolls (lo..hi), whether the roll must fall
+        inside it, and the payout multiplier. The same for every bet of the same shape, so computed once."""
+        key = (bet.chance, bet.high, bet.faucet, bet.range, bet.range_in)
+        terms = self._shapes.get(key)
+        if terms is None:
+            if bet.range is not None:
+                low, high = bet.range
+                inside = bet.range_in
+            else:
+                w = winning_numbers(bet.chance)
+                low, high, inside = (ROLLS - w, ROLLS - 1, True) if bet.high else (0, w - 1, True)
+            terms = self._shapes[key] = (low, high, inside, payout_multiplier(bet.chance, self.rules.edge_for(bet)))
+        return terms
+
     def play(self, seq: int, bet: BetRequest) -> Settled | Refused:
         currency = bet.currency
-        balance = self.balances.get(currency, Decimal(0))
+        balances = self.balances
+        balance = balances.get(currency, _ZERO)
         amount = bet.amount
-        minimum = self.min_bets.get(currency)
-        if minimum is not None and amount < minimum:
-            return Refused(seq=seq, bet=bet, kind=RefusalKind.MIN_BET,
-                           message=f"The minimum bet is {minimum} {currency}", min_bet=minimum)
+        if self.min_bets:
+            minimum = self.min_bets.get(currency)
+            if minimum is not None and amount < minimum:
+                return Refused(seq=seq, bet=bet, kind=RefusalKind.MIN_BET,
+                               message=f"The minimum bet is {minimum} {currency}", min_bet=minimum)
         if amount > balance:
             return Refused(seq=seq, bet=bet, kind=RefusalKind.BALANCE, message="Insufficient balance")
         self.last_seq = max(self.last_seq, seq)
-        epoch = self._epoch_for(seq)
+        epochs = self._epochs
+        epoch = epochs[-1] if seq >= epochs[-1].first_seq else self._epoch_for(seq)
         seeds = epoch.seeds
         nonce = seeds.first_nonce + seq - epoch.first_seq
-        number = roll(seeds.server_seed, seeds.client_seed, nonce)
-        win = bet_wins(bet, number)
-        payout = payout_multiplier(bet.chance, self.rules.edge_for(bet))
+        fast_key = self.fast_key
+        if fast_key is None:
+            number = roll(seeds.server_seed, seeds.client_seed, nonce)
+        else:
+            number = fast_roll(fast_key, seq - self._first_seq)
+        # The same rule as `fairness.bet_wins`, with the window of this bet's shape computed once.
+        low, high, inside, payout = self._last_terms if bet is self._last_bet else self._remember(bet)
+        win = (low <= number <= high) is inside
         profit = win_profit(amount, payout) if win else -amount
         balance += profit
-        self.balances[currency] = balance
+        balances[currency] = balance
         self.bets += 1
-        self.wins += win
-        self.profit[currency] = self.profit.get(currency, Decimal(0)) + profit
-        self.volume[currency] = self.volume.get(currency, Decimal(0)) + amount
+        if win:
+            self.wins += 1
+        self.profit[currency] = self.profit.get(currency, _ZERO) + profit
+        self.volume[currency] = self.volume.get(currency, _ZERO) + amount
         return Settled(
             seq=seq, bet=bet, number=number, win=win, payout=payout, profit=profit, balance=balance,
-            nonce=nonce, bet_hash=f"sim-{seeds.server_seed[:8]}-{nonce}",
-            client_seed=seeds.client_seed, server_seed_hash=seeds.server_seed_hash,
+            nonce=nonce, bet_hash=f"{epoch.hash_prefix}{nonce}",
+            client_seed=seeds.client_seed, server_seed_hash=epoch.seed_hash,
         )
+
+    def _remember(self, bet: BetRequest) -> tuple[int, int, bool, Decimal]:
+        # Strategies often send the very same request object again (a flat bettor always does).
+        self._last_bet = bet
+        self._last_terms = terms = self._terms(bet)
+        return terms

@@ -161,6 +161,7 @@ class Session:
         self._unresolved: dict[int, Decimal] = {}
         self._exposure = ZERO
         self._submitted = 0
+        self._valid_bet: BetRequest | None = None  # the last request that passed validation
         # Statistics over the ordered history.
         self._profit = ZERO
         self._wagered = ZERO
@@ -269,9 +270,11 @@ class Session:
         if not self.open_for_bets(now):
             assert self._stop_reason is not None  # noqa: S101 - open_for_bets sets it when it says no
             return self._stop_reason
-        invalid = self._invalid(bet)
-        if invalid is not None:
-            return self.stop(StopKind.INVALID_BET, invalid)
+        if bet is not self._valid_bet:  # the same request object again (a repeated bet) was valid already
+            invalid = self._invalid(bet)
+            if invalid is not None:
+                return self.stop(StopKind.INVALID_BET, invalid)
+            self._valid_bet = bet
         limits = self.limits
         amount = bet.amount
         if limits.max_bet is not None and amount > limits.max_bet:

@@ -23,14 +23,15 @@ that every built-in runs with no flag at all.
 
 from __future__ import annotations
 
+import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Final, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from betbot.core.fairness import GameRules
+from betbot.core.fairness import ROLLS, GameRules, range_chance
 from betbot.core.models import BetRequest, Settled
 from betbot.core.money import SATOSHI, quantize
 
@@ -40,6 +41,7 @@ __all__ = [
     "Decision",
     "DiceParams",
     "Pause",
+    "RangeWindow",
     "Reseed",
     "SessionView",
     "StopStrategy",
@@ -127,6 +129,29 @@ class StrategyContext:
     # Seeds the strategy's own randomness (a Lua script's math.random, a random range window), derived
     # from the session's seed so that a run with a fixed --seed replays exactly.
     rng_seed: int = 0
+    # Range Dice: every chance a strategy picks is played as a window of rolls; None plays Original Dice.
+    range_window: RangeWindow | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RangeWindow:
+    """Where `Strategy.dice_bet` places a chance as a Range Dice window (`--game range`).
+
+    A chance of C % is W = C * 100 winning rolls. With `inside` the window is those W rolls; outside, it
+    is the 10000 - W rolls that lose. The window starts at roll `at` (moved down so it ends by 9999), or,
+    with `at` None, at a position drawn for each bet from a generator seeded with the context's rng_seed.
+    """
+
+    inside: bool = True
+    at: int | None = 0
+
+    def place(self, chance: Decimal, rng: random.Random) -> tuple[int, int]:
+        """The inclusive bounds of the window for `chance`."""
+        winning = int(chance * 100)
+        width = winning if self.inside else ROLLS - winning
+        last_start = ROLLS - width
+        start = rng.randint(0, last_start) if self.at is None else min(self.at, last_start)
+        return start, start + width - 1
 
 
 class StrategyParams(BaseModel):
@@ -134,11 +159,32 @@ class StrategyParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_huge(cls, value: Any) -> Any:
+        # A number with more digits than a Decimal holds (1e400) would crash the first quantize(): for every
+        # field of every strategy, it is bad input (one line, exit 2) instead.
+        if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
+            try:
+                number = Decimal(str(value).strip())
+            except ArithmeticError:
+                return value  # not a number: the field's own validation says what it wants
+            if number.is_finite() and number and number.adjusted() >= _MAX_PARAM_DIGITS:
+                raise ValueError(f"{value} is too large")
+        return value
+
+
+_MAX_PARAM_DIGITS: Final = 20  # digits before the point: with 8 places that fills Decimal's 28
+
 
 def _check_amount(value: Decimal) -> Decimal:
-    if value != value.quantize(SATOSHI):
+    try:
+        quantized = value.quantize(SATOSHI)
+    except InvalidOperation:  # more digits than a Decimal holds (1e400): bad input, not a crash
+        raise ValueError("is too large for an amount") from None
+    if value != quantized:
         raise ValueError("must have at most 8 decimal places")
-    return value.quantize(SATOSHI)
+    return quantized
 
 
 class DiceParams(StrategyParams):
@@ -157,6 +203,9 @@ class DiceParams(StrategyParams):
     @classmethod
     def _base_bet_places(cls, value: Decimal) -> Decimal:
         return _check_amount(value)
+
+
+_BET_CACHE: Final = 1024  # distinct requests remembered per strategy (a progression's stakes, bounded)
 
 
 class Strategy(ABC):
@@ -190,14 +239,43 @@ class Strategy(ABC):
         return None
 
     def dice_bet(self, amount: Decimal, chance: Decimal | None = None, high: bool | None = None) -> BetRequest:
-        """A bet in this session's currency, with the amount quantised to 8 places."""
+        """A bet in this session's currency, with the amount quantised to 8 places.
+
+        With a range window in the context (`--game range`) the chance becomes a Range Dice window and
+        `high` is not used: every strategy that picks a chance plays Range Dice this way.
+        """
         params = self.params
+        context = self.context
+        if chance is None:
+            chance = getattr(params, "chance", Decimal("49.5"))
+        window = context.range_window
+        if window is None:
+            if high is None:
+                high = getattr(params, "high", True)
+            # One request object per (amount, chance, side): a bettor who repeats a bet repeats the object, and
+            # what follows it (the gate, the simulated house, the journal) recognises it at no cost.
+            key = (amount, chance, high)
+            bets = self.__dict__.get("_bets")
+            if bets is None:
+                bets = self.__dict__["_bets"] = {}
+            bet = bets.get(key)
+            if bet is None:
+                if len(bets) >= _BET_CACHE:
+                    bets.clear()
+                bet = bets[key] = BetRequest(amount=quantize(amount), chance=chance, high=high,
+                                             currency=context.currency, faucet=context.faucet)
+            return bet
+        rng = self.__dict__.get("_window_rng")
+        if rng is None:  # made on first use, so a subclass need not call anything to get it
+            rng = self.__dict__["_window_rng"] = random.Random(context.rng_seed)
+        low, high_end = window.place(chance, rng)
         return BetRequest(
             amount=quantize(amount),
-            chance=chance if chance is not None else getattr(params, "chance", Decimal("49.5")),
-            high=high if high is not None else getattr(params, "high", True),
-            currency=self.context.currency,
-            faucet=self.context.faucet,
+            chance=range_chance(low, high_end, window.inside),
+            currency=context.currency,
+            faucet=context.faucet,
+            range=(low, high_end),
+            range_in=window.inside,
         )
 
     def save_state(self) -> dict[str, Any]:
