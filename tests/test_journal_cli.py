@@ -72,7 +72,7 @@ def test_sessions_lists_them(journal_path: Path) -> None:
     lines = table_rows(result.stdout)
     assert "flat" in lines[0]
     assert "max_bets" in lines[0]
-    assert "-4.06 DOGE" in lines[0]
+    assert "-4.06000000 DOGE" in lines[0]  # money fixed-point with 8 places, as everywhere
     assert "martingale" in lines[1]
     assert "unfinished, 1 unresolved" in lines[1]
 
@@ -85,10 +85,13 @@ def test_the_journal_comes_from_the_environment(journal_path: Path) -> None:
 
 def test_no_journal_yet(tmp_path: Path) -> None:
     missing = tmp_path / "none.sqlite3"
-    for command in ("sessions", "history"):
-        result = invoke(command, "--journal", str(missing))
-        assert result.exit_code == 0
-        assert "no sessions yet" in result.stdout
+    result = invoke("sessions", "--journal", str(missing))
+    assert result.exit_code == 0
+    assert "no sessions yet" in result.stdout
+    # A command that shows one session has none to show: one line, exit 2, as export, report and verify.
+    result = invoke("history", "--journal", str(missing))
+    assert result.exit_code == 2
+    assert f"no journal at {missing}" in result.stderr
     assert not missing.exists()  # reading never creates a journal
 
 
@@ -104,7 +107,7 @@ def test_history_last_wins_losses(journal_path: Path) -> None:
     path = str(journal_path)
     assert table_seqs(invoke("history", "1", "--last", "3", "--journal", path).stdout) == [8, 9, 10]
     assert table_seqs(invoke("history", "1", "--wins", "--journal", path).stdout) == sorted(WINS)
-    losses = invoke("history", "1", "--losses", "-n", "2", "--journal", path).stdout
+    losses = invoke("history", "1", "--losses", "-l", "2", "--journal", path).stdout
     assert table_seqs(losses) == [8, 10]
     assert all("lost" in row for row in table_rows(losses))
 
@@ -126,7 +129,7 @@ def test_export_jsonl_to_a_file(journal_path: Path, tmp_path: Path) -> None:
     assert "exported 10 bets of session 1" in result.stderr
     rows = [json.loads(line) for line in target.read_text().splitlines()]
     assert [row["seq"] for row in rows] == list(range(1, 11))
-    assert rows[0]["balance_after"] == "99"
+    assert rows[0]["balance_after"] == "99.00000000"  # money fixed-point with 8 places
     assert [p.name for p in target.parent.iterdir()] == ["one.jsonl"]
 
 

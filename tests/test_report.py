@@ -68,7 +68,7 @@ def test_the_statistics_by_hand(tmp_path: Path) -> None:
     assert report.luck_percent == pytest.approx(5 / (11 * 0.495) * 100)
     assert report.mean_latency_ms == pytest.approx(5.0)
     assert dict(report.rows())["first bet to last"] == "10.000 s"
-    assert dict(report.rows())["win rate"] == "45.45%"
+    assert dict(report.rows())["win rate"] == "45.45 %"  # percentages one way everywhere: "51.20 %"
 
 
 def test_every_status_is_counted_apart(tmp_path: Path) -> None:

@@ -1,4 +1,8 @@
-"""`betbot report`: a session's statistics, and its balance curve as HTML and PNG."""
+"""`betbot report`: a session's statistics and streak table in the terminal; with --html and --png, the five
+charts (balance with drawdown, drawdown, profit per bet, streak lengths, stake) as a page and a picture.
+
+The journal is opened read-only and never created: no journal, or no such session, is one line, exit 2.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,19 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from betbot.cli.journal import JournalFailure, journal_option, no_session, open_journal
+from betbot.cli.journal import (
+    JournalFailure,
+    journal_option,
+    newest_session,
+    no_journal,
+    no_session,
+    no_sessions,
+    open_journal,
+    session_argument,
+)
+from betbot.cli.options import SettingOption
 from betbot.journal import JournalError, UnknownSession, default_journal_path
-from betbot.observe.report import PlotUnavailable, build_report, write_html, write_png
+from betbot.observe.report import PlotUnavailable, Report, XAxis, build_report, write_html, write_png
 
 __all__ = ["report_command"]
 
@@ -24,26 +38,30 @@ def _check_target(path: Path | None, flag: str) -> None:
 
 
 @click.command("report")
-@click.argument("session_id", required=False, type=int, metavar="[SESSION]")
-@click.option("--html", "html_path", type=_FILE, help="Write a self-contained HTML page (no scripts, no links).")
-@click.option("--png", "png_path", type=_FILE, help="Write the balance curve as a PNG (needs matplotlib).")
+@session_argument
+@click.option("--html", "html_path", type=_FILE, cls=SettingOption, env="", shows="none",
+              help="Write a self-contained HTML page (no scripts, no links).")
+@click.option("--png", "png_path", type=_FILE, cls=SettingOption, env="", shows="none",
+              help="Write the charts as one PNG (needs matplotlib: the `report` extra).")
+@click.option("--x-axis", "x_axis", type=click.Choice(("bets", "time")), default="bets", cls=SettingOption,
+              env="", shows="bets", help="The x axis of the balance, drawdown and stake charts: bet number, or "
+              "the time of day (UTC).")
 @journal_option
-def report_command(session_id: int | None, html_path: Path | None, png_path: Path | None,
+def report_command(session_id: int | None, html_path: Path | None, png_path: Path | None, x_axis: XAxis,
                    journal_path: Path | None) -> None:
-    """A session's statistics (by default the latest session), and its balance curve as HTML or PNG."""
+    """A session's statistics (by default the latest session), and its charts as HTML or PNG."""
     _check_target(html_path, "--html")
     _check_target(png_path, "--png")
     path = journal_path or default_journal_path()
     journal = open_journal(path)
     if journal is None:
-        raise no_session(session_id or 1, path)
+        raise no_journal(path)
     try:
         with journal:
             if session_id is None:
-                records = journal.sessions()
-                if not records:
-                    raise no_session(1, path)
-                session_id = records[-1].id
+                session_id = newest_session(journal)
+                if session_id is None:
+                    raise no_sessions(path)
             report = build_report(journal, session_id)
     except UnknownSession:
         raise no_session(session_id or 0, path) from None
@@ -55,17 +73,37 @@ def report_command(session_id: int | None, html_path: Path | None, png_path: Pat
     table.add_column("value", overflow="fold")
     for what, value in report.rows():
         table.add_row(what, value)
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    if report.bets:
+        console.print(_streak_table(report))
     if html_path is None and png_path is None:
-        click.echo("betbot: --html PATH or --png PATH draws the balance curve too", err=True)
+        click.echo("betbot: --html PATH or --png PATH draws the charts too", err=True)
     try:
         if html_path is not None:
-            write_html(report, html_path)
+            write_html(report, html_path, x_axis)
             click.echo(f"betbot: wrote {html_path}", err=True)
         if png_path is not None:
-            write_png(report, png_path)
+            write_png(report, png_path, x_axis)
             click.echo(f"betbot: wrote {png_path}", err=True)
     except PlotUnavailable as exc:
         raise JournalFailure(str(exc)) from None
     except OSError as exc:
         raise JournalFailure(f"cannot write the report: {exc.strerror or exc}") from None
+
+
+_STREAK_ROWS = 20  # the longest streaks beyond these lengths are summed into one row
+
+
+def _streak_table(report: Report) -> Table:
+    """DiceBot's streak table: for each length, how many win streaks and loss streaks were that long."""
+    table = Table(title="streaks by length", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("length", "win streaks", "loss streaks"):
+        table.add_column(name, justify="right")
+    rows = report.streak_table()
+    shown, rest = rows[:_STREAK_ROWS], rows[_STREAK_ROWS:]
+    for length, won, lost in shown:
+        table.add_row(f"{length:,}", f"{won:,}", f"{lost:,}")
+    if rest:
+        table.add_row(f"{rest[0][0]:,}+", f"{sum(r[1] for r in rest):,}", f"{sum(r[2] for r in rest):,}")
+    return table
