@@ -1,0 +1,136 @@
+"""What a Lua script costs against the same strategy in Python, printed (not asserted): `python bench/bench_lua.py`.
+
+1. The bare loop (`betbot.core.bare_loop.play_sync`: the session machine, the provably-fair simulator): bets/s of
+   a DiceBot martingale script (the classic one, below) and of the built-in Python martingale with the same
+   rules, by the wall clock and by CPU time (the steadier figure on a shared machine), and their ratio. The
+   target: the Lua path at 100,000 bets/s or more, so a script is never the bottleneck of a live session or
+   of a Monte Carlo run. Runs alternate Lua/Python and the best of each is kept.
+2. The decisions alone: next_bet + on_result per second over the same settled results, without the loop
+   and the game (what the strategy itself costs).
+3. Loading a script (a fresh sandboxed Lua state, the script's top level): milliseconds each.
+Both paths must bet the same: the bench checks that their profits are equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from betbot.core.bare_loop import play_sync
+from betbot.core.fairness import SeedPair
+from betbot.core.game import SimulatedGame
+from betbot.core.models import Settled
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import Strategy, StrategyContext
+from betbot.strategies.lua import LuaParams, LuaStrategy
+from betbot.strategies.martingale import Martingale, MartingaleParams
+
+BALANCE = Decimal(1_000_000)
+CURRENCY = "DOGE"
+MARTINGALE_LUA = """
+chance = 49.5
+bethigh = true
+basebet = 0.00000001
+nextbet = basebet
+function dobet()
+  if win then
+    nextbet = basebet
+  else
+    nextbet = previousbet * 2
+  end
+end
+"""
+
+
+def lua_strategy(script: Path) -> LuaStrategy:
+    context = StrategyContext(currency=CURRENCY, starting_balance=BALANCE)
+    return LuaStrategy(LuaParams(script=script), context, printer=lambda _text: None)
+
+
+def python_strategy() -> Martingale:
+    context = StrategyContext(currency=CURRENCY, starting_balance=BALANCE)
+    params = MartingaleParams(base_bet=Decimal("0.00000001"), multiplier=Decimal(2), max_multiplies=64)
+    return Martingale(params, context)
+
+
+def bare_loop(strategy: Strategy, bets: int) -> tuple[float, float, Decimal]:
+    """(bets/s by wall clock, bets/s by CPU time, profit) of one session."""
+    session = Session(currency=CURRENCY, starting_balance=BALANCE, limits=Limits(max_bets=bets), started_at=0.0)
+    game = SimulatedGame(seeds=SeedPair.derive("bench-lua"), balances={CURRENCY: BALANCE})
+    start, cpu = time.perf_counter(), time.process_time()
+    play_sync(session, strategy, game)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert session.bets == bets, session.stop_reason
+    return bets / wall, bets / cpu, session.profit
+
+
+def decisions(strategy: Strategy, results: list[Settled], view: Session) -> float:
+    """next_bet + on_result per second of CPU time, over results already settled."""
+    next_bet, on_result = strategy.next_bet, strategy.on_result
+    cpu = time.process_time()
+    for result in results:
+        next_bet(view)
+        on_result(result, view)
+    return len(results) / (time.process_time() - cpu)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bets", type=int, default=100_000, help="bets per bare-loop run")
+    parser.add_argument("--rounds", type=int, default=3, help="Lua/Python pairs (best kept)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="betbot-bench-lua-") as tmp:
+        script = Path(tmp) / "martingale.lua"
+        script.write_text(MARTINGALE_LUA)
+
+        print(f"== the bare loop (play_sync, provably-fair rolls), martingale, {args.bets:,} bets, "
+              f"best of {args.rounds}")
+        best = {"lua": (0.0, 0.0), "python": (0.0, 0.0)}
+        profits: dict[str, Decimal] = {}
+        for _ in range(args.rounds):
+            for name, make in (("lua", lambda: lua_strategy(script)), ("python", python_strategy)):
+                wall, cpu, profit = bare_loop(make(), args.bets)
+                best[name] = (max(best[name][0], wall), max(best[name][1], cpu))
+                profits[name] = profit
+        for name in ("lua", "python"):
+            wall, cpu = best[name]
+            print(f"  {name:<7} {wall:>10,.0f} bets/s (wall)  {cpu:>10,.0f} bets/s (CPU)")
+        ratio_wall = best["lua"][0] / best["python"][0]
+        ratio_cpu = best["lua"][1] / best["python"][1]
+        print(f"  lua / python: {ratio_wall:.2f} (wall), {ratio_cpu:.2f} (CPU); target: lua >= 100,000 bets/s")
+        same = profits["lua"] == profits["python"]
+        print(f"  same bets: {'yes' if same else 'NO'} (profit lua {profits['lua']}, python {profits['python']})")
+
+        print("== the decisions alone (next_bet + on_result, no loop, no game), per second of CPU")
+        results: list[Settled] = []
+        session = Session(currency=CURRENCY, starting_balance=BALANCE, limits=Limits(max_bets=args.bets),
+                          started_at=0.0)
+        game = SimulatedGame(seeds=SeedPair.derive("bench-lua"), balances={CURRENCY: BALANCE})
+        reference = python_strategy()
+        for seq in range(1, args.bets + 1):
+            bet = reference.next_bet(session)
+            outcome = game.play(seq, bet)  # type: ignore[arg-type]
+            assert isinstance(outcome, Settled)
+            results.append(outcome)
+            reference.on_result(outcome, session)
+        rates = {"lua": 0.0, "python": 0.0}
+        for _ in range(args.rounds):
+            rates["lua"] = max(rates["lua"], decisions(lua_strategy(script), results, session))
+            rates["python"] = max(rates["python"], decisions(python_strategy(), results, session))
+        print(f"  lua     {rates['lua']:>10,.0f} decisions/s\n  python  {rates['python']:>10,.0f} decisions/s\n"
+              f"  lua / python: {rates['lua'] / rates['python']:.2f}")
+
+        loads = 200
+        start = time.perf_counter()
+        for _ in range(loads):
+            lua_strategy(script)
+        print(f"== loading a script (a fresh sandboxed Lua 5.1 state): "
+              f"{(time.perf_counter() - start) / loads * 1000:.2f} ms each")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""DiceBot "programmer mode" Lua scripts, unmodified, on a sandboxed Lua 5.1 VM (lupa).
+
+    strategy.py  the `lua` Strategy: lifecycle, globals, decisions, resume
+    runtime.py   the Lua state, the prelude that builds the sandbox, the budget (why Lua 5.1: see there)
+    prelude.lua  the sandbox itself, in Lua: the script's environment and the calls Python drives
+    files.py     file I/O confined to one directory per script
+    dialect.py   recognising DiceBot v4 / Gambler.Bot scripts, to refuse them clearly
+    state.py     plain-data globals to JSON and back
+    errors.py    ScriptLoadError (exit code 2) and ScriptError (a STRATEGY_ERROR stop)
+"""
+
+from betbot.strategies.lua.errors import ScriptError, ScriptLoadError
+from betbot.strategies.lua.strategy import LuaParams, LuaStrategy, batch_mode
+
+__all__ = ["LuaParams", "LuaStrategy", "ScriptError", "ScriptLoadError", "batch_mode"]
