@@ -1,8 +1,9 @@
 """The heartbeat and `betbot health`: stale beats, stuck bets and unreadable files are unhealthy; backing
-off and draining are idle by choice; a finished run leaves a `stopped` beat."""
+off and draining are idle by choice; the first beat is there at start; a finished run leaves a `stopped` beat."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,14 +13,23 @@ from pathlib import Path
 
 import anyio
 import pytest
+from anyio.lowlevel import checkpoint
+from rich.console import Console
 
 from betbot.backends.simulator import LatencyModel, SimulatorBackend
-from betbot.core.session import Limits
+from betbot.core.session import Limits, Session
 from betbot.engine.loop import Engine
-from betbot.observe.heartbeat import Beat, beat_of, check, heartbeat, read_beat, write_beat
-from tests.helpers import Flat, make_game, make_session
+from betbot.observe.heartbeat import Beat, Heartbeat, beat_of, check, read_beat, write_beat
+from betbot.observe.view import RunView, view_of
+from betbot.observe.watch import Watchers
+from tests.helpers import FakeClock, Flat, make_game, make_session
 
 NOW = 1_800_000_000.0
+
+
+def idle_view(session: Session) -> RunView:
+    return RunView(snapshot=session.snapshot(), elapsed=0.0, concurrency=1, buffered=0, backing_off=False,
+                   backoff_remaining=0.0, backoff_reason="", backoff_trips=0, retries=0)
 
 
 def beat(**changes: object) -> Beat:
@@ -70,13 +80,17 @@ async def test_the_beat_follows_the_engine_and_ends_stopped(tmp_path: Path) -> N
     # Replies 1 ms late (this fake's latency): bets are in flight while the heartbeat watches.
     backend = SimulatorBackend(make_game(), LatencyModel(fixed=0.001))
     engine = Engine(session=session, strategy=Flat(), backend=backend, max_concurrent=5)
-    assert beat_of(engine, now=NOW, last_progress=NOW).state == "idle"
+    assert beat_of(view_of(engine), now=NOW, last_progress=NOW).state == "idle"
     ticks = iter(range(1_000_000))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(partial(heartbeat, path, engine, interval=0.0, wall=lambda: NOW + next(ticks)))
+    watchers = Watchers(engine, console=Console(file=io.StringIO()), log=None, limits=session.limits,
+                        show_dashboard=False, heartbeat_file=path)
+    assert watchers.heartbeat is not None
+    watchers.heartbeat = Heartbeat(path, watchers.look, wall=lambda: NOW + next(ticks))
+    async with watchers.running():
+        first = read_beat(path)  # on disk before the first bet
+        assert (first.state, first.bets, first.in_flight, first.time) == ("starting", 0, 0, NOW)
         await engine.run()
-        assert beat_of(engine, now=NOW, last_progress=NOW).state == "draining"  # stopped by max_bets
-        tg.cancel_scope.cancel()
+        assert beat_of(view_of(engine), now=NOW, last_progress=NOW).state == "draining"  # stopped by max_bets
     final = read_beat(path)
     assert final.state == "stopped"
     assert final.bets == 50
@@ -85,6 +99,61 @@ async def test_the_beat_follows_the_engine_and_ends_stopped(tmp_path: Path) -> N
     assert final.last_progress > NOW  # bets resolved after the first beat
     assert session.balance != Decimal(100)  # it really played
     assert sorted(p.name for p in path.parent.iterdir()) == ["beat.json"]  # no temporary file left
+
+
+async def test_beats_at_start_within_a_second_then_every_five_seconds(tmp_path: Path) -> None:
+    """On a fake clock: the first beat is on disk when `start` returns, the next comes 1 s later (so a check
+    seconds into a run sees it betting), then one every 5 s."""
+    path = tmp_path / "beat.json"
+    wall = FakeClock(NOW)
+    session = make_session()
+    heartbeat = Heartbeat(path, lambda: idle_view(session), wall=wall)
+    pauses: list[float] = []
+    times: list[float] = []
+    go, parked = anyio.Event(), anyio.Event()
+
+    async def sleep(seconds: float) -> None:
+        times.append(read_beat(path).time)
+        pauses.append(seconds)
+        if len(pauses) == 1:
+            await go.wait()
+        elif len(pauses) == 4:
+            await parked.wait()  # never set: it waits here until cancelled
+        else:
+            await checkpoint()
+        wall.advance(seconds)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(partial(heartbeat.run, sleep=sleep))
+        await anyio.wait_all_tasks_blocked()  # in its first pause
+        assert read_beat(path).time == NOW  # present at once: no time has passed
+        assert read_beat(path).state == "starting"
+        go.set()
+        await anyio.wait_all_tasks_blocked()  # in its fourth pause (parked is never set)
+        tg.cancel_scope.cancel()
+    assert pauses == [1.0, 5.0, 5.0, 5.0]
+    assert times == [NOW, NOW + 1, NOW + 6, NOW + 11]
+    assert heartbeat.written == 4
+
+
+async def test_the_last_beat_is_written_however_the_run_ends(tmp_path: Path) -> None:
+    """The final beat is written by the watchers on the way out (here: an error), after the tasks ended."""
+    path = tmp_path / "beat.json"
+    session = make_session(limits=Limits(max_bets=3))
+    engine = Engine(session=session, strategy=Flat(), backend=SimulatorBackend(make_game(), LatencyModel()))
+    watchers = Watchers(engine, console=Console(file=io.StringIO()), log=None, limits=session.limits,
+                        show_dashboard=False, heartbeat_file=path)
+
+    async def run_then_fail() -> None:
+        async with watchers.running():
+            await engine.run()
+            raise RuntimeError("boom")
+
+    with pytest.raises(ExceptionGroup) as caught:
+        await run_then_fail()
+    assert caught.group_contains(RuntimeError, match="boom")
+    assert read_beat(path).state == "stopped"
+    assert read_beat(path).bets == 3
 
 
 def _health(*args: str) -> subprocess.CompletedProcess[str]:

@@ -3,6 +3,10 @@ state is read at scrape time; bad addresses and busy ports are one-line errors."
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -216,3 +220,93 @@ def test_cli_metrics_addr() -> None:
     ok = _run("--metrics-addr", f"127.0.0.1:{port}", "--log-format", "json")
     assert ok.returncode == 0, ok.stderr
     assert f'"url": "http://127.0.0.1:{port}/metrics"' in ok.stderr
+
+
+def _lines_until(proc: subprocess.Popen[str], event: str) -> list[dict[str, object]]:
+    """The JSON log lines on the process's stderr up to and including `event` (blocking reads, no sleeps)."""
+    assert proc.stderr is not None
+    seen: list[dict[str, object]] = []
+    for line in proc.stderr:
+        if line.startswith("{"):
+            seen.append(json.loads(line))
+            if seen[-1]["event"] == event:
+                return seen
+    proc.kill()
+    pytest.fail(f"never saw {event}: {seen} {proc.communicate()}")
+
+
+def test_metrics_are_served_during_the_linger_after_the_run() -> None:
+    """The final state stays scrapeable for --metrics-linger; a signal ends the wait (exit 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+    proc = subprocess.Popen([sys.executable, "-m", "betbot", "run", "--max-bets", "25", "--no-journal",
+                             "--strategy", "flat", "--metrics-addr", f"127.0.0.1:{port}", "--metrics-linger", "10m",
+                             "--log-format", "json", "--dashboard", "off"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        events = _lines_until(proc, "metrics.lingering")
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert "betbot session summary" in out  # printed before the linger
+    names = [event["event"] for event in events]
+    assert names.index("session.end") < names.index("metrics.lingering")
+    assert "session.unbounded" not in names  # --max-bets bounds it
+    samples = {line.rpartition(" ")[0]: float(line.rpartition(" ")[2])
+               for line in text.splitlines() if line and not line.startswith("#")}
+    assert samples['betbot_bets_total{outcome="win"}'] + samples['betbot_bets_total{outcome="loss"}'] == 25
+    assert samples["betbot_stopped"] == 1
+    assert samples['betbot_wagered_total{currency="DOGE"}'] == 0.25  # 25 flat bets of 0.01
+    assert samples["betbot_backoff_trips_total"] == 0
+    version = next(name for name in samples if name.startswith("betbot_build_info{"))
+    assert 'strategy="flat"' in version
+    assert 'backend="simulator"' in version
+    assert "process_cpu_seconds_total" in samples  # the process collector
+    assert any(name.startswith("python_info{") for name in samples)  # the platform collector
+    assert "python_gc_objects_collected_total{generation=\"0\"}" in samples  # the GC collector
+
+
+def test_an_unbounded_simulated_run_is_warned_about() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+    proc = subprocess.Popen([sys.executable, "-m", "betbot", "run", "--no-journal", "--log-format", "json",
+                             "--dashboard", "off", "--sim-latency", "1ms"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        events = _lines_until(proc, "session.running")
+        names = [event["event"] for event in events]
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    (warning,) = [event for event in events if event["event"] == "session.unbounded"]
+    assert warning["level"] == "warning"
+    assert "no --max-bets or --max-duration" in str(warning["hint"])
+    assert names.index("session.unbounded") < names.index("session.running")
+
+
+async def test_the_grafana_dashboard_uses_only_metrics_betbot_exposes() -> None:
+    dashboard = json.loads((Path(__file__).parent.parent / "config" / "grafana-dashboard.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    exprs += [variable["definition"] for variable in dashboard["templating"]["list"] if "definition" in variable]
+    used = {name for expr in exprs for name in re.findall(r"\b((?:betbot|process)_[a-z_]+)\b", expr)}
+    metrics = Metrics()
+    session = make_session(limits=Limits(max_bets=20))
+    engine = Engine(session=session, strategy=Flat(), backend=SimulatorBackend(make_game(), LatencyModel()),
+                    hooks=metrics)
+    metrics.watch(engine)
+    await engine.run()
+    exposed = {sample.name for family in metrics.registry.collect() for sample in family.samples}
+    assert used <= exposed, used - exposed
+    assert {"betbot_build_info", "betbot_wagered_total", "betbot_backoff_trips_total",
+            "process_cpu_seconds_total"} <= used
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])

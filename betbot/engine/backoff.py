@@ -2,6 +2,10 @@
 
 A `Retry-After` is honoured as given; otherwise the pause grows exponentially with full jitter up to a cap,
 and shrinks back once a bet goes through. Time and randomness are injected so tests need no sleeps.
+
+Each pause is logged once, at info, with its reason and its length: the trip that starts it. Bets already in
+flight that hit the same limit extend the pause without a line of their own (at N = 50, one 429 burst would
+otherwise be fifty lines).
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+import structlog
 
 __all__ = ["SharedBackoff"]
+
+_log = structlog.get_logger("betbot.engine.backoff")
 
 
 class SharedBackoff:
@@ -34,6 +41,7 @@ class SharedBackoff:
         self._failures = 0
         self.reason = ""  # why the engine is paused, for the dashboard
         self.trips = 0
+        self.episodes = 0  # pauses begun (trips while none was in force): what is logged and counted
 
     @property
     def active(self) -> bool:
@@ -53,7 +61,12 @@ class SharedBackoff:
             # The exponent stops growing long before the float would overflow; the cap rules anyway.
             ceiling = min(self.cap, self.base * 2.0 ** min(self._failures - 1, 64))
             pause = self._rng.uniform(0, ceiling)
-        self._until = max(self._until, self._clock() + pause)
+        now = self._clock()
+        if now >= self._until:
+            self.episodes += 1
+            _log.info("backoff.tripped", reason=reason, wait_seconds=round(pause, 3),
+                      retry_after=retry_after is not None)
+        self._until = max(self._until, now + pause)
         self.reason = reason
         return pause
 

@@ -5,6 +5,11 @@ loop, so a stale beat means the loop itself is stuck, not only that the process 
 whether bets still resolve: bets in flight and none resolved for longer than the check allows means the
 run is stuck even though the loop turns. Backing off after a rate limit, draining, or a strategy waiting are
 idle by choice, and healthy.
+
+When: a `starting` beat before the first bet (the process is up), the next one a second later (so a check a
+few seconds into a run sees it betting), then every 5 s, and a last `stopped` beat that the code running the
+engine writes once the engine has returned (`Heartbeat.stop`), after the beating task has ended, so nothing
+can overwrite it and it does not depend on how a cancelled task unwinds.
 """
 
 from __future__ import annotations
@@ -12,46 +17,49 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
-
-import anyio
+from typing import TYPE_CHECKING, Any, Final
 
 from betbot.atomicfile import atomic_write
-from betbot.engine.loop import Engine
 
-__all__ = ["Beat", "beat_of", "check", "heartbeat", "read_beat", "write_beat"]
+if TYPE_CHECKING:  # `betbot health` only reads beats: it must start fast, without the session core
+    from betbot.observe.view import RunView
+
+__all__ = ["DEFAULT_INTERVAL", "FIRST_FOLLOW_UP", "Beat", "Heartbeat", "beat_of", "check", "read_beat", "write_beat"]
 
 DEFAULT_INTERVAL: Final = 5.0
+# A second beat this soon after the first: the first is written before any bet, so a health check in the
+# first seconds would otherwise read "starting: 0 bets" while hundreds were placed.
+FIRST_FOLLOW_UP: Final = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Beat:
     pid: int
     time: float  # Unix seconds when written
-    state: str  # betting | backing-off | draining | idle | stopped
+    state: str  # starting | betting | backing-off | draining | idle | stopped
     bets: int
     in_flight: int
     last_progress: float  # Unix seconds when a bet last resolved (or the run started)
     stop_reason: str | None = None  # so an operator sees why a daemon is draining or stopped
 
 
-def beat_of(engine: Engine, *, now: float, last_progress: float, stopped: bool = False) -> Beat:
-    session = engine.session
-    if stopped:
-        state = "stopped"
-    elif session.stopped:
-        state = "draining"
-    elif engine.backoff.active:
-        state = "backing-off"
-    elif session.in_flight:
-        state = "betting"
-    else:
-        state = "idle"
-    reason = session.stop_reason
-    return Beat(pid=os.getpid(), time=now, state=state, bets=session.next_seq - 1, in_flight=session.in_flight,
+def beat_of(view: RunView, *, now: float, last_progress: float, state: str | None = None) -> Beat:
+    """The beat for this view of the run; `state` overrides the one read from it (starting, stopped)."""
+    snap = view.snapshot
+    if state is None:
+        if view.stopped:
+            state = "draining"
+        elif view.backing_off:
+            state = "backing-off"
+        elif snap.in_flight:
+            state = "betting"
+        else:
+            state = "idle"
+    reason = snap.stop_reason
+    return Beat(pid=os.getpid(), time=now, state=state, bets=snap.bets, in_flight=snap.in_flight,
                 last_progress=last_progress, stop_reason=None if reason is None else str(reason))
 
 
@@ -73,20 +81,67 @@ def read_beat(path: Path) -> Beat:
         raise ValueError(f"not a heartbeat: {exc}") from None
 
 
-async def heartbeat(path: Path, engine: Engine, *, interval: float = DEFAULT_INTERVAL,
-                    wall: Callable[[], float] = time.time) -> None:
-    """Write a beat every `interval` seconds until cancelled; then a last one that says `stopped`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    progress = _Progress(engine.session.bets, wall())
-    try:
+class Heartbeat:
+    """The beats of one run, written to `path`: at start, once the run is under way, every `interval`
+    seconds, and a last `stopped` one.
+
+    The final beat is the caller's to write (`stop()`), after the engine has returned and the beating task
+    has ended: it does not depend on how that task is cancelled, and nothing can overwrite it afterwards.
+    """
+
+    def __init__(self, path: Path, look: Callable[[], RunView], *, wall: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._look = look
+        self._wall = wall
+        self._progress: _Progress | None = None
+        self._warned = False
+        self.written = 0
+
+    def write(self, state: str | None = None) -> Beat:
+        view = self._look()
+        now = self._wall()
+        resolved = view.snapshot.bets
+        if self._progress is None:
+            self._progress = _Progress(resolved, now)
+        beat = beat_of(view, now=now, last_progress=self._progress.seen(resolved, now), state=state)
+        write_beat(self.path, beat)
+        self.written += 1
+        return beat
+
+    def start(self) -> Beat:
+        """The first beat, before any bet: the process is up."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self.write("starting")
+
+    def stop(self) -> None:
+        self.write_or_warn("stopped")
+
+    async def run(self, *, interval: float = DEFAULT_INTERVAL, follow_up: float = FIRST_FOLLOW_UP,
+                  sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+        """Beat until cancelled, beginning with the first beat unless `start()` wrote it already."""
+        if sleep is None:
+            import anyio  # noqa: PLC0415 - `betbot health` imports this module and must start fast
+
+            sleep = anyio.sleep
+        if not self.written:
+            self.start()
+        await sleep(min(follow_up, interval))
         while True:
-            now = wall()
-            write_beat(path, beat_of(engine, now=now, last_progress=progress.seen(engine.session.bets, now)))
-            await anyio.sleep(interval)
-    finally:
-        now = wall()
-        write_beat(path, beat_of(engine, now=now, last_progress=progress.seen(engine.session.bets, now),
-                                 stopped=True))
+            self.write_or_warn()
+            await sleep(interval)
+
+    def write_or_warn(self, state: str | None = None) -> None:
+        """A beat that cannot be written (a full disk) is warned about, once, and does not stop the betting:
+        the beat goes stale and `betbot health` says so, which is the point of it."""
+        try:
+            self.write(state)
+        except OSError as exc:
+            if not self._warned:
+                self._warned = True
+                import structlog  # noqa: PLC0415 - only on this path: `betbot health` imports this module
+
+                structlog.get_logger("betbot").warning("heartbeat.unwritable", path=str(self.path),
+                                                       error=exc.strerror or str(exc))
 
 
 @dataclass(slots=True)

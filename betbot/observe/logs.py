@@ -3,6 +3,10 @@
 
 The last processor before rendering redacts secrets (`betbot.redact`): a line of defence for the API
 key behind the rule that it is never put into an event in the first place.
+
+Log lines to stderr are written to whatever `sys.stderr` is at the moment of writing, not to the one there
+was at configuration: while the dashboard is on screen, rich's `Live` puts a proxy there that prints each
+line above the dashboard, instead of across it.
 """
 
 from __future__ import annotations
@@ -16,14 +20,37 @@ import structlog
 from betbot.config.settings import LogFormat
 from betbot.redact import install_logging_filters, redact_processor
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["configure_logging", "console_rendering", "get_logger"]
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
+class _CurrentStderr:
+    """Writes to `sys.stderr` as it is at each write (see the module's docstring)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+_console_rendering = False
+
+
+def console_rendering() -> bool:
+    """Whether log lines are rendered for a person (console) rather than for a machine (JSON)."""
+    return _console_rendering
+
+
 def configure_logging(fmt: LogFormat = LogFormat.AUTO, level: str = "info", stream: TextIO | None = None) -> None:
-    out = stream or sys.stderr
+    global _console_rendering  # noqa: PLW0603 - configured once per process, like structlog itself
+    out: Any = stream or _CurrentStderr()
     console = fmt is LogFormat.CONSOLE or (fmt is LogFormat.AUTO and out.isatty())
+    _console_rendering = console
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

@@ -2,27 +2,42 @@
 
 Counts and latencies come from the engine's hooks, in seq order, on the strategy task, into plain ints
 and floats; the state (bets in flight, reorder-buffer depth, back-off, balance, profit) is read from the
-engine. Both become samples only when Prometheus scrapes, on the HTTP server's thread: single reads of
-ints, floats and Decimals, so nothing on the hot path serves the scraper. Each run has its own registry
-(never the process-global one).
+engine (through `view_of`, the one place the watchers read it). Both become samples only when Prometheus
+scrapes, on the HTTP server's thread: single reads of ints, floats and Decimals, so nothing on the hot path
+serves the scraper. Each run has its own registry (never the process-global one), with the process, platform
+and garbage-collector collectors in it, and `betbot_build_info` naming the version, strategy and backend.
+
+After the run the server keeps serving the final state for `--metrics-linger` (the lifecycle's part): a
+scrape every 15 s would otherwise catch the end of a short run only by luck.
 """
 
 from __future__ import annotations
 
+import signal
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+import anyio
+from prometheus_client import GC_COLLECTOR, CollectorRegistry, PlatformCollector, ProcessCollector, start_http_server
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from betbot.core.models import BetRequest, Outcome, Refused, Settled
-from betbot.engine.loop import Engine
+from betbot.observe.view import RunView, view_of
 
-__all__ = ["LATENCY_BUCKETS", "Metrics", "MetricsError", "MetricsServer"]
+if TYPE_CHECKING:
+    from betbot.engine.loop import Engine
+
+__all__ = ["LATENCY_BUCKETS", "Metrics", "MetricsError", "MetricsServer", "linger"]
 
 # Seconds from a bet's admission to its outcome's release: 1 ms (the simulator) to a minute (timeouts).
 LATENCY_BUCKETS: Final = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -57,24 +72,36 @@ class _Samples(Collector):
             buckets.append((le, float(cumulative)))
         yield HistogramMetricFamily("betbot_bet_latency_seconds", "From a bet's admission to its outcome.",
                                     buckets=buckets, sum_value=latency_sum)
-        engine = metrics.engine
-        if engine is None:
+        if metrics.build is not None:
+            yield InfoMetricFamily("betbot_build", "The betbot version, strategy and backend of this run.",
+                                   value=metrics.build)
+        look = metrics.look
+        if look is None:
             return
-        session = engine.session
-        yield _gauge("betbot_bets_in_flight", "Bets sent and not yet resolved.", session.in_flight)
-        yield _gauge("betbot_reorder_buffer_depth", "Outcomes waiting for an earlier seq.", engine.buffer.depth)
+        view = look()
+        snap = view.snapshot
+        yield _gauge("betbot_bets_in_flight", "Bets sent and not yet resolved.", snap.in_flight)
+        yield _gauge("betbot_reorder_buffer_depth", "Outcomes waiting for an earlier seq.", view.buffered)
         yield _gauge("betbot_backoff_active", "1 while every bet waits after a rate limit or challenge.",
-                     1 if engine.backoff.active else 0)
+                     1 if view.backing_off else 0)
         yield _gauge("betbot_backoff_remaining_seconds", "Seconds left of the current back-off.",
-                     engine.backoff.remaining)
-        yield _gauge("betbot_stopped", "1 once the session stopped admitting bets.", 1 if session.stopped else 0)
-        currency = [session.currency]
+                     view.backoff_remaining)
+        yield CounterMetricFamily("betbot_backoff_trips", "Back-offs begun (each pause once, however many bets "
+                                  "hit it).", value=view.backoff_trips)
+        yield CounterMetricFamily("betbot_retries", "Bets sent again after a rate limit or a challenge.",
+                                  value=view.retries)
+        yield _gauge("betbot_stopped", "1 once the session stopped admitting bets.", 1 if view.stopped else 0)
+        currency = [snap.currency]
         balance = GaugeMetricFamily("betbot_balance", "The session's balance.", labels=["currency"])
-        balance.add_metric(currency, float(session.balance))
+        balance.add_metric(currency, float(snap.balance))
         yield balance
         profit = GaugeMetricFamily("betbot_profit", "The session's profit.", labels=["currency"])
-        profit.add_metric(currency, float(session.profit))
+        profit.add_metric(currency, float(snap.profit))
         yield profit
+        wagered = CounterMetricFamily("betbot_wagered", "The sum of the stakes of the session's settled bets.",
+                                      labels=["currency"])
+        wagered.add_metric(currency, float(snap.wagered))
+        yield wagered
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -92,7 +119,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.engine: Engine | None = None
+        self.look: Callable[[], RunView] | None = None
+        self.build: dict[str, str] | None = None
         self.wins = 0
         self.losses = 0
         self.refused = 0
@@ -103,9 +131,16 @@ class Metrics:
         self._latency_sum = 0.0
         self._admitted_at: dict[int, float] = {}
         self.registry.register(_Samples(self))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self.registry.register(GC_COLLECTOR)
 
-    def watch(self, engine: Engine) -> None:
-        self.engine = engine
+    def watch(self, engine: Engine, look: Callable[[], RunView] | None = None) -> None:
+        """Read the engine's state at scrape time (through `look`, by default `view_of(engine)`)."""
+        import betbot  # noqa: PLC0415 - the version is read once, here, not at import
+
+        self.look = look or (lambda: view_of(engine))
+        self.build = {"version": betbot.__version__, "strategy": engine.strategy.name, "backend": engine.backend.name}
 
     # -- EngineHooks -------------------------------------------------------------------------------------
     def admitted(self, seq: int, bet: BetRequest, now: float) -> None:
@@ -154,3 +189,13 @@ class MetricsServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+async def linger(seconds: float, log: Any) -> None:
+    """Keep the process (and so the metrics server) up `seconds` after the run, or until a signal."""
+    if seconds <= 0:
+        return
+    log.info("metrics.lingering", seconds=seconds, hint="serving the final state; SIGINT/SIGTERM ends it")
+    with anyio.move_on_after(seconds), anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            break

@@ -1,6 +1,7 @@
 """The end-of-session summary: one dict with stable keys (the `--summary-json` contract) and its table.
 
-Keys (money as decimal strings, never floats): stop_reason, stop_kind, bets, wins, losses, profit,
+Keys (money as fixed-point decimal strings with 8 places, never floats or exponents, e.g. "0.00000000"):
+stop_reason, stop_kind, bets, wins, losses, profit,
 wagered, balance, starting_balance, currency, largest_bet, largest_win, largest_loss,
 longest_win_streak, longest_loss_streak, max_drawdown, luck_percent, bets_per_second, elapsed_seconds,
 concurrency, strategy, backend, unresolved_bets, server_seed_hash, server_seed (revealed at the end of
@@ -13,12 +14,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from betbot.atomicfile import atomic_write
+from betbot.core.money import money_text
 from betbot.core.session import SessionSnapshot
 
-__all__ = ["SUMMARY_KEYS", "build_summary", "summary_table", "write_summary_json"]
+__all__ = [
+    "SUMMARY_KEYS", "build_summary", "elapsed_text", "print_summary", "rate_text", "seed_lines", "summary_rows",
+    "summary_table", "write_summary_json",
+]
 
 SUMMARY_KEYS = (
     "stop_reason", "stop_kind", "bets", "wins", "losses", "profit", "wagered", "balance",
@@ -49,17 +55,17 @@ def build_summary(
         "bets": snap.bets,
         "wins": snap.wins,
         "losses": snap.losses,
-        "profit": str(snap.profit),
-        "wagered": str(snap.wagered),
-        "balance": str(snap.balance),
-        "starting_balance": str(snap.starting_balance),
+        "profit": money_text(snap.profit),
+        "wagered": money_text(snap.wagered),
+        "balance": money_text(snap.balance),
+        "starting_balance": money_text(snap.starting_balance),
         "currency": snap.currency,
-        "largest_bet": str(snap.largest_bet),
-        "largest_win": str(snap.largest_win),
-        "largest_loss": str(snap.largest_loss),
+        "largest_bet": money_text(snap.largest_bet),
+        "largest_win": money_text(snap.largest_win),
+        "largest_loss": money_text(snap.largest_loss),
         "longest_win_streak": snap.longest_win_streak,
         "longest_loss_streak": snap.longest_loss_streak,
-        "max_drawdown": str(snap.max_drawdown),
+        "max_drawdown": money_text(snap.max_drawdown),
         "luck_percent": None if snap.luck is None else round(snap.luck, 2),
         "bets_per_second": round((snap.bets if run_bets is None else run_bets) / elapsed, 1) if elapsed > 0 else None,
         "elapsed_seconds": round(elapsed, 3),
@@ -76,18 +82,32 @@ def build_summary(
     }
 
 
-def summary_table(summary: dict[str, Any]) -> Table:
+def elapsed_text(seconds: float) -> str:
+    """A duration as a person reads it: `0.004 s`, `5.2 s` under a minute, else `2:03` or `1:02:03`."""
+    if seconds < 1:
+        return f"{seconds:.3f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def rate_text(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:,.1f}"
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The summary's figures as (label, text): the table, and the dashboard's final frame, show these."""
     cur = summary["currency"]
-    table = Table(title="betbot session summary", show_header=False, title_justify="left")
-    table.add_column("what", style="bold", no_wrap=True)
-    table.add_column("value", overflow="fold")  # seeds are for copying: fold them, never cut them
     luck = summary["luck_percent"]
-    rate = summary["bets_per_second"]
+    profit = summary["profit"]
     rows = [
         ("stop reason", summary["stop_reason"] or "-"),
         ("strategy", f"{summary['strategy']} on {summary['backend']}, concurrency {summary['concurrency']}"),
-        ("bets", f"{summary['bets']} ({summary['wins']} won, {summary['losses']} lost)"),
-        ("profit", f"{summary['profit']} {cur}"),
+        ("bets", f"{summary['bets']:,} ({summary['wins']:,} won, {summary['losses']:,} lost)"),
+        ("profit", f"{'' if profit.startswith('-') else '+'}{profit} {cur}"),
         ("balance", f"{summary['balance']} {cur} (started {summary['starting_balance']})"),
         ("wagered", f"{summary['wagered']} {cur}"),
         ("largest bet", f"{summary['largest_bet']} {cur}"),
@@ -95,18 +115,39 @@ def summary_table(summary: dict[str, Any]) -> Table:
         ("longest streaks", f"{summary['longest_win_streak']} wins, {summary['longest_loss_streak']} losses"),
         ("max drawdown", f"{summary['max_drawdown']} {cur}"),
         ("luck", "-" if luck is None else f"{luck:.2f} %"),
-        ("speed", f"{'-' if rate is None else f'{rate:,.1f}'} bets/s over {summary['elapsed_seconds']:.1f} s"),
+        ("speed", f"{rate_text(summary['bets_per_second'])} bets/s over {elapsed_text(summary['elapsed_seconds'])}"),
     ]
     if summary["unresolved_bets"]:
         rows.append(("UNRESOLVED", f"{summary['unresolved_bets']} bet(s) of unknown outcome: reconcile"))
-    for pair in summary["seed_pairs"]:
-        rows.append(("server seed hash", pair["server_seed_hash"]))
-        if pair.get("server_seed"):
-            rows.append(("server seed", pair["server_seed"]))
-        rows.append(("client seed / first nonce", f"{pair['client_seed']} / {pair['first_nonce']}"))
-    for what, value in rows:
-        table.add_row(what, str(value))
+    return rows
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """The figures as a table; the seeds are printed below it by `print_summary`, one whole line each."""
+    table = Table(title="betbot session summary", show_header=False, title_justify="left")
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("value")
+    for what, value in summary_rows(summary):
+        table.add_row(what, value)
     return table
+
+
+def seed_lines(summary: dict[str, Any]) -> list[str]:
+    lines = []
+    for pair in summary["seed_pairs"]:
+        lines.append(f"server seed hash: {pair['server_seed_hash']}")
+        if pair.get("server_seed"):
+            lines.append(f"server seed: {pair['server_seed']}")
+        lines.append(f"client seed: {pair['client_seed']}  first nonce: {pair['first_nonce']}")
+    return lines
+
+
+def print_summary(console: Console, summary: dict[str, Any]) -> None:
+    """The table, then each seed on a line of its own that is never broken: a narrow terminal wraps it
+    softly, so it is copied whole (in a table cell it would be cut into pieces with borders between)."""
+    console.print(summary_table(summary))
+    for line in seed_lines(summary):
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def write_summary_json(path: Path, summary: dict[str, Any]) -> None:

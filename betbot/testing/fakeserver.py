@@ -449,15 +449,21 @@ class FakeDuckDice:
             await anyio.sleep_until(arrived + latency / 2)
         fault = self._draw_fault()
         reply = self._before_execute(path, query, fault)
-        if reply is None:
+        if reply is not None:
+            _log_fault(fault, path, self.requests, executed=None)
+        else:
             try:
                 bet, mode = self._parse_bet(path, body)
+                extras = _event_fields(body)
             except _BadBet as exc:
                 reply = _error(422, str(exc), {"path": path})
                 self._skip(path, f"invalid: {exc}", 422)
             else:
                 reply, entry = self._execute(path, bet, mode, fault)
+                if entry is not None:
+                    entry.update(extras)  # the ledger shows which event and bonus each bet joined
                 if entry is not None and fault in EXECUTING_FAULTS:
+                    _log_fault(fault, path, self.requests, executed=entry["index"])
                     await self._faulty_reply(fault, reply, receive, send, reply_due)
                     return
         await anyio.sleep_until(reply_due)  # the reply's way out
@@ -647,6 +653,18 @@ class FakeDuckDice:
             await self._send(send, reply)
 
 
+def _event_fields(body: bytes) -> dict[str, str | None]:
+    """The optional `tleHash` and `userWageringBonusHash` of a bet body (any non-empty string is accepted)."""
+    data = json.loads(body)
+    fields: dict[str, str | None] = {}
+    for key, name in (("tleHash", "tle_hash"), ("userWageringBonusHash", "wagering_bonus_hash")):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise _BadBet(f"{key} must be a non-empty string")
+        fields[name] = value
+    return fields
+
+
 def _decimal_text(value: Any, name: str, *, places: int) -> Decimal:
     # The real API takes decimal strings; a number here would be a client bug worth seeing.
     if not isinstance(value, str):
@@ -660,9 +678,34 @@ def _decimal_text(value: Any, name: str, *, places: int) -> Decimal:
     return parsed
 
 
-# -- running it under uvicorn ----------------------------------------------------------------------
+# -- logging -------------------------------------------------------------------------------------
+# One line per injected fault, at info, on this logger: the `fake-server` command prints them; in tests and
+# benchmarks nothing handles info, and they cost a level check.
+_fault_log = logging.getLogger("betbot.fakeserver")
+
+_FAULT_EFFECT: Final = {
+    "429": "answered 429 Too Many Requests",
+    "challenge": "answered a Cloudflare challenge page (403)",
+    "5xx": "answered a gateway error page",
+    "json-error": "answered a JSON error (400)",
+    "malformed": "answered half a JSON body",
+    "5xx-after-execute": "answered a gateway error page (502)",
+    "drop-after-execute": "dropped the connection mid-reply",
+    "slow-after-execute": "held the reply back",
+}
+
+
+def _log_fault(fault: str | None, path: str, request: int, *, executed: int | None) -> None:
+    if fault is None:
+        return
+    ran = "not executed" if executed is None else f"executed as bet {executed}"
+    _fault_log.info("fault %s: %s %s (request %d; the bet was %s)", fault, path, _FAULT_EFFECT.get(fault, fault),
+                    request, ran)
+
+
 class _QuietDropFilter(logging.Filter):
-    """Drop uvicorn's "Exception in ASGI application" for the deliberate FakeConnectionDrop."""
+    """Drop uvicorn's "Exception in ASGI application" traceback for the deliberate FakeConnectionDrop (its one
+    line is the fault's own). Must run before the redacting filter, which turns exc_info into text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
@@ -675,7 +718,20 @@ def _install_uvicorn_log_filters() -> None:
     install_logging_filters()
     error_log = logging.getLogger("uvicorn.error")
     if not any(isinstance(existing, _QuietDropFilter) for existing in error_log.filters):
-        error_log.addFilter(_QuietDropFilter())
+        error_log.filters.insert(0, _QuietDropFilter())  # first: it needs the exception, not its text
+
+
+def _print_fault_lines() -> None:
+    """The `fake-server` command: each injected fault on stderr, one line each."""
+    if not _fault_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s fake-server %(message)s"))
+        _fault_log.addHandler(handler)
+    _fault_log.propagate = False
+    _fault_log.setLevel(logging.INFO)
+
+
+# -- running it under uvicorn ----------------------------------------------------------------------
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -792,4 +848,5 @@ def run_fake_server(config: FakeServerConfig, host: str, port: int) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (the `betbot fake-server` command)."""
     app = FakeDuckDice(config)
     server = _uvicorn_server(app, host, port, log_level="info", handle_signals=True)
+    _print_fault_lines()
     server.run()
