@@ -9,6 +9,7 @@ RUN python -m venv /opt/venv
 # Only what the wheel needs: a change to the tests or docs does not rebuild this layer.
 COPY pyproject.toml README.md /src/
 COPY betbot /src/betbot
+COPY strategies /src/strategies
 RUN /opt/venv/bin/pip install /src
 
 FROM python:3.12-slim
@@ -16,6 +17,8 @@ RUN groupadd --system --gid 10001 betbot \
  && useradd --system --uid 10001 --gid betbot --home-dir /data --no-create-home --shell /usr/sbin/nologin betbot \
  && mkdir -p /data && chown betbot:betbot /data
 COPY --from=build /opt/venv /opt/venv
+# The shipped strategy files (inside the installed package) at a short path: --config /strategies/NAME.toml.
+RUN ln -s "$(/opt/venv/bin/betbot strategies path)" /strategies
 # Configuration is BETBOT_* environment variables (or flags); the journal and the learned minimum bets live
 # in the /data volume.
 ENV PATH=/opt/venv/bin:$PATH \

@@ -215,6 +215,7 @@ class DuckDiceBackend:
         transport: httpx.AsyncBaseTransport | None = None,
         tle_hash: str | None = None,
         wagering_bonus_hash: str | None = None,
+        faucet: bool = False,
         retries: int = 3,
         retry_pause: float = 0.5,
         max_reply_bytes: int = MAX_REPLY_BYTES,
@@ -237,6 +238,8 @@ class DuckDiceBackend:
         self.timeouts = timeouts or Timeouts()
         self.tle_hash = tle_hash
         self.wagering_bonus_hash = wagering_bonus_hash
+        # A faucet session's balance (and its reconciliation) is the faucet wallet's, not the main one's.
+        self.faucet = faucet
         self._retries = max(0, retries)
         self._retry_pause = retry_pause
         self._max_reply_bytes = max_reply_bytes
@@ -492,12 +495,11 @@ class DuckDiceBackend:
         return self._model(UserInfo, data, "GET /bot/user-info")
 
     async def balance(self, currency: str) -> Decimal:
-        """The main balance of `currency` (0 when the site lists no balance for it)."""
+        """The main balance of `currency` (the faucet one with faucet=True; 0 when the site lists none)."""
         info = await self.user_info()
         entry = info.balance_of(currency)
-        if entry is None or entry.main is None:
-            return Decimal(0)
-        return entry.main
+        amount = None if entry is None else entry.faucet if self.faucet else entry.main
+        return Decimal(0) if amount is None else amount
 
     async def stats(self, currency: str) -> SiteStats:
         """`GET /bot/stats/{SYMBOL}`: the bet count and balances, for reconciliation."""
@@ -509,7 +511,8 @@ class DuckDiceBackend:
         stats = self._model(StatsResponse, data, what)
         return SiteStats(
             currency=symbol, bets=stats.bets, wins=stats.wins, profit=stats.profit, volume=stats.volume,
-            balance=stats.balances.main, faucet_balance=stats.balances.faucet,
+            balance=stats.balances.faucet if self.faucet else stats.balances.main,
+            faucet_balance=stats.balances.faucet,
         )
 
     async def rotate_seed(self, client_seed: str | None = None) -> SeedRotation:

@@ -152,7 +152,7 @@ class SiteStats:
     wins: int
     profit: Decimal
     volume: Decimal
-    balance: Decimal  # main balance
+    balance: Decimal  # the session's wallet: main, or the faucet one for DuckDiceBackend(faucet=True)
     faucet_balance: Decimal
 
 

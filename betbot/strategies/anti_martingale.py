@@ -3,6 +3,9 @@
 It lets winnings ride: a losing streak costs only base bets, while a winning streak compounds. The risk
 is giving a streak back, since the one loss that ends it takes the whole multiplied stake; so the
 progression banks its gains by starting again from base_bet after `max_multiplies` multiplies in a row.
+
+A preset of the advanced strategy: on a win multiply by `multiplier`, on a loss reset, at most
+`max_multiplies` raises, then reset.
 """
 
 from __future__ import annotations
@@ -11,21 +14,13 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from betbot.core.models import Settled
-from betbot.core.strategy import (
-    Decision,
-    DiceParams,
-    SessionView,
-    StopStrategy,
-    Strategy,
-    StrategyContext,
-    StrategyParams,
-)
+from betbot.strategies.advanced import AdvancedStrategy
+from betbot.strategies.advanced_params import AdvancedParams, PresetParams
 
 __all__ = ["AntiMartingale", "AntiMartingaleParams"]
 
 
-class AntiMartingaleParams(DiceParams):
+class AntiMartingaleParams(PresetParams):
     multiplier: Decimal = Field(
         default=Decimal(2), gt=1, le=100, description="stake multiplier applied after each win"
     )
@@ -34,28 +29,18 @@ class AntiMartingaleParams(DiceParams):
         description="multiplies in a row before the next win banks the streak and resets to base_bet",
     )
 
+    def to_advanced(self) -> AdvancedParams:
+        return AdvancedParams(
+            base_bet=self.base_bet, chance=self.chance, high=self.high,
+            on_win="multiply", on_win_by=self.multiplier, on_loss="reset",
+            max_multiplies=self.max_multiplies, at_max="reset",
+        )
 
-class AntiMartingale(Strategy):
+
+class AntiMartingale(AdvancedStrategy):
     """Multiplies the stake after each win, at most max_multiplies times in a row; resets after a loss."""
 
     name = "anti-martingale"
     summary = "multiply the stake after a win, back to base_bet after a loss"
     Params = AntiMartingaleParams
-    max_in_flight = 1
-    state_fields = ("multiplies",)
-
     params: AntiMartingaleParams
-
-    def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        super().__init__(params, context)
-        self.multiplies = 0
-
-    def next_bet(self, view: SessionView) -> Decision:
-        return self.dice_bet(self.params.base_bet * self.params.multiplier**self.multiplies)
-
-    def on_result(self, result: Settled, view: SessionView) -> StopStrategy | None:
-        if not result.win or self.multiplies >= self.params.max_multiplies:
-            self.multiplies = 0
-        else:
-            self.multiplies += 1
-        return None

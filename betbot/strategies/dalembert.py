@@ -4,6 +4,9 @@ A gentle negative progression: the stake grows linearly with the excess of losse
 streak of n losses costs n*base_bet + n*(n-1)/2*increment (with the defaults, 20 losses cost 2.10).
 It relies on wins and losses evening out, which the house edge works against: a long drift the wrong
 way leaves it betting many increments above base_bet. `max_steps` optionally bounds that.
+
+A preset of the advanced strategy: on a loss add `increment`, on a win subtract it (never below
+base_bet), at most `max_steps` raises, then reset.
 """
 
 from __future__ import annotations
@@ -12,22 +15,14 @@ from decimal import Decimal
 
 from pydantic import Field, field_validator
 
-from betbot.core.models import Settled
 from betbot.core.money import SATOSHI
-from betbot.core.strategy import (
-    Decision,
-    DiceParams,
-    SessionView,
-    StopStrategy,
-    Strategy,
-    StrategyContext,
-    StrategyParams,
-)
+from betbot.strategies.advanced import AdvancedStrategy
+from betbot.strategies.advanced_params import AdvancedParams, PresetParams
 
 __all__ = ["DAlembert", "DAlembertParams"]
 
 
-class DAlembertParams(DiceParams):
+class DAlembertParams(PresetParams):
     increment: Decimal | None = Field(
         default=None, gt=0,
         description="amount added after a loss and taken off after a win (default: base_bet)",
@@ -46,35 +41,19 @@ class DAlembertParams(DiceParams):
             raise ValueError("must have at most 8 decimal places")
         return value.quantize(SATOSHI)
 
+    def to_advanced(self) -> AdvancedParams:
+        increment = self.increment if self.increment is not None else self.base_bet
+        return AdvancedParams(
+            base_bet=self.base_bet, chance=self.chance, high=self.high,
+            on_win="subtract", on_win_by=increment, on_loss="add", on_loss_by=increment,
+            max_multiplies=self.max_steps, at_max="reset",
+        )
 
-class DAlembert(Strategy):
+
+class DAlembert(AdvancedStrategy):
     """Adds increment after a loss and takes it off after a win, never below base_bet; max_steps caps it."""
 
     name = "dalembert"
     summary = "add an increment to the stake after a loss, take one off after a win"
     Params = DAlembertParams
-    max_in_flight = 1
-    state_fields = ("steps",)
-
     params: DAlembertParams
-
-    def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        super().__init__(params, context)
-        # Counting increments rather than keeping the stake makes "never below base_bet" a max(0, ...).
-        self.steps = 0
-
-    @property
-    def increment(self) -> Decimal:
-        return self.params.increment if self.params.increment is not None else self.params.base_bet
-
-    def next_bet(self, view: SessionView) -> Decision:
-        return self.dice_bet(self.params.base_bet + self.steps * self.increment)
-
-    def on_result(self, result: Settled, view: SessionView) -> StopStrategy | None:
-        if result.win:
-            self.steps = max(0, self.steps - 1)
-        elif self.params.max_steps is not None and self.steps >= self.params.max_steps:
-            self.steps = 0
-        else:
-            self.steps += 1
-        return None

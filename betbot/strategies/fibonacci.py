@@ -4,9 +4,15 @@ A negative progression that grows more slowly than a martingale (by about 1.618 
 so it survives longer streaks but needs more than one win to recover one. Its risk is the same in kind:
 the stake still grows geometrically, so `max_steps` caps it and a loss at the cap starts again from the
 first step, taking the loss (with the defaults, 13 losses in a row cost 6.09 at base_bet 0.01).
+
+The steps are settings: `loss_steps` forward after a loss, `win_steps` back after a win (or back to the
+first step with `reset_on_win`), and at `max_steps` the next loss resets to the first step or stops the
+session (`at_max`).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -28,6 +34,12 @@ class FibonacciParams(DiceParams):
     max_steps: int = Field(
         default=12, ge=1, le=64,
         description="steps into the sequence before the next loss resets to the first (step 12 bets 233 units)",
+    )
+    loss_steps: int = Field(default=1, ge=1, le=64, description="steps forward after a loss")
+    win_steps: int = Field(default=2, ge=0, le=64, description="steps back after a win (0: stay)")
+    reset_on_win: bool = Field(default=False, description="back to the first step after a win")
+    at_max: Literal["reset", "stop"] = Field(
+        default="reset", description="a loss at max_steps: back to the first step, or stop the session",
     )
 
 
@@ -60,10 +72,13 @@ class Fibonacci(Strategy):
         return self.dice_bet(self.params.base_bet * self._units[min(self.step, len(self._units) - 1)])
 
     def on_result(self, result: Settled, view: SessionView) -> StopStrategy | None:
+        params = self.params
         if result.win:
-            self.step = max(0, self.step - 2)
-        elif self.step >= self.params.max_steps:
+            self.step = 0 if params.reset_on_win else max(0, self.step - params.win_steps)
+        elif self.step >= params.max_steps:
+            if params.at_max == "stop":
+                return StopStrategy(f"{self.name}: a loss at step {self.step} (max_steps {params.max_steps})")
             self.step = 0
         else:
-            self.step += 1
+            self.step = min(self.step + params.loss_steps, params.max_steps)
         return None

@@ -5,6 +5,10 @@ wins the sum of the original line (10 units with the default 1, 2, 3, 4) and sta
 cancels two numbers and a loss adds one, so it can recover from more losses than wins, but the stake
 grows with every loss and a long bad run leaves a long line of large bets: 20 losses in a row cost
 2.90 with the defaults at base_bet 0.01, and the cost keeps growing quadratically after that.
+
+Reverse Labouchère (`reverse=true`) swaps the roles: a win writes the stake's units at the end and a loss
+crosses off both ends, so the stake grows with winning runs and a losing run only ever costs the line
+(clearing it loses the line's sum, and the line starts again).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ class LabouchereParams(DiceParams):
     sequence: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: [1, 2, 3, 4], min_length=1, max_length=100,
         description="the starting line, in units of base_bet (e.g. sequence=[1,2,3,4])",
+    )
+    reverse: bool = Field(
+        default=False, description="reverse Labouchere: append the stake on a win, cross off both ends on a loss",
     )
     stop_after_cycles: int | None = Field(
         default=None, ge=1, description="stop the session after clearing the line this many times (default: never)",
@@ -64,7 +71,7 @@ class Labouchere(Strategy):
     def on_result(self, result: Settled, view: SessionView) -> StopStrategy | None:
         if not self.line:
             self.line = list(self.params.sequence)
-        if not result.win:
+        if result.win == self.params.reverse:  # a loss, or a win in reverse: the stake's units go on the line
             self.line.append(self._units())
             return None
         self.line = self.line[1:-1]

@@ -5,6 +5,9 @@ risk is the streak it cannot survive: the stake grows geometrically, so n losses
 base_bet * (multiplier**n - 1) / (multiplier - 1). `max_multiplies` caps that: after that many
 multiplies in a row the next loss takes the loss and starts again from base_bet (with the defaults, a
 streak of 9 losses costs 5.11 at base_bet 0.01).
+
+A preset of the advanced strategy: on a loss multiply by `multiplier`, on a win reset (or divide by
+`multiplier` with reset_on_win=false), at most `max_multiplies` raises, then reset.
 """
 
 from __future__ import annotations
@@ -13,21 +16,13 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from betbot.core.models import Settled
-from betbot.core.strategy import (
-    Decision,
-    DiceParams,
-    SessionView,
-    StopStrategy,
-    Strategy,
-    StrategyContext,
-    StrategyParams,
-)
+from betbot.strategies.advanced import AdvancedStrategy
+from betbot.strategies.advanced_params import AdvancedParams, PresetParams
 
 __all__ = ["Martingale", "MartingaleParams"]
 
 
-class MartingaleParams(DiceParams):
+class MartingaleParams(PresetParams):
     multiplier: Decimal = Field(
         default=Decimal(2), gt=1, le=100, description="stake multiplier applied after each loss"
     )
@@ -40,32 +35,19 @@ class MartingaleParams(DiceParams):
         description="back to base_bet after a win; if false, divide the stake by the multiplier instead",
     )
 
+    def to_advanced(self) -> AdvancedParams:
+        return AdvancedParams(
+            base_bet=self.base_bet, chance=self.chance, high=self.high,
+            on_win="reset" if self.reset_on_win else "divide", on_win_by=self.multiplier,
+            on_loss="multiply", on_loss_by=self.multiplier,
+            max_multiplies=self.max_multiplies, at_max="reset",
+        )
 
-class Martingale(Strategy):
+
+class Martingale(AdvancedStrategy):
     """Multiplies the stake after each loss, at most max_multiplies times in a row; resets after a win."""
 
     name = "martingale"
     summary = "multiply the stake after a loss, back to base_bet after a win"
     Params = MartingaleParams
-    max_in_flight = 1
-    state_fields = ("multiplies",)
-
     params: MartingaleParams
-
-    def __init__(self, params: StrategyParams, context: StrategyContext) -> None:
-        super().__init__(params, context)
-        # The stake is kept as a power of the multiplier rather than as a running product, so it
-        # never accumulates rounding and dividing after a win lands exactly on the earlier stake.
-        self.multiplies = 0
-
-    def next_bet(self, view: SessionView) -> Decision:
-        return self.dice_bet(self.params.base_bet * self.params.multiplier**self.multiplies)
-
-    def on_result(self, result: Settled, view: SessionView) -> StopStrategy | None:
-        if result.win:
-            self.multiplies = 0 if self.params.reset_on_win else max(0, self.multiplies - 1)
-        elif self.multiplies >= self.params.max_multiplies:
-            self.multiplies = 0
-        else:
-            self.multiplies += 1
-        return None
