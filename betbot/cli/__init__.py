@@ -13,41 +13,90 @@ import sys
 
 import click
 
-from betbot import __version__
 from betbot.cli.errors import fail_usage
-from betbot.cli.health import health_command
-from betbot.cli.journal import register as register_journal_commands
-from betbot.cli.live import register as register_live_commands
-from betbot.cli.report import report_command
-from betbot.cli.run import run_command
-from betbot.cli.strategies import strategies_group
-from betbot.redact import redact
+from betbot.cli.lazy import LazyCommand, LazyGroup
 
-__all__ = ["cli", "main"]
+# Nothing heavy at import: `betbot --help` and `betbot health` must start in well under 0.15 s.
+
+__all__ = ["COMMANDS", "cli", "main"]
+
+#: Every command: where it lives, and its first help line (`betbot --help` shows it without importing it).
+#: Add a command with one line here; tests/test_cli_conventions.py checks the line against the command.
+COMMANDS: dict[str, LazyCommand] = {
+    "run": LazyCommand("betbot.cli.run:run_command", "Play a betting strategy; simulated unless --live."),
+    "strategies": LazyCommand("betbot.cli.strategies:strategies_group",
+                              "List the strategies (built-in and from installed plug-ins) and the strategy files "
+                              "betbot ships."),
+    "sessions": LazyCommand("betbot.cli.journal:sessions_command", "List the journaled sessions, oldest first."),
+    "history": LazyCommand("betbot.cli.journal:history_command",
+                           "Show the last bets of a session (by default the latest session)."),
+    "export": LazyCommand("betbot.cli.journal:export_command",
+                          "Stream every bet of a session (by default the latest) as CSV or JSON Lines; money as "
+                          "exact decimal text."),
+    "report": LazyCommand("betbot.cli.report:report_command",
+                          "A session's statistics (by default the latest session), and its charts as HTML or "
+                          "PNG."),
+    "balance": LazyCommand("betbot.cli.live:balance_command",
+                           "Show the account's balances per currency (GET /bot/user-info)."),
+    "stats": LazyCommand("betbot.cli.live:stats_command",
+                         "Show the site's bet count, profit and balances for one currency (GET /bot/stats/SYMBOL)."),
+    "seed": LazyCommand("betbot.cli.live:seed_group", "The provably-fair seed pair."),
+    "fake-server": LazyCommand("betbot.cli.live:fake_server_command",
+                               "Serve a fake DuckDice API (no real money) for trying betbot and for tests."),
+    "health": LazyCommand("betbot.cli.health:health_command",
+                          "Check the heartbeat of a running betbot: exit 0 healthy, 1 unhealthy, with one line "
+                          "saying why."),
+    "config": LazyCommand("betbot.cli.config:config_group",
+                          "The effective settings, and where each came from."),
+    "simulate": LazyCommand("betbot.cli.simulate:simulate_command",
+                            "Simulate many sessions of a strategy: risk of ruin, profit distribution, RTP."),
+    "script": LazyCommand("betbot.cli.script:script_group", "Check a DiceBot Lua script before you run it."),
+    "verify": LazyCommand("betbot.cli.verify:verify_command",
+                          "Verify provably-fair rolls: print them from the seeds, check a seed's hash, or check "
+                          "a session."),
+}
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _safe(exc: BaseException) -> str:
     """An exception as one line, with any API key scrubbed (httpx errors carry URLs)."""
+    from betbot.redact import redact  # noqa: PLC0415 - only on the error path
+
     return redact(f"{type(exc).__name__}: {exc}".replace("\n", " "))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="betbot")
-def cli() -> None:
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from betbot import __version__  # noqa: PLC0415 - reading the installed version costs ~10 ms
+
+    click.echo(f"betbot {__version__}")
+    ctx.exit()
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
+@click.option("-v", "--verbose", count=True, help="More log lines: -v is --log-level debug.")
+@click.option("-q", "--quiet", count=True, help="Fewer log lines: -q is --log-level warning, -qq error.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """betbot: an async betting bot for DuckDice, with a provably-fair simulator.
 
     Every run is simulated unless you pass --live (and a key). Start with:
 
         betbot run --strategy martingale --max-bets 1000
+
+    \b
+    Shell completion (bash; zsh_source and fish_source likewise):
+        eval "$(_BETBOT_COMPLETE=bash_source betbot)"
     """
-
-
-cli.add_command(run_command)
-cli.add_command(strategies_group)
-register_live_commands(cli)
-register_journal_commands(cli)
-cli.add_command(report_command)
-cli.add_command(health_command)
+    ctx.ensure_object(dict)
+    if verbose or quiet:
+        level = _LOG_LEVELS.index("info") - verbose + quiet
+        ctx.obj["log_level"] = _LOG_LEVELS[min(max(level, 0), len(_LOG_LEVELS) - 1)]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,11 +2,15 @@
 
 They open the journal read-only (a session that is running can go on writing it) and never create it.
 A session id that is not in the journal is bad input (exit 2); a journal that cannot be read is an
-error (exit 1).
+error (exit 1). With no journal at the path (or one without sessions), `sessions` says so and lists
+nothing (exit 0); the commands that show one session (`history`, `export`, `report`, `verify`) say so in
+one line and exit 2. Values are spelled as `betbot.journal.formats` says (money with 8 places, rolls as
+27.14, percentages as 51.20 %, latencies in ms to 2 places), the same in every command.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -20,17 +24,32 @@ from rich.console import Console
 from rich.table import Table
 
 from betbot.cli.errors import BadInput
-from betbot.journal import BetRecord, BetStatus, Journal, JournalError, UnknownSession, default_journal_path
+from betbot.cli.options import SettingOption
+from betbot.journal import (
+    BetRecord,
+    BetStatus,
+    Journal,
+    JournalError,
+    SessionRecord,
+    UnknownSession,
+    default_journal_path,
+)
 from betbot.journal.export import FORMATS, ExportFormat, export_session, export_to_file
+from betbot.journal.formats import chance_text, latency_ms, latency_text, money, percent, roll_text
 
 __all__ = [
     "JournalFailure",
     "export_command",
     "history_command",
     "journal_option",
+    "json_option",
+    "newest_session",
+    "no_journal",
     "no_session",
+    "no_sessions",
     "open_journal",
     "register",
+    "session_argument",
     "sessions_command",
 ]
 
@@ -53,7 +72,8 @@ def register(group: click.Group) -> None:
 def journal_option(func: _F) -> _F:
     return click.option(
         "--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path), envvar="BETBOT_JOURNAL",
-        show_envvar=True, help="The journal file (default $XDG_DATA_HOME/betbot/journal.sqlite3).",
+        cls=SettingOption, env="BETBOT_JOURNAL", shows="$XDG_DATA_HOME/betbot/journal.sqlite3",
+        help="The journal file (SQLite).",
     )(func)
 
 
@@ -71,13 +91,47 @@ def no_session(session_id: int, path: Path) -> BadInput:
     return BadInput(f"no session {session_id} in the journal {path} (`betbot sessions` lists them)")
 
 
+def no_journal(path: Path) -> BadInput:
+    """A command that reads a session, and there is no journal file at all (nothing is created)."""
+    return BadInput(f"no journal at {path}; pass --journal PATH (or set BETBOT_JOURNAL)")
+
+
+def no_sessions(path: Path) -> BadInput:
+    return BadInput(f"no sessions in the journal {path} yet (`betbot run` journals one)")
+
+
+def json_option(func: _F) -> _F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table (money as exact "
+                        "decimal text).")(func)
+
+
+def session_argument(func: _F) -> _F:
+    """The SESSION argument of the commands that read one session: optional, the newest by default."""
+    return click.argument("session_id", required=False, type=click.IntRange(min=1), metavar="[SESSION]")(func)
+
+
+def newest_session(journal: Journal) -> int | None:
+    """The id of the newest session in the journal, None when it has none."""
+    records = journal.sessions()
+    return records[-1].id if records else None
+
+
+def _text(value: Decimal | None) -> str | None:
+    """Money in JSON: fixed-point text with 8 places, as the export writes it."""
+    return None if value is None else money(value)
+
+
 @click.command("sessions")
+@json_option
 @journal_option
-def sessions_command(journal_path: Path | None) -> None:
+def sessions_command(journal_path: Path | None, as_json: bool) -> None:
     """List the journaled sessions, oldest first."""
     path = journal_path or default_journal_path()
     journal = open_journal(path)
     if journal is None:
+        if as_json:
+            click.echo("[]")
+            return
         click.echo(f"no sessions yet: there is no journal at {path}")
         return
     try:
@@ -85,6 +139,9 @@ def sessions_command(journal_path: Path | None) -> None:
             records = journal.sessions()
     except JournalError as exc:
         raise JournalFailure(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps([_session_json(record) for record in records], indent=2))
+        return
     if not records:
         click.echo(f"no sessions in the journal {path}")
         return
@@ -93,26 +150,47 @@ def sessions_command(journal_path: Path | None) -> None:
     for name in ("id", "started (UTC)", "strategy", "bets", "profit", "stopped by"):
         table.add_column(name, justify="right" if name in ("id", "bets", "profit") else "left")
     for record in records:
-        profit = _money(record.summary["profit"]) if record.summary and "profit" in record.summary else "-"
+        profit = (f"{_money(record.summary['profit'])} {record.currency}"
+                  if record.summary and "profit" in record.summary else "-")
         stopped = record.stop_kind or ("-" if record.finished else "[yellow]unfinished[/]")
         if record.unresolved:
             stopped += f", [bold red]{record.unresolved} unresolved[/]"
         backend = "" if record.backend == "simulator" else f" ({record.backend})"
         table.add_row(str(record.id), f"{record.started_at:%Y-%m-%d %H:%M}", record.strategy + backend,
-                      str(record.journaled), f"{profit} {record.currency}", stopped)
+                      str(record.journaled), profit, stopped)
     Console().print(table)
 
 
+def _session_json(record: SessionRecord) -> dict[str, Any]:
+    summary = record.summary or {}
+    return {
+        "id": record.id, "started_at": record.started_at.isoformat(),
+        "ended_at": None if record.ended_at is None else record.ended_at.isoformat(),
+        "strategy": record.strategy, "backend": record.backend, "currency": record.currency,
+        "starting_balance": _text(record.starting_balance), "bets": record.journaled,
+        "profit": _text(Decimal(summary["profit"])) if "profit" in summary else None,
+        "stop_kind": record.stop_kind, "stop_reason": record.stop_reason, "unresolved": record.unresolved,
+    }
+
+
+def _bet_json(bet: BetRecord) -> dict[str, Any]:
+    return {
+        "seq": bet.seq, "decided_at": bet.decided_at.isoformat(), "amount": _text(bet.amount),
+        "chance": chance_text(bet.chance), "bet": _side(bet), "roll": None if bet.roll is None else _roll(bet),
+        "status": bet.status.value, "win": bet.win, "profit": _text(bet.profit),
+        "balance_after": _text(bet.balance_after),
+        "latency_ms": None if bet.latency_ms is None else latency_ms(bet.latency_ms),
+        "refusal": bet.refusal,
+    }
+
+
 def _money(value: Decimal | str | None) -> str:
-    """An amount for people: exact, without the trailing zeros of its 8 places (exports keep them)."""
-    if value is None:
-        return "-"
-    text = f"{Decimal(value):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """An amount for people: fixed-point, 8 places, as the export and the report write it."""
+    return "-" if value is None else money(value)
 
 
 def _roll(bet: BetRecord) -> str:
-    return "-" if bet.roll is None else f"{bet.roll // 100}.{bet.roll % 100:02d}"
+    return "-" if bet.roll is None else roll_text(bet.roll)
 
 
 def _side(bet: BetRecord) -> str:
@@ -132,34 +210,36 @@ def _result(bet: BetRecord) -> str:
 
 
 @click.command("history")
-@click.argument("session_id", required=False, type=int, metavar="[SESSION]")
-@click.option("--last", "-n", type=click.IntRange(min=1), default=50, show_default=True,
+@session_argument
+@click.option("--last", "-l", type=click.IntRange(min=1), default=50, show_default=True, metavar="INT",
               help="How many of the latest bets to show (`betbot export` streams them all).")
-@click.option("--wins/--losses", "wins", default=None, help="Only the wins, or only the losses.")
+@click.option("--wins/--losses", "wins", default=None, cls=SettingOption, env="", shows="both",
+              help="Only the wins, or only the losses.")
+@json_option
 @journal_option
-def history_command(session_id: int | None, last: int, wins: bool | None, journal_path: Path | None) -> None:
+def history_command(session_id: int | None, last: int, wins: bool | None, as_json: bool,
+                    journal_path: Path | None) -> None:
     """Show the last bets of a session (by default the latest session)."""
     path = journal_path or default_journal_path()
     journal = open_journal(path)
     if journal is None:
-        if session_id is not None:
-            raise no_session(session_id, path)
-        click.echo(f"no sessions yet: there is no journal at {path}")
-        return
+        raise no_journal(path)
     try:
         with journal:
             if session_id is None:
-                records = journal.sessions()
-                if not records:
-                    click.echo(f"no sessions in the journal {path}")
-                    return
-                session_id = records[-1].id
+                session_id = newest_session(journal)
+                if session_id is None:
+                    raise no_sessions(path)
             session = journal.session(session_id)
             bets = list(journal.bets(session_id, last=last, wins=wins))
     except UnknownSession:
         raise no_session(session_id or 0, path) from None
     except JournalError as exc:
         raise JournalFailure(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"session": session.id, "currency": session.currency,
+                               "bets": [_bet_json(bet) for bet in bets]}, indent=2))
+        return
     only = {None: "", True: " won", False: " lost"}[wins]
     table = Table(
         title=f"session {session.id}: {session.strategy} on {session.backend}, {session.currency}, "
@@ -167,38 +247,45 @@ def history_command(session_id: int | None, last: int, wins: bool | None, journa
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
     )
     for name in ("seq", "UTC", "amount", "chance", "bet", "roll", "result", "profit", "balance", "ms"):
-        table.add_column(name, justify="left" if name in ("UTC", "bet", "result") else "right")
+        # A narrow terminal folds an amount onto two lines rather than cut it short with an ellipsis.
+        money_column = name in ("amount", "profit", "balance")
+        table.add_column(name, justify="left" if name in ("UTC", "bet", "result") else "right",
+                         overflow="fold" if money_column else "ellipsis", no_wrap=not money_column)
     for bet in bets:
         table.add_row(
-            str(bet.seq), f"{bet.decided_at:%H:%M:%S}", _money(bet.amount), f"{bet.chance}%", _side(bet),
-            _roll(bet), _result(bet), _money(bet.profit), _money(bet.balance_after),
-            "-" if bet.latency_ms is None else f"{bet.latency_ms:.0f}",
+            str(bet.seq), f"{bet.decided_at:%H:%M:%S}", _money(bet.amount), percent(bet.chance), _side(bet),
+            _roll(bet), _result(bet), _money(bet.profit), _money(bet.balance_after), latency_text(bet.latency_ms),
         )
     Console().print(table)
 
 
 @click.command("export")
-@click.argument("session_id", type=int, metavar="SESSION")
+@session_argument
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="CSV with a header row, or JSON Lines (one object per bet).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file, which appears whole or not at all (default: stdout).")
 @journal_option
-def export_command(session_id: int, fmt: ExportFormat, output: Path | None, journal_path: Path | None) -> None:
-    """Stream every bet of a session as CSV or JSON Lines; money as exact decimal text."""
+def export_command(session_id: int | None, fmt: ExportFormat, output: Path | None,
+                   journal_path: Path | None) -> None:
+    """Stream every bet of a session (by default the latest) as CSV or JSON Lines; money as exact decimal text."""
     path = journal_path or default_journal_path()
     journal = open_journal(path)
     if journal is None:
-        raise no_session(session_id, path)
+        raise no_journal(path)
     try:
         with journal:
+            if session_id is None:
+                session_id = newest_session(journal)
+                if session_id is None:
+                    raise no_sessions(path)
             if output is None:
                 export_session(journal, session_id, sys.stdout, fmt)
             else:
                 count = export_to_file(journal, session_id, output, fmt)
                 click.echo(f"betbot: exported {count} bets of session {session_id} to {output}", err=True)
     except UnknownSession:
-        raise no_session(session_id, path) from None
+        raise no_session(session_id or 0, path) from None
     except JournalError as exc:
         raise JournalFailure(str(exc)) from None
     except BrokenPipeError:

@@ -6,13 +6,22 @@ uses the same words. Errors become one line that names the setting, where it cam
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,7 +32,7 @@ from pydantic_settings import (
 from betbot.config.units import AmountOrPercent, parse_amount_or_percent, parse_duration, parse_host_port
 from betbot.core.money import AmountError, parse_amount
 
-__all__ = ["LogFormat", "Settings", "SettingsError", "load_settings"]
+__all__ = ["LogFormat", "Settings", "SettingsError", "is_duration", "load_settings", "setting_sources"]
 
 ENV_PREFIX = "BETBOT_"
 
@@ -46,7 +55,9 @@ def _limit(value: Any) -> Any:
 
 
 def _duration(value: Any) -> Any:
-    return None if value is None else parse_duration(value)
+    # Text (a flag, the environment, a TOML string) needs a unit: `--sim-latency 50` is ambiguous. A TOML
+    # number is seconds, as documented in the example config.
+    return None if value is None else parse_duration(value, require_unit=isinstance(value, str))
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
@@ -67,11 +78,18 @@ class Settings(BaseSettings):
     # What to play.
     strategy: str = Field(default="flat", description="strategy name (`betbot strategies` lists them)")
     params: dict[str, Any] = Field(default_factory=dict, description="the strategy's parameters")
+    script: Path | None = Field(default=None, description="a DiceBot Lua script to play: short for strategy lua "
+                                                         "with params.script (`betbot script check` tries one)")
     currency: str = Field(default="DOGE", min_length=2, max_length=10, pattern=r"^[A-Za-z0-9]+$",
                           description="currency symbol")
     chance: Decimal | None = Field(default=None, description="win chance in percent, for strategies that take one")
     high: bool | None = Field(default=None, description="bet high (true) or low (false)")
     faucet: bool = Field(default=False, description="bet from the faucet balance")
+    game: Literal["dice", "range"] = Field(
+        default="dice", description="dice (Original Dice, high/low) or range (Range Dice: the chance as a window)")
+    range_in: bool = Field(default=True, description="range: win inside the window (true) or outside it (false)")
+    range_at: int | Literal["random"] = Field(
+        default=0, description="range: the window's lowest roll (0..9999), or random (a new place every bet)")
 
     # Limits (None: no limit).
     max_bets: int | None = Field(default=None, ge=1, description="place exactly this many bets, then stop")
@@ -83,6 +101,15 @@ class Settings(BaseSettings):
     max_wins: int | None = Field(default=None, ge=1, description="stop after this many wins in a row")
     max_bet: Amount | None = Field(default=None, gt=0, description="refuse any stake above this")
     min_balance: Amount | None = Field(default=None, description="never risk the balance below this")
+    no_loss_limit: bool = Field(default=False, description="live: bet without a stop-loss or a minimum balance")
+    reseed_every: int | None = Field(default=None, ge=1,
+                                     description="rotate the seed pair after every N bets (the old server seed "
+                                                 "is revealed)")
+
+    # The risk preview: a quick Monte Carlo of this configuration before the first bet.
+    preview: bool = Field(default=True, description="simulate the configuration before the first bet and show its risk")
+    max_ruin: float | None = Field(default=None, ge=0, le=1,
+                                  description="refuse to start when the preview's bust probability is above this")
 
     # Concurrency and lifecycle.
     parallel: bool = Field(default=False, description="run several bets at once")
@@ -111,6 +138,10 @@ class Settings(BaseSettings):
     after_reconcile: Literal["continue", "stop"] = Field(
         default="continue", description="after unknown outcomes are reconciled and the books balance")
     min_bet_cache: Path | None = Field(default=None, description="where learned minimum bets are kept")
+    tle: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+                            description="live: the hash of the time-limited event (TLE) every bet joins")
+    wagering_bonus: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+                                       description="live: the hash of the wagering bonus every bet counts toward")
 
     # The journal.
     journal: Path | None = Field(default=None, description="the bet journal (default: the user's data directory)")
@@ -118,6 +149,7 @@ class Settings(BaseSettings):
 
     # Output.
     metrics_addr: str | None = Field(default=None, description="serve Prometheus metrics on HOST:PORT")
+    metrics_linger: Duration = Field(default=0.0, description="after the run, keep serving the metrics this long")
     heartbeat_file: Path | None = Field(default=None, description="write a heartbeat here for `betbot health`")
     summary_json: Path | None = Field(default=None, description="write the end-of-session summary here as JSON")
     log_format: LogFormat = Field(default=LogFormat.AUTO, description="auto: console on a terminal, else JSON")
@@ -130,6 +162,38 @@ class Settings(BaseSettings):
         if value is not None:
             parse_host_port(value)  # its ValueError says what is wrong
         return value
+
+    @field_validator("range_at", mode="before")
+    @classmethod
+    def _range_at(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() != "random":
+            try:
+                value = int(value)
+            except ValueError:
+                raise ValueError("must be a roll 0..9999 or random") from None
+        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= 9999:
+            raise ValueError("must be a roll 0..9999 or random")
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("script")
+    @classmethod
+    def _script_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if info.data.get("strategy", "lua") not in ("lua", "flat"):  # flat: the default, i.e. not chosen
+            raise ValueError(f"a script plays the lua strategy, not {info.data['strategy']}; drop one of the two")
+        path = value.expanduser()
+        if not path.is_file():
+            raise ValueError(f"no such file: {value} (give the path of a DiceBot .lua script)")
+        return path.absolute()
+
+    @model_validator(mode="after")
+    def _script_is_lua(self) -> Settings:
+        # `script = FILE` is sugar for `strategy = "lua"` with `params.script = FILE` (the journal keeps those).
+        if self.script is not None:
+            self.strategy = "lua"
+            self.params = {**self.params, "script": str(self.script)}
+        return self
 
     @field_validator("currency")
     @classmethod
@@ -145,6 +209,11 @@ class Settings(BaseSettings):
     def concurrency(self) -> int:
         """What the user asked for: --max-concurrent with --parallel, else one bet at a time."""
         return self.max_concurrent if self.parallel else 1
+
+
+def is_duration(field: str) -> bool:
+    """Whether a Settings field holds seconds, written with a unit (250ms, 30s, 5m)."""
+    return any(getattr(meta, "func", None) is _duration for meta in Settings.model_fields[field].metadata)
 
 
 class SettingsError(ValueError):
@@ -165,8 +234,35 @@ def _origin(field: str, flags: dict[str, Any], config: Path | None) -> str:
     return f"config {config}" if config is not None else "default"
 
 
-def load_settings(flags: dict[str, Any], config: Path | None = None) -> Settings:
-    """Settings from the config file, the environment and the given flags (highest first: flags)."""
+def setting_sources(flags: dict[str, Any], config: Path | None = None,
+                    environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Where each field's effective value comes from: "flag", "env", "file" or "default" (highest wins)."""
+    import os  # noqa: PLC0415 - only `betbot config show` asks
+
+    env_names = {name.upper() for name in (os.environ if environ is None else environ)}
+    in_file: set[str] = set()
+    if config is not None and config.is_file():
+        with contextlib.suppress(tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):  # load_settings says it
+            in_file = set(tomllib.loads(config.read_text(encoding="utf-8")))
+    sources = {}
+    for field in Settings.model_fields:
+        if field in flags:
+            sources[field] = "flag"
+        elif f"{ENV_PREFIX}{field.upper()}" in env_names:
+            sources[field] = "env"
+        elif field in in_file:
+            sources[field] = "file"
+        else:
+            sources[field] = "default"
+    return sources
+
+
+def load_settings(flags: dict[str, Any], config: Path | None = None, *, new_session: bool = True) -> Settings:
+    """Settings from the config file, the environment and the given flags (highest first: flags).
+
+    `new_session`: the settings start a new session (not a resume), so a simulated run's starting balance
+    is the `balance` setting and limits can be checked against it.
+    """
     if config is not None:
         if not config.is_file():
             raise SettingsError(f"config file {config} does not exist; pass an existing TOML file to --config")
@@ -203,4 +299,34 @@ def load_settings(flags: dict[str, Any], config: Path | None = None) -> Settings
                 f"unknown setting {field!r} in {_origin(top, flags, config)}; see config/betbot.example.toml"
             ) from None
         raise SettingsError(f"invalid {field} ({_origin(top, flags, config)}): {message}") from None
+    for field, message in _conflicts(loaded, new_session=new_session):
+        raise SettingsError(f"invalid {field} ({_origin(field.partition('.')[0], flags, config)}): {message}")
     return loaded
+
+
+def _conflicts(settings: Settings, *, new_session: bool) -> list[tuple[str, str]]:
+    """Settings that are valid alone but not together: (field, what is wrong and the fix)."""
+    found: list[tuple[str, str]] = []
+    low, high = settings.min_chance, settings.max_chance
+    chance = settings.chance if settings.chance is not None else _decimal(settings.params.get("chance"))
+    if chance is not None and not low <= chance <= high:
+        field = "chance" if settings.chance is not None else "params.chance"
+        found.append((field, f"{chance} % is outside the site's limits; choose a chance from {low} to {high} %"))
+    if low > high:
+        found.append(("min_chance", f"{low} is above max_chance {high}; the lowest chance must be the lower"))
+    if settings.stop_loss is not None and settings.stop_loss.percent and settings.stop_loss.value > 100:
+        found.append(("stop_loss", f"{settings.stop_loss} is more than the whole balance; give at most 100%"))
+    # A simulated session starts from the balance setting (a live one from the site's: checked once read;
+    # a resumed one from its journal).
+    if new_session and not settings.live and settings.min_balance is not None \
+            and settings.min_balance >= settings.balance:
+        found.append(("min_balance", f"{settings.min_balance} is not below the starting balance {settings.balance}; "
+                                     "give a lower --min-balance or a higher --balance"))
+    return found
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return None if value is None or isinstance(value, bool) else Decimal(str(value))
+    except ArithmeticError:
+        return None  # not a number: the strategy's own validation says so

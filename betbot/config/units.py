@@ -3,7 +3,6 @@ given absolutely or as a percentage of the starting balance ("10", "10%"), and H
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 from dataclasses import dataclass
@@ -15,23 +14,27 @@ __all__ = ["AmountOrPercent", "is_loopback", "parse_amount_or_percent", "parse_d
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_MAX_PERCENT_DIGITS = 9  # digits before the point: up to 999,999,999 %
 
 
-def parse_duration(text: str | float | int) -> float:
-    """Seconds from "90", "1.5s", "250ms", "5m", "1h30m" or "2d"; a bare number is seconds."""
-    if isinstance(text, int | float):
-        seconds = float(text)
+def parse_duration(text: str | float | int, *, require_unit: bool = False) -> float:
+    """Seconds from "90", "1.5s", "250ms", "5m", "1h30m" or "2d"; a bare number is seconds.
+
+    `require_unit`: a bare number other than 0 is an error whose message suggests the units, because
+    `--sim-latency 50` meaning 50 seconds surprises everyone who meant milliseconds.
+    """
+    compact = str(text).strip().lower().replace(" ", "")
+    try:
+        seconds = float(compact)
+    except ValueError:
+        parts = _DURATION_PART.findall(compact)
+        if not parts or "".join(n + u for n, u in parts) != compact:
+            hint = "" if require_unit else "a number of seconds or "
+            raise ValueError(f"{text!r} is not a duration; use {hint}units like 250ms, 30s, 5m, 1h30m") from None
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
     else:
-        compact = text.strip().lower().replace(" ", "")
-        try:
-            seconds = float(compact)
-        except ValueError:
-            parts = _DURATION_PART.findall(compact)
-            if not parts or "".join(n + u for n, u in parts) != compact:
-                raise ValueError(
-                    f"{text!r} is not a duration; use a number of seconds or units like 250ms, 30s, 5m, 1h30m"
-                ) from None
-            seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+        if require_unit and math.isfinite(seconds) and seconds != 0:
+            raise ValueError(f"{compact!r} has no unit: write {compact}ms or {compact}s (units: ms, s, m, h, d)")
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{text!r} must be a finite duration of 0 or more")
     return seconds
@@ -62,6 +65,8 @@ def parse_amount_or_percent(text: str | Decimal | int | AmountOrPercent) -> Amou
             raise ValueError(f"{text!r} is not a percentage like 10%") from None
         if not value.is_finite() or value <= 0:
             raise ValueError(f"{text!r} must be a percentage above 0, like 10%")
+        if value.adjusted() >= _MAX_PERCENT_DIGITS:  # 1e400% would overflow when resolved to an amount
+            raise ValueError(f"{text!r} is too large a percentage")
         return AmountOrPercent(value, percent=True)
     try:
         return AmountOrPercent(parse_amount(text, "amount", allow_zero=False))
@@ -88,6 +93,8 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 def is_loopback(host: str) -> bool:
+    import ipaddress  # noqa: PLC0415 - a few ms that `betbot health` and `--help` need not pay
+
     if host == "localhost":
         return True
     try:
