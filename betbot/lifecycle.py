@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-import anyio
-from pydantic import ValidationError
 from rich.console import Console
 
 from betbot.backends.base import Backend
@@ -22,13 +20,16 @@ from betbot.backends.duckdice import DuckDiceBackend
 from betbot.backends.minbets import MinBetCache
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
 from betbot.config.apikey import resolve_api_key
+from betbot.config.build import build_limits, build_strategy, game_rules, strategy_context
 from betbot.config.paths import data_dir
 from betbot.config.settings import Settings, SettingsError
 from betbot.config.units import is_loopback, parse_host_port
 from betbot.core.fairness import GameRules, SeedPair
-from betbot.core.minbet_rule import MinBetPolicy
+from betbot.core.machine import MinBetRule
+from betbot.core.models import SeedRotation
+from betbot.core.money import money_text
 from betbot.core.session import Limits, Session
-from betbot.core.strategy import Strategy, StrategyContext
+from betbot.core.strategy import Strategy
 from betbot.engine.hooks import combine
 from betbot.engine.loop import Engine
 from betbot.engine.ratelimit import TokenBucket
@@ -44,12 +45,14 @@ from betbot.journal.resume import (
     replay_history,
     site_stats_to_json,
 )
-from betbot.observe.display import dashboard, progress_lines
-from betbot.observe.heartbeat import heartbeat
-from betbot.observe.logs import get_logger
-from betbot.observe.metrics import Metrics, MetricsServer
-from betbot.observe.summary import build_summary, summary_table, write_summary_json
-from betbot.strategies.registry import StrategyNotFound, load_strategy
+from betbot.journal.verify import reveal_and_verify
+from betbot.montecarlo.preview import print_preview, risk_preview
+from betbot.observe.logs import console_rendering, get_logger
+from betbot.observe.metrics import Metrics, MetricsServer, linger
+from betbot.observe.summary import build_summary, print_summary, write_summary_json
+from betbot.observe.view import view_of
+from betbot.observe.watch import Watchers
+from betbot.strategies.registry import file_spec, is_file_spec
 
 __all__ = ["ResumeRequest", "RunOutcome", "build_limits", "build_strategy", "run_session"]
 
@@ -58,58 +61,6 @@ __all__ = ["ResumeRequest", "RunOutcome", "build_limits", "build_strategy", "run
 class RunOutcome:
     summary: dict[str, Any]
     exit_code: int
-
-
-def game_rules(settings: Settings) -> GameRules:
-    return GameRules(edge=settings.edge, faucet_edge=settings.faucet_edge,
-                     min_chance=settings.min_chance, max_chance=settings.max_chance)
-
-
-def build_strategy(settings: Settings, context: StrategyContext) -> Strategy:
-    """The strategy named in the settings with its parameters validated; SettingsError on bad input."""
-    try:
-        cls = load_strategy(settings.strategy)
-    except StrategyNotFound as exc:
-        raise SettingsError(str(exc)) from None
-    options = dict(settings.params)
-    fields = cls.Params.model_fields
-    for name in ("chance", "high"):
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if name not in fields:
-            flag = "--chance" if name == "chance" else "--high/--low"
-            raise SettingsError(f"strategy {cls.name} takes no {name}; drop {flag}")
-        options[name] = value
-    try:
-        return cls.from_options(options, context)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "parameters"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "no such parameter"
-        raise SettingsError(
-            f"invalid parameter {field} for strategy {cls.name}: {message} "
-            f"(`betbot strategies show {cls.name}` lists its parameters)"
-        ) from None
-
-
-def build_limits(settings: Settings, starting_balance: Any) -> Limits:
-    def resolve(limit: Any) -> Any:
-        return None if limit is None else limit.resolve(starting_balance)
-
-    return Limits(
-        max_bets=settings.max_bets,
-        max_duration=settings.max_duration,
-        stop_loss=resolve(settings.stop_loss),
-        take_profit=resolve(settings.take_profit),
-        trailing_stop=resolve(settings.trailing_stop),
-        max_losses=settings.max_losses,
-        max_wins=settings.max_wins,
-        max_bet=settings.max_bet,
-        min_balance=settings.min_balance,
-    )
 
 
 def _simulator(settings: Settings, rules: GameRules, *, seeds: SeedPair | None = None, balance: Decimal | None = None,
@@ -137,7 +88,8 @@ def _seed_pairs(backend: Backend, revealed: bool) -> list[dict[str, Any]]:
 
 def _live(settings: Settings, api_key_from_cli: bool) -> DuckDiceBackend:
     key = resolve_api_key(settings.api_key, settings.api_key_file, warn_cli=api_key_from_cli)
-    return DuckDiceBackend(api_key=key, base_url=settings.base_url, max_connections=settings.concurrency)
+    return DuckDiceBackend(api_key=key, base_url=settings.base_url, max_connections=settings.concurrency,
+                           tle_hash=settings.tle, wagering_bonus_hash=settings.wagering_bonus, faucet=settings.faucet)
 
 
 ResumeRequest = int | Literal["newest"]
@@ -151,12 +103,18 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
     JournalError when the journal cannot be written, ResumeFailure when a session cannot be resumed.
     """
     log = get_logger()
-    journal = None if settings.no_journal else Journal.open(settings.journal, durable=settings.live)
-    try:
-        record = _session_to_resume(settings, journal, resume, err)
-        if record is not None:
-            settings = settings.model_copy(update={"currency": record.currency, "chance": None, "high": None,
-                                                   "strategy": record.strategy, "params": record.params})
+    with ExitStack() as stack:
+        journal: Journal | None = None
+        record: SessionRecord | None = None
+        if resume is not None:
+            if settings.no_journal:
+                raise SettingsError("--resume continues a session from the journal; drop --no-journal")
+            journal = stack.enter_context(closing(Journal.open(settings.journal, durable=settings.live)))
+            record = _session_to_resume(settings, journal, resume, err)
+        if record is None:
+            require_loss_bound(settings)
+        else:
+            settings = _resumed_settings(settings, record, err)
         rules = game_rules(settings)
         live = _live(settings, api_key_from_cli) if settings.live else None
         backend: Backend | None = live
@@ -165,32 +123,64 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
                 backend = await _settle_last_run(settings, journal, record, live=live, rules=rules, log=log)
             backend = backend or _simulator(settings, rules)
             reconciler: Reconciler | None = None
-            min_bets: MinBetPolicy | None = None
+            min_bets: MinBetCache | None = None
             if settings.live:
                 reconciler = Reconciler(backend, settings.currency, rules)
-                min_bets = MinBetPolicy(MinBetCache(settings.min_bet_cache or data_dir() / "min_bets.json"),
-                                        settings.below_min_bet)
+                min_bets = MinBetCache(settings.min_bet_cache or data_dir() / "min_bets.json")
             # Bound before anything is journaled: a busy port fails the run before it starts.
             with _serving(settings.metrics_addr, log) as metrics:
                 wiring = _Wiring(backend=backend, reconciler=reconciler, min_bets=min_bets, rules=rules,
-                                 journal=journal, resumed=record, metrics=metrics)
-                return await _play(settings, wiring, log=log, out=out, err=err)
+                                 journal=journal, resumed=record, metrics=metrics, files=stack)
+                outcome = await _play(settings, wiring, log=log, out=out, err=err)
+                if metrics is not None:
+                    await linger(settings.metrics_linger, log)
+                return outcome
         finally:
             if backend is not None:
                 await backend.aclose()
-    finally:
-        if journal is not None:
-            journal.close()
 
 
-def _session_to_resume(settings: Settings, journal: Journal | None, resume: ResumeRequest | None,
+def require_loss_bound(settings: Settings) -> None:
+    """A new live session needs a bound on what it can lose, unless the user opts out by name."""
+    if settings.live and settings.stop_loss is None and settings.min_balance is None and not settings.no_loss_limit:
+        raise SettingsError("a live run needs a bound on what it can lose: add --stop-loss (an amount, or a % "
+                            "of the balance) or --min-balance, or --no-loss-limit to bet without one")
+
+
+_OWN_GAME = ("game", "range_in", "range_at", "faucet")
+
+
+def _resumed_settings(settings: Settings, record: SessionRecord, err: Console) -> Settings:
+    """The settings a resumed session plays with: its own strategy, parameters, currency and concurrency.
+
+    A concurrency given again may lower the session's own, never raise it (the limits follow the same rule
+    in `Limits.tightened`), and either way the user is told.
+    """
+    update: dict[str, Any] = {"currency": record.currency, "chance": None, "high": None,
+                              "strategy": record.strategy, "params": record.params}
+    # The game it was playing (Original or Range Dice and the window, main or faucet) is the session's own too.
+    update.update({name: value for name, value in (record.run_settings or {}).items() if name in _OWN_GAME})
+    own = int((record.run_settings or {}).get("concurrency", settings.concurrency))
+    given = {"parallel", "max_concurrent"} & settings.model_fields_set
+    concurrency = own
+    if given and settings.concurrency != own:
+        if settings.concurrency < own:
+            concurrency = settings.concurrency
+            err.print(f"betbot: concurrency lowered from the session's {own} to {concurrency}", highlight=False)
+        else:
+            err.print(f"betbot: concurrency kept at the session's {own} ({settings.concurrency} would raise it)",
+                      highlight=False)
+    update["parallel"] = concurrency > 1
+    if concurrency > 1:
+        update["max_concurrent"] = concurrency
+    return settings.model_copy(update=update)
+
+
+def _session_to_resume(settings: Settings, journal: Journal, resume: ResumeRequest,
                        err: Console) -> SessionRecord | None:
-    if resume is None:
-        return None
-    if journal is None:
-        raise SettingsError("--resume continues a session from the journal; drop --no-journal")
     record = choose_session(journal, None if resume == "newest" else resume)
     if record is None:
+        # A daemon can always pass --resume; a new session then starts under the same rules as any other.
         err.print(f"betbot: no interrupted session in {journal.path}; starting a new one", highlight=False,
                   soft_wrap=True)
         return None
@@ -229,11 +219,12 @@ class _Wiring:
 
     backend: Backend
     reconciler: Reconciler | None
-    min_bets: MinBetPolicy | None
+    min_bets: MinBetCache | None  # live: minimums learned from the site's refusals, kept between sessions
     rules: GameRules
-    journal: Journal | None
+    journal: Journal | None  # open when resuming; a new session's is opened once its settings are checked
     resumed: SessionRecord | None
     metrics: Metrics | None
+    files: ExitStack  # closes the journal with the run
 
 
 async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, err: Console) -> RunOutcome:
@@ -242,15 +233,25 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     if resumed is None:
         starting_balance = await backend.balance(settings.currency)
         limits = build_limits(settings, starting_balance)
+        if limits.min_balance is not None and limits.min_balance >= starting_balance:
+            raise SettingsError(f"--min-balance {limits.min_balance:f} is at or above the balance "
+                                f"{starting_balance:f} {settings.currency}: no bet could be placed; lower it")
         started_at = clock()
     else:
         starting_balance = resumed.starting_balance
-        limits = limits_from_record(resumed)
+        limits, notes = limits_from_record(resumed).tightened(build_limits(settings, starting_balance))
+        for note in notes:
+            err.print(f"betbot: resuming: {note}", highlight=False, soft_wrap=True)
         # max_duration is wall time since the session first started, the time between its runs included.
         started_at = clock() - (datetime.now(UTC) - resumed.started_at).total_seconds()
-    context = StrategyContext(currency=settings.currency, starting_balance=starting_balance,
-                              rules=rules, faucet=settings.faucet)
+    context = strategy_context(settings, starting_balance, rules)
     strategy = build_strategy(settings, context)
+    # Before anything is journaled: --max-ruin may refuse the run (RiskRefused, a SettingsError).
+    preview = None if resumed is not None else risk_preview(settings, starting_balance)
+    if journal is None and not settings.no_journal:
+        # Only now, with every setting checked: bad input never leaves a journal file behind.
+        journal = wiring.files.enter_context(closing(Journal.open(settings.journal, durable=settings.live)))
+    print_preview(err, preview, settings.currency)  # once the journal has opened
     session = Session(currency=settings.currency, starting_balance=starting_balance, limits=limits,
                       started_at=started_at, rules=rules, first_seq=1 if resumed is None else resumed.first_seq)
     if wiring.reconciler is not None:
@@ -258,13 +259,15 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     session_id = None
     if journal is not None:
         session_id = _journal_session(journal, settings, wiring, session=session, strategy=strategy)
+        journal.set_run_settings(session_id, {"concurrency": settings.concurrency,
+                                              **{name: getattr(settings, name) for name in _OWN_GAME}})
     if resumed is not None:
         assert journal is not None  # noqa: S101 - resuming reads the journal
         replayed = replay_history(journal, resumed, session, strategy)
         session.check_limits(clock())  # the last run may have ended on a limit: it still holds
         err.print(f"betbot: resuming session {resumed.id} after bet {session.next_seq - 1} "
-                  f"({replayed.bets} journaled), balance {session.balance} {settings.currency}, with its own "
-                  "strategy, parameters and limits (flags for those apply to new sessions only)",
+                  f"({replayed.bets} journaled), balance {money_text(session.balance)} {settings.currency}, "
+                  "with its own strategy, parameters and limits (flags for those apply to new sessions only)",
                   highlight=False, soft_wrap=True)
     first_new_seq = session.next_seq
 
@@ -276,40 +279,57 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=settings.concurrency,
                     drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True, on_ready=ready,
                     hooks=combine(journal, metrics), reconciler=wiring.reconciler,
-                    continue_after_reconciliation=settings.after_reconcile == "continue", min_bets=wiring.min_bets,
-                    rate_limit=None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock))
+                    continue_after_reconciliation=settings.after_reconcile == "continue",
+                    observers=(wiring.min_bets, _SeedRotations(journal, session_id, backend, log)),
+                    min_bets=MinBetRule(wiring.min_bets.known() if wiring.min_bets else None, settings.below_min_bet),
+                    rate_limit=None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock),
+                    reseed_every=settings.reseed_every)
     if metrics is not None:
         metrics.watch(engine)
     _announce(settings, engine, err, starting_balance=starting_balance, session_id=session_id)
     log.info("session.start", strategy=strategy.name, backend=backend.name, concurrency=engine.concurrency,
-             currency=settings.currency, balance=str(starting_balance), limits=_limits_for_log(limits),
+             currency=settings.currency, balance=money_text(starting_balance), limits=_limits_for_log(limits),
              server_seed_hash=_seed_hash(backend), session_id=session_id)
+    if not backend.live and limits.max_bets is None and limits.max_duration is None:
+        _warn_unbounded(log, journaled=journal is not None)
     show_dashboard = settings.dashboard == "on" or (settings.dashboard == "auto" and err.is_terminal)
-    await _run_engine(engine, settings, err=err, log=log, show_dashboard=show_dashboard)
-    summary = build_summary(session.snapshot(), elapsed=engine.elapsed, concurrency=engine.concurrency,
+    watchers = Watchers(engine, console=err, log=log, limits=limits, show_dashboard=show_dashboard,
+                        heartbeat_file=settings.heartbeat_file, session_offset=clock() - started_at)
+    async with watchers.running():
+        await engine.run()
+    final = view_of(engine)  # the dashboard's last frame and the summary: one snapshot
+    summary = build_summary(final.snapshot, elapsed=final.elapsed, concurrency=final.concurrency,
                             strategy=strategy.name, backend=backend.name,
                             seed_pairs=_seed_pairs(backend, revealed=True),
                             run_bets=session.next_seq - first_new_seq, session_id=session_id)
+    if preview is not None:
+        summary["risk_preview"] = preview  # into --summary-json and, with the summary, the journal
     if journal is not None and session_id is not None:
         _journal_end(journal, session_id, session=session, strategy=strategy, summary=summary)
-    log.info("session.end", **{k: v for k, v in summary.items() if k != "seed_pairs"})
-    out.print(summary_table(summary))
+    watchers.finish(final, summary)
+    log.info("session.end", **_end_fields(summary))
+    print_summary(out, summary)
+    if journal is not None and session_id is not None and isinstance(backend, SimulatorBackend):
+        checked = reveal_and_verify(journal, session_id, [pair.server_seed for pair in backend.game.seed_history])
+        out.print(f"provably fair: {checked.line()}", style=None if checked.ok else "bold red", highlight=False,
+                  soft_wrap=True)
     if settings.summary_json is not None:
         write_summary_json(settings.summary_json, summary)
     return RunOutcome(summary=summary, exit_code=3 if session.unresolved_seqs else 0)
 
 
-async def _run_engine(engine: Engine, settings: Settings, *, err: Console, log: Any, show_dashboard: bool) -> None:
-    """The engine, with what watches it: the dashboard or progress lines, and the heartbeat."""
-    async with anyio.create_task_group() as tg:
-        if show_dashboard:
-            tg.start_soon(dashboard, engine, err)
-        else:
-            tg.start_soon(progress_lines, engine, log)
-        if settings.heartbeat_file is not None:
-            tg.start_soon(heartbeat, settings.heartbeat_file, engine)
-        await engine.run()
-        tg.cancel_scope.cancel()
+def _warn_unbounded(log: Any, *, journaled: bool) -> None:
+    """A simulated run with nothing to end it plays at full speed until a signal (or a loss limit, by luck)."""
+    cost = "; it journals every bet, about 5 MB/s at full speed" if journaled else ""
+    log.warning("session.unbounded", hint=f"no --max-bets or --max-duration: this simulated run goes on until "
+                f"Ctrl-C{cost}; add --max-bets N or --max-duration 10m")
+
+
+def _end_fields(summary: dict[str, Any]) -> dict[str, Any]:
+    """`session.end`: every figure for a machine (JSON); for a person the summary table says it all, once."""
+    if console_rendering():
+        return {"stop_reason": summary["stop_reason"], "bets": summary["bets"], "session_id": summary["session_id"]}
+    return {k: v for k, v in summary.items() if k != "seed_pairs"}
 
 
 @contextmanager
@@ -351,7 +371,9 @@ def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, s
         return resumed.id
     seeds = backend.game.seeds if isinstance(backend, SimulatorBackend) else None
     session_id = journal.start_session(
-        strategy=strategy.name, params=strategy.params.model_dump(mode="json"), limits=session.limits,
+        # A file strategy is journaled by its absolute FILE.py:Class, so that --resume finds it again.
+        strategy=file_spec(settings.strategy) if is_file_spec(settings.strategy) else strategy.name,
+        params=strategy.params.model_dump(mode="json"), limits=session.limits,
         backend=backend.name, currency=settings.currency, starting_balance=session.starting_balance,
         server_seed_hash=seeds.server_seed_hash if seeds else None,
         client_seed=seeds.client_seed if seeds else None, first_nonce=seeds.first_nonce if seeds else None,
@@ -362,6 +384,34 @@ def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, s
     if wiring.reconciler is not None and wiring.reconciler.baseline is not None:
         journal.set_site_baseline(session_id, site_stats_to_json(wiring.reconciler.baseline))
     return session_id
+
+
+class _SeedRotations:
+    """Records each seed rotation: the new pair from its first bet on, and the old server seed revealed.
+
+    A simulated house's new secret is revealed at once too (as at the start: it guards no one's money, and a
+    resumed run must roll on with it); the site's stays secret until the next rotation reveals it.
+    """
+
+    def __init__(self, journal: Journal | None, session_id: int | None, backend: Backend, log: Any) -> None:
+        self.journal = journal
+        self.session_id = session_id
+        self.backend = backend
+        self.log = log
+
+    def seed_rotated(self, rotation: SeedRotation, first_seq: int, now: float) -> None:
+        self.log.info("seed.rotated", first_seq=first_seq, server_seed_hash=rotation.server_seed_hash,
+                      previous_server_seed=rotation.previous_server_seed)
+        journal, session_id = self.journal, self.session_id
+        if journal is None or session_id is None:
+            return
+        if isinstance(self.backend, SimulatorBackend):
+            seeds = self.backend.game.seeds
+            journal.add_seed_pair(session_id, server_seed_hash=seeds.server_seed_hash, client_seed=seeds.client_seed,
+                                  first_nonce=seeds.first_nonce, first_seq=first_seq)
+            journal.reveal_seed(session_id, seeds.server_seed)
+        if rotation.previous_server_seed:
+            journal.reveal_seed(session_id, rotation.previous_server_seed)
 
 
 def _journal_end(journal: Journal, session_id: int, *, session: Session, strategy: Strategy,
@@ -387,7 +437,7 @@ def _announce(settings: Settings, engine: Engine, err: Console, *, starting_bala
         note = f" ({strategy.name} must see each result before its next bet; asked for {settings.concurrency})"
     journaled = "" if session_id is None else f", session {session_id}"
     err.print(
-        f"betbot: {strategy.name} on the {backend.name}, {starting_balance} {settings.currency}, "
+        f"betbot: {strategy.name} on the {backend.name}, {money_text(starting_balance)} {settings.currency}, "
         f"effective concurrency {engine.concurrency}{note}{journaled}", highlight=False, soft_wrap=True,
     )
     if isinstance(backend, SimulatorBackend):
@@ -398,5 +448,17 @@ def _announce(settings: Settings, engine: Engine, err: Console, *, starting_bala
         err.print("betbot: LIVE: betting real money on DuckDice", style="bold red", soft_wrap=True)
 
 
-def _limits_for_log(limits: Limits) -> dict[str, str]:
-    return {name: str(getattr(limits, name)) for name in limits.__slots__ if getattr(limits, name) is not None}
+def _limits_for_log(limits: Limits) -> dict[str, str] | str:
+    """The limits set: a mapping for JSON, `max_bets=500 stop_loss=10.00000000` for a person (not a repr)."""
+    found = {name: _limit_text(getattr(limits, name)) for name in limits.__slots__ if getattr(limits, name) is not None}
+    if console_rendering():
+        return " ".join(f"{name}={value}" for name, value in found.items()) or "none"
+    return found
+
+
+def _limit_text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return money_text(value)
+    if isinstance(value, float):
+        return f"{value:g}s"
+    return str(value)

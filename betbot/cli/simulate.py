@@ -194,7 +194,10 @@ def _simulate(spec: Any, settings: Settings, *, workers: int, dask: bool, schedu
         raise click.ClickException(f"{exc} (nothing was written)") from None
     aggregates = outcome.aggregates
     report = aggregates.report(rolls=spec.rolls.value, seed=spec.master_seed)
-    done = "" if not outcome.interrupted else f" (interrupted: sessions 0..{aggregates.sessions - 1} done)"
+    done = ""
+    if outcome.interrupted:
+        done = (f" (interrupted: sessions 0..{aggregates.sessions - 1} done)" if aggregates.sessions
+                else " (interrupted before the first sessions were in)")
     title = f"{settings.strategy}: {aggregates.sessions:,} sessions, {spec.rolls.value} rolls{done}"
     out.print(results_table(report, title=title))
     rate = aggregates.bets / outcome.elapsed if outcome.elapsed > 0 else 0.0

@@ -1,0 +1,102 @@
+"""The driver: chunks out to an executor, results back into the aggregates, in session-index order.
+
+Theory of operation. At most `2 * workers` chunks are in flight, so every worker always has its next
+chunk waiting and memory stays bounded whatever the number of sessions. Chunks come back in any order;
+progress counts them as they arrive, and a reorder buffer (bounded by the chunks in flight) hands them to
+the aggregates, the CSV rows and the path sample strictly in index order, so every output is identical
+for any worker count, executor or scheduling.
+
+A failure in a worker (a `SessionFailure` naming the session, or the executor breaking) stops everything:
+the executor is closed with `abort=True` and the failure is raised. Ctrl-C (KeyboardInterrupt) does the
+same and returns what was done: the sessions 0..N-1 that were aggregated in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from betbot.montecarlo.chunk import ChunkResult, uses_kernel
+from betbot.montecarlo.executors import Executor
+from betbot.montecarlo.generic import BalancePath
+from betbot.montecarlo.plan import chunk_size, plan_chunks
+from betbot.montecarlo.results import Aggregates, SessionResult
+from betbot.montecarlo.spec import SimulationSpec
+
+__all__ = ["Progress", "SimulationOutcome", "simulate"]
+
+IN_FLIGHT_PER_WORKER = 2
+
+
+class Progress(Protocol):
+    def advance(self, sessions: int, bets: int) -> None: ...
+
+
+@dataclass(slots=True)
+class SimulationOutcome:
+    aggregates: Aggregates
+    paths: list[BalancePath] = field(default_factory=list)
+    interrupted: bool = False
+    elapsed: float = 0.0
+    worker_seconds: float = 0.0  # CPU-side time the workers spent on the chunks that came back
+
+    @property
+    def sessions(self) -> int:
+        return self.aggregates.sessions
+
+
+def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | None = None,
+             on_result: Callable[[SessionResult], Any] | None = None,
+             clock: Callable[[], float] = time.perf_counter) -> SimulationOutcome:
+    """Run every session of the spec; raises SessionFailure / ExecutorError after stopping the workers."""
+    began = clock()
+    outcome = SimulationOutcome(aggregates=Aggregates())
+    size = chunk_size(spec.sessions, executor.workers, kernel=uses_kernel(spec))
+    chunks = plan_chunks(spec.sessions, size)
+    limit = IN_FLIGHT_PER_WORKER * executor.workers
+    in_flight: set[Any] = set()
+    arrived: dict[int, ChunkResult] = {}  # by start index, until every earlier chunk is in
+    next_start = 0
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(in_flight) < limit:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                in_flight.add(executor.submit(spec, *chunk))
+            if not in_flight:
+                break
+            for handle in executor.wait_any(in_flight):
+                in_flight.discard(handle)
+                result = executor.result(handle)
+                outcome.worker_seconds += result.seconds
+                if progress is not None:
+                    progress.advance(result.stop - result.start, result.bets)
+                arrived[result.start] = result
+            while next_start in arrived:
+                result = arrived.pop(next_start)
+                _absorb(outcome, result, on_result)
+                next_start = result.stop
+    except KeyboardInterrupt:
+        executor.close(abort=True)
+        outcome.interrupted = True
+    except BaseException:
+        executor.close(abort=True)
+        raise
+    else:
+        executor.close(abort=False)
+    outcome.elapsed = clock() - began
+    return outcome
+
+
+def _absorb(outcome: SimulationOutcome, chunk: ChunkResult, on_result: Callable[[SessionResult], Any] | None) -> None:
+    add = outcome.aggregates.add
+    for result in chunk.results:
+        add(result)
+        if on_result is not None:
+            on_result(result)
+    outcome.paths.extend(chunk.paths)
