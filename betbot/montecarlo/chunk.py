@@ -10,7 +10,8 @@ kernel gives the same per-session results, proven by its tests, but keeps no pat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from betbot.montecarlo.generic import BalancePath, SessionFailure, play_session
@@ -50,6 +51,24 @@ def uses_kernel(spec: SimulationSpec) -> bool:
 
 def run_chunk(spec: SimulationSpec, start: int, stop: int) -> ChunkResult:
     """Sessions start..stop-1 of the spec. Raises SessionFailure naming the first session that failed."""
+    with _batch(spec):
+        return _run_chunk(spec, start, stop)
+
+
+@contextmanager
+def _batch(spec: SimulationSpec) -> Iterator[None]:
+    """A script played in thousands of simulated sessions prints nowhere and writes to scratch files only:
+    the preview and `simulate` never flood the log or overwrite the files a live run of it keeps."""
+    if spec.settings.strategy != "lua":
+        yield
+        return
+    from betbot.strategies.lua import batch_mode  # noqa: PLC0415 - Lua only when a script plays
+
+    with batch_mode():
+        yield
+
+
+def _run_chunk(spec: SimulationSpec, start: int, stop: int) -> ChunkResult:
     began = time.perf_counter()
     limits = spec.limits()
     results: list[SessionResult] = []
