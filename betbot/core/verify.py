@@ -1,0 +1,183 @@
+"""The verifier: re-compute DuckDice rolls from revealed seeds and check journaled bets against them.
+
+Theory of operation. A bet can be verified once the server seed it was rolled under is revealed (the
+site reveals it when the seed pair is rotated; the simulator at the end of its session). A seed pair
+covers the bets from its `first_seq` up to the next pair's; each bet carries the nonce the house
+reported. For every settled bet under a revealed pair the verifier re-computes
+
+    roll   = fairness.roll(server seed, client seed, the bet's nonce)
+    win    = fairness.bet_wins(bet, that roll)
+    profit = win_profit(amount, payout) on a win, -amount on a loss (with the payout the house paid)
+
+and reports each difference from the record, bet by bet. A nonce used twice under one pair is reported
+too: the house never rolls a nonce twice, so a record that does was altered. A revealed seed whose
+SHA-256 is not the hash published for its pair makes every bet of that pair a mismatch.
+
+Pure and streaming: bets go in as an iterable in seq order and verdicts come out one by one, so a
+session of millions of bets is checked in constant memory. Nothing here reads the journal or prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from betbot.core.fairness import bet_wins, server_seed_hash, win_profit
+from betbot.core.models import BetRequest
+
+__all__ = [
+    "BetVerdict",
+    "JournaledBet",
+    "PairToVerify",
+    "RollTrace",
+    "Verdict",
+    "format_roll",
+    "parse_nonces",
+    "trace_roll",
+    "verify_bets",
+]
+
+_WINDOW = 5
+_LAST_WINDOW_OFFSET = 120
+_WINDOW_LIMIT = 1_000_000
+_ROLLS = 10_000
+MAX_NONCES = 1_000_000  # `--nonces A-B` prints at most this many rolls in one call
+
+
+@dataclass(frozen=True, slots=True)
+class RollTrace:
+    """A roll with the work shown: the digest, which 5-hex window gave it (None: the fallback), the value."""
+
+    nonce: int
+    digest: str
+    offset: int | None  # offset of the first window below 1,000,000; None if the last 3 characters were used
+    value: int  # that window's (or the 3 characters') integer value
+    roll: int
+
+
+def trace_roll(server_seed: str, client_seed: str, nonce: int) -> RollTrace:
+    """The roll of duckdice-api.md's "Provably fair roll", step by step (equal to `fairness.roll`)."""
+    digest = hashlib.sha512(f"{server_seed}{client_seed}{nonce}".encode()).hexdigest()
+    for offset in range(0, _LAST_WINDOW_OFFSET + 1, _WINDOW):
+        value = int(digest[offset : offset + _WINDOW], 16)
+        if value < _WINDOW_LIMIT:
+            return RollTrace(nonce, digest, offset, value, value % _ROLLS)
+    value = int(digest[_LAST_WINDOW_OFFSET + _WINDOW :], 16)
+    return RollTrace(nonce, digest, None, value, value % _ROLLS)
+
+
+def format_roll(number: int) -> str:
+    """A roll 0..9999 as the site shows it, 0.00..99.99."""
+    return f"{number // 100}.{number % 100:02d}"
+
+
+def parse_nonces(text: str) -> range:
+    """`A-B` (inclusive, A <= B) or a single `N`, as a range of nonces; ValueError says what is wrong."""
+    first, sep, last = text.strip().partition("-")
+    try:
+        low = int(first)
+        high = int(last) if sep else low
+    except ValueError:
+        raise ValueError(f"{text!r} is not a nonce range; write it as A-B, e.g. 0-99") from None
+    if low < 0:
+        raise ValueError(f"{text!r}: nonces are 0 or more")
+    if high < low:
+        raise ValueError(f"{text!r}: the range ends before it starts; write the smaller nonce first")
+    if high - low + 1 > MAX_NONCES:
+        raise ValueError(f"{text!r} holds {high - low + 1} nonces; at most {MAX_NONCES:,} at a time")
+    return range(low, high + 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairToVerify:
+    """A seed pair a session played under from bet `first_seq` on; `server_seed` None until revealed."""
+
+    first_seq: int
+    server_seed_hash: str
+    client_seed: str
+    server_seed: str | None
+
+    @property
+    def hash_matches(self) -> bool:
+        """Whether the revealed seed is the one whose hash was published (True while unrevealed)."""
+        return self.server_seed is None or server_seed_hash(self.server_seed) == self.server_seed_hash
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournaledBet:
+    """What the record says of one settled bet."""
+
+    seq: int
+    bet: BetRequest
+    nonce: int
+    roll: int
+    win: bool
+    payout: Decimal
+    profit: Decimal
+
+
+class Verdict(StrEnum):
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    NOT_REVEALED = "not verifiable yet"  # its server seed has not been revealed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BetVerdict:
+    seq: int
+    verdict: Verdict
+    problems: tuple[str, ...] = ()  # for a mismatch: each difference, as a phrase
+
+
+def _pair_index(pairs: Sequence[PairToVerify], seq: int, start: int) -> int:
+    """Index of the pair in force at `seq` (the last with first_seq <= seq), searching on from `start`."""
+    index = start
+    while index + 1 < len(pairs) and pairs[index + 1].first_seq <= seq:
+        index += 1
+    return index
+
+
+def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> Iterator[BetVerdict]:
+    """A verdict per bet, in the bets' order (which must be seq order). `pairs` sorted by first_seq.
+
+    A bet before the first pair, or with no pair at all, is not verifiable.
+    """
+    index = 0
+    seen: set[int] = set()  # nonces used under the current pair
+    for bet in bets:
+        if not pairs or bet.seq < pairs[0].first_seq:
+            yield BetVerdict(seq=bet.seq, verdict=Verdict.NOT_REVEALED)
+            continue
+        found = _pair_index(pairs, bet.seq, index)
+        if found != index:
+            index, seen = found, set()
+        pair = pairs[index]
+        if pair.server_seed is None:
+            yield BetVerdict(seq=bet.seq, verdict=Verdict.NOT_REVEALED)
+            continue
+        problems = _problems(pair, pair.server_seed, bet, seen)
+        seen.add(bet.nonce)
+        yield BetVerdict(seq=bet.seq, verdict=Verdict.MISMATCH if problems else Verdict.MATCH, problems=problems)
+
+
+def _problems(pair: PairToVerify, server_seed: str, bet: JournaledBet, seen: set[int]) -> tuple[str, ...]:
+    found: list[str] = []
+    if not pair.hash_matches:
+        found.append(f"the revealed server seed does not hash to {pair.server_seed_hash}")
+    if bet.nonce in seen:
+        found.append(f"nonce {bet.nonce} was already used under this seed pair")
+    trace = trace_roll(server_seed, pair.client_seed, bet.nonce)
+    if trace.roll != bet.roll:
+        found.append(f"roll {format_roll(bet.roll)} recorded, the seeds give {format_roll(trace.roll)}")
+    wins = bet_wins(bet.bet, trace.roll)
+    if wins != bet.win:
+        found.append(f"recorded as a {'win' if bet.win else 'loss'}, but roll {format_roll(trace.roll)} "
+                     f"{'wins' if wins else 'loses'} this bet")
+    expected = win_profit(bet.bet.amount, bet.payout) if bet.win else -bet.bet.amount
+    if expected != bet.profit:
+        found.append(f"profit {bet.profit:f} recorded, a {'win' if bet.win else 'loss'} of "
+                     f"{bet.bet.amount:f} at payout {bet.payout} gives {expected:f}")
+    return tuple(found)

@@ -1,0 +1,109 @@
+"""Verify a journaled session: every settled bet whose server seed is revealed, re-computed from its seeds.
+
+The arithmetic is `betbot.core.verify`'s; this module feeds it the session's seed pairs and bets from the
+journal (streamed in seq order: constant memory whatever the session's length) and gathers the verdicts.
+Server seeds the user passes in (a live seed revealed by a rotation the journal did not see) complete the
+pairs whose published hash they match; nothing is written, so a read-only journal will do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from betbot.core.fairness import server_seed_hash
+from betbot.core.models import BetRequest
+from betbot.core.verify import BetVerdict, JournaledBet, PairToVerify, Verdict, verify_bets
+from betbot.journal.schema import BET_COLUMNS, BetStatus
+from betbot.journal.store import Journal
+
+__all__ = ["SessionVerification", "reveal_and_verify", "verify_session"]
+
+_COLUMN = {name: index for index, name in enumerate(BET_COLUMNS)}
+
+
+@dataclass(slots=True, kw_only=True)
+class SessionVerification:
+    """What verifying one session found."""
+
+    session_id: int
+    pairs: int = 0
+    revealed_pairs: int = 0
+    matched: int = 0
+    not_revealed: int = 0  # settled bets whose server seed is not revealed yet
+    without_roll: int = 0  # refused, pending, unknown or reconciled: no roll to check
+    mismatches: list[BetVerdict] = field(default_factory=list)
+    unmatched_seeds: list[str] = field(default_factory=list)  # given seeds whose hash is no pair's
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    @property
+    def checked(self) -> int:
+        return self.matched + len(self.mismatches)
+
+    def line(self) -> str:
+        """The result in one line, for the end of a run or the end of `betbot verify --session`."""
+        outcome = (f"all {self.checked} match" if self.ok
+                   else f"{len(self.mismatches)} of {self.checked} do NOT match")
+        later = f"; {self.not_revealed} not verifiable yet (server seed not revealed)" if self.not_revealed else ""
+        if not self.checked:
+            return f"session {self.session_id}: no bet to re-compute{later}"
+        return (f"session {self.session_id}: {self.checked} bets re-computed from "
+                f"{self.revealed_pairs} revealed server seed(s): {outcome}{later}")
+
+
+def verify_session(journal: Journal, session_id: int, server_seeds: Iterable[str] = ()) -> SessionVerification:
+    """Verify session `session_id`; `server_seeds` complete unrevealed pairs by their hash.
+
+    Raises UnknownSession when the journal has no such session, JournalError when it cannot be read.
+    """
+    given = {server_seed_hash(seed): seed for seed in server_seeds}
+    pairs = []
+    for record in journal.seed_pairs(session_id):
+        seed = record.server_seed if record.server_seed is not None else given.get(record.server_seed_hash)
+        pairs.append(PairToVerify(first_seq=record.first_seq, server_seed_hash=record.server_seed_hash,
+                                  client_seed=record.client_seed, server_seed=seed))
+    known = {pair.server_seed_hash for pair in pairs}
+    result = SessionVerification(
+        session_id=session_id, pairs=len(pairs),
+        revealed_pairs=sum(pair.server_seed is not None for pair in pairs),
+        unmatched_seeds=[seed for digest, seed in given.items() if digest not in known],
+    )
+    for verdict in verify_bets(pairs, _settled_bets(journal, session_id, result)):
+        if verdict.verdict is Verdict.MATCH:
+            result.matched += 1
+        elif verdict.verdict is Verdict.MISMATCH:
+            result.mismatches.append(verdict)
+        else:
+            result.not_revealed += 1
+    return result
+
+
+def _settled_bets(journal: Journal, session_id: int, result: SessionVerification) -> Iterator[JournaledBet]:
+    """The session's settled bets with a roll, in seq order; the others are only counted."""
+    c = _COLUMN
+    settled = BetStatus.SETTLED.value
+    for row in journal.bet_rows(session_id):
+        if row[c["status"]] != settled or row[c["roll"]] is None or row[c["nonce"]] is None:
+            result.without_roll += 1
+            continue
+        low = row[c["range_lo"]]
+        bet = BetRequest(
+            amount=Decimal(row[c["amount"]]), chance=Decimal(row[c["chance"]]), currency=row[c["currency"]],
+            high=bool(row[c["high"]]), faucet=bool(row[c["faucet"]]),
+            range=None if low is None else (low, row[c["range_hi"]]),
+            range_in=True if row[c["range_in"]] is None else bool(row[c["range_in"]]),
+        )
+        yield JournaledBet(seq=row[c["seq"]], bet=bet, nonce=row[c["nonce"]], roll=row[c["roll"]],
+                           win=bool(row[c["win"]]), payout=Decimal(row[c["payout"]]),
+                           profit=Decimal(row[c["profit"]]))
+
+
+def reveal_and_verify(journal: Journal, session_id: int, server_seeds: Iterable[str]) -> SessionVerification:
+    """The simulator's end of session: store its server seeds as revealed, then verify the session."""
+    for seed in server_seeds:
+        journal.reveal_seed(session_id, seed)
+    return verify_session(journal, session_id)
