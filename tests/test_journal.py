@@ -32,7 +32,7 @@ from betbot.journal import (
     default_journal_path,
 )
 from betbot.journal.export import ExportFormat, export_session, export_to_file, parse_row
-from betbot.journal.schema import APPLICATION_ID
+from betbot.journal.schema import APPLICATION_ID, BET_COLUMNS, MIGRATIONS
 from tests.helpers import CURRENCY, Martingale, dice, make_session
 
 SEEDS = SeedPair.derive("journal-tests")
@@ -243,8 +243,9 @@ def test_an_export_round_trips_every_field(path: Path, fmt: ExportFormat) -> Non
         rows = list(csv.DictReader(io.StringIO(text)))
     else:
         rows = [json.loads(line) for line in text.splitlines()]
-        assert rows[0]["amount"] == "0.01"
+        assert rows[0]["amount"] == "0.01000000"  # money fixed-point, 8 places (betbot.journal.formats)
         assert rows[0]["high"] is True
+    assert (rows[2]["roll"], str(rows[2]["roll_hundredths"])) == ("0.42", "42")  # the site's 0.00..99.99
     assert [parse_row(row) for row in rows] == expected
     statuses = [b.status for b in expected]
     assert statuses == ["settled"] * 4 + ["refused", "reconciled", "reconciled", "pending"]
@@ -515,3 +516,82 @@ def test_default_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_journal_path() == tmp_path / "home" / ".local" / "share" / "betbot" / "journal.sqlite3"
+
+
+# -- upgrades and what reconciliation reads ---------------------------------------------------------------
+def test_a_version_1_journal_holding_data_upgrades_with_every_row_kept(path: Path) -> None:
+    # Built by hand from the version-1 schema, as betbot 0.1 left it: two sessions, bets in every status.
+    path.parent.mkdir(parents=True)
+    con = sqlite3.connect(path, isolation_level=None)
+    for statement in MIGRATIONS[0]:
+        con.execute(statement)
+    con.execute("PRAGMA user_version = 1")
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+    sessions = [
+        (1, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", "martingale",
+         '{"base_bet":"0.01"}', '{"max_bets":10}', "duckdice", "DOGE", "100", None, 1, "max bets", "max_bets",
+         '{"bets":5}', '{"stake":"0.02"}', 5),
+        (2, "2026-01-02T00:00:00Z", "2026-01-02T00:00:00Z", None, "flat", "{}", "{}", "duckdice", "DOGE",
+         "50.5", '{"client_seed":"c"}', 1, None, None, None, None, None),
+    ]
+    con.executemany(f"INSERT INTO sessions VALUES ({', '.join('?' * 17)})", sessions)  # noqa: S608 - constants
+    bets = [
+        (1, 1, 1_700_000_000_000_000, "0.01", "49.5", 1, "DOGE", 0, None, None, None, "settled", "h1", 0, 7000, 1,
+         "2", "0.01", "100.01", 12.5, None, None),
+        (1, 2, 1_700_000_000_100_000, "0.02", "49.5", 0, "DOGE", 0, None, None, None, "settled", "h2", 1, 9000, 0,
+         "2", "-0.02", "99.99", 11.0, None, None),
+        (1, 3, 1_700_000_000_200_000, "0.04", "77.77", 1, "DOGE", 0, 0, 2222, 1, "refused", None, None, None,
+         None, None, None, None, 3.0, "min-bet", "The minimum bet is 1 DOGE"),
+        (1, 4, 1_700_000_000_300_000, "0.04", "49.5", 1, "DOGE", 1, None, None, None, "reconciled", None, None,
+         None, 0, None, "-0.04", None, None, None, None),
+        (2, 1, 1_700_000_001_000_000, "1", "49.5", 1, "DOGE", 0, None, None, None, "unknown", None, None, None,
+         None, None, None, None, 30000.0, None, "read timeout"),
+        (2, 2, 1_700_000_001_100_000, "1", "49.5", 1, "DOGE", 0, None, None, None, "pending", None, None, None,
+         None, None, None, None, None, None, None),
+    ]
+    con.executemany(f"INSERT INTO bets VALUES ({', '.join('?' * 22)})", bets)  # noqa: S608 - constants
+    con.execute("INSERT INTO seed_pairs VALUES (1, 'hash', 'seed', 'client', 0, 1)")
+    con.close()
+
+    with Journal.open(path, durable=False) as journal:
+        assert [s.id for s in journal.sessions()] == [1, 2]
+        assert journal.session(1).params == {"base_bet": "0.01"}
+        assert journal.session(1).site_baseline is None  # a column version 2 added, empty for old sessions
+        assert [p.server_seed for p in journal.seed_pairs(1)] == ["seed"]
+        assert [b.seq for b in journal.pending_bets(2)] == [1, 2]  # restart reconciliation still finds them
+        assert journal.site_payouts(1) == {(Decimal("49.5"), False): Decimal(2)}
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        # Every row kept, every value as it was.
+        every_bet = f"SELECT {', '.join(BET_COLUMNS)} FROM bets ORDER BY session_id, seq"  # noqa: S608 - constants
+        assert con.execute(every_bet).fetchall() == bets
+        assert con.execute("SELECT * FROM seed_pairs").fetchall() == [(1, "hash", "seed", "client", 0, 1)]
+        kept = con.execute("SELECT id, created_at, started_at, ended_at, strategy, params, limits, backend, currency, "
+                           "starting_balance, seed, first_seq, stop_reason, stop_kind, summary, strategy_state, "
+                           "state_seq FROM sessions ORDER BY id").fetchall()
+        assert kept == sessions
+    finally:
+        con.close()
+
+
+def test_site_payouts_are_what_settled_bets_were_paid(path: Path) -> None:
+    # The latest payout per (chance, faucet) among settled bets: what a resumed session reconciles with.
+    with Journal.open(path, durable=False) as journal:
+        session_id = start(journal)
+        paid = [("77.77", False, "1.2729"), ("49.5", False, "2"), ("77.77", True, "1.2472"),
+                ("77.77", False, "1.2728"), ("49.50", False, "2")]
+        for seq, (chance, faucet, payout) in enumerate(paid, start=1):
+            bet = BetRequest(amount=Decimal(1), chance=Decimal(chance), currency=CURRENCY, faucet=faucet)
+            outcome = Settled(seq=seq, bet=bet, number=1, win=False, payout=Decimal(payout), profit=Decimal(-1),
+                              balance=Decimal(99 - seq), nonce=seq, bet_hash=f"h{seq}")
+            play(journal, seq, outcome, bet)
+        play(journal, 6, Unknown(seq=6, bet=dice("1", chance="10"), message="timeout"), dice("1", chance="10"))
+        assert journal.site_payouts(session_id) == {
+            (Decimal("77.77"), False): Decimal("1.2728"),
+            (Decimal("49.5"), False): Decimal(2),
+            (Decimal("77.77"), True): Decimal("1.2472"),
+        }
+        journal.reconciled(6, dice("1", chance="10"), Decimal("0E-8"), 1.0)  # a zero-profit verdict: a win
+        (row,) = [b for b in journal.bets(session_id) if b.seq == 6]
+        assert (row.status, row.profit, row.win) == (BetStatus.RECONCILED, Decimal(0), True)

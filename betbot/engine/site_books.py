@@ -2,14 +2,18 @@
 
 The engine calls this only once every other bet in flight has drained, so the site's bet count and
 balance move for no other bet of this session. The reasoning itself is pure (`betbot.core.reconcile`); this
-module only fetches `/bot/stats/{SYMBOL}` and remembers the baseline taken at the session's start.
-An unknown bet is never sent again: the books say whether it ran.
+module only fetches `/bot/stats/{SYMBOL}`, remembers the baseline taken at the session's start, and runs the
+search on a worker thread (it can take seconds of CPU for many distinct bets; the event loop stays free
+for signals and the display). An unknown bet is never sent again: the books say whether it ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import partial
+
+import anyio.to_thread
 
 from betbot.backends.base import Backend, SiteStats
 from betbot.core.fairness import GameRules
@@ -35,12 +39,13 @@ class Reconciler:
                         paid: Mapping[PayoutKey, Decimal] | None = None) -> Reconciliation:
         """The site's verdict on each unknown bet, given what the session settled since the baseline.
 
-        `paid`: the multiplier the site actually paid per (chance, faucet), learned from settled bets; for a
-        chance it has not paid yet, reconciliation tries the payouts the site's possible roundings give.
+        `paid`: the multiplier the site paid per (chance, faucet), learned from this session's settled
+        bets; a chance it has not paid yet is tried with every rounding the site may use.
         """
         if self.baseline is None:
             raise RuntimeError("take_baseline() must run before the session's first bet")
         site = await self.backend.stats(self.currency)
-        return reconcile(baseline=self.baseline, site=site, settled_bets=settled_bets,
-                         settled_profit=settled_profit, unknown=sorted(unknown.items()), paid=paid or {},
+        search = partial(reconcile, baseline=self.baseline, site=site, settled_bets=settled_bets,
+                         settled_profit=settled_profit, unknown=sorted(unknown.items()), paid=dict(paid or {}),
                          rules=self.rules)
+        return await anyio.to_thread.run_sync(search)

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
+import anyio.to_thread
+
 from betbot.backends.base import Backend, SiteStats
-from betbot.core.fairness import GameRules, payout_multiplier
+from betbot.core.fairness import GameRules
 from betbot.core.models import BetRequest, Settled
 from betbot.core.reconcile import Reconciliation, reconcile
 from betbot.core.session import Limits, Session
@@ -129,10 +132,11 @@ async def reconcile_live(journal: Journal, record: SessionRecord, backend: Backe
             settled_bets += 1
             settled_profit += bet.profit
     unknown = [(bet.seq, bet.request) for bet in pending]
-    payouts = {seq: payout_multiplier(request.chance, rules.edge_for(request)) for seq, request in unknown}
+    paid = journal.site_payouts(record.id)  # what the site paid at each chance, before the crash
     site = await backend.stats(record.currency)
-    result = reconcile(baseline=baseline, site=site, settled_bets=settled_bets, settled_profit=settled_profit,
-                       unknown=unknown, payouts=payouts)
+    search = partial(reconcile, baseline=baseline, site=site, settled_bets=settled_bets,
+                     settled_profit=settled_profit, unknown=unknown, paid=paid, rules=rules)
+    result = await anyio.to_thread.run_sync(search)
     if not result.balanced:
         raise ResumeFailure(f"cannot resume session {record.id}: {result.detail}; its bets stay unresolved")
     for verdict in result.verdicts:

@@ -6,11 +6,14 @@ calls `admitted(seq, bet, now)` when a bet is decided, before the request is sen
 journal files them under the session bound by `start_session` (or `attach`, to resume one).
 
 Two durability modes:
-- durable=True (live money): `admitted` writes the bet as `pending`, `released` replaces the row with the
-  outcome, and `sync()` commits them with the WAL synced to disk. The engine calls `sync()` before any
-  request can leave (group commit: one disk sync for every bet admitted since the last, not one per bet),
-  so a crash at any moment leaves a record of every bet that might have been placed. An outcome not yet
-  committed at a crash leaves its bet pending, which the restart reconciles from the site's books.
+- durable=True (live money): `admitted` queues the bet's row as `pending`, `released` and `reconciled`
+  queue its outcome; a writer thread commits what is queued, synced to disk, many bets per sync (group
+  commit, `betbot.journal.group_commit`), so the event loop never waits for the disk. A bet coroutine
+  `await`s `durable(seq)` before its request leaves: it returns once a synced commit holds the bet's
+  intent, and raises JournalError if that commit failed (the bet is then not sent). So a crash at any
+  moment leaves a record of every bet that might have been placed. Outcomes piggy-back on the next commit;
+  one not yet committed at a crash leaves its bet pending, which the restart reconciles from the site's
+  books. `sync()` blocks until everything queued is on disk (for callers that are not the hot path).
 - durable=False (dry runs): rows wait in memory and go to disk in batches (one transaction, many rows per
   INSERT, every `batch_size` bets, after a second of engine time, or on `flush()`/`close()`). A bet that
   resolves before its batch is written goes in once, with its final state; a bet still in flight at a
@@ -26,6 +29,7 @@ import dataclasses
 import json
 import math
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -40,6 +44,7 @@ from betbot.config.paths import data_dir
 from betbot.core.fairness import server_seed_hash
 from betbot.core.models import BetRequest, Outcome, Refused, Settled, StopReason
 from betbot.core.session import Limits
+from betbot.journal.group_commit import GroupCommit
 from betbot.journal.records import (
     BetRecord,
     SeedPairRecord,
@@ -86,7 +91,7 @@ _INSERT_SEED_PAIR: Final = (
 _SESSION_SELECT: Final = f"""
     SELECT s.id, s.created_at, s.started_at, s.ended_at, s.strategy, s.params, s.limits, s.backend,
            s.currency, s.starting_balance, s.seed, s.first_seq, s.stop_reason, s.stop_kind, s.summary,
-           s.strategy_state, s.state_seq, s.site_baseline,
+           s.strategy_state, s.state_seq, s.site_baseline, s.run_settings,
            (SELECT max(seq) FROM bets WHERE session_id = s.id),
            (SELECT count(*) FROM bets INDEXED BY bets_unresolved WHERE session_id = s.id AND {UNRESOLVED})
     FROM sessions AS s
@@ -105,7 +110,7 @@ _UNFINISHED: Final = (
     f"(SELECT 1 FROM bets INDEXED BY bets_unresolved WHERE session_id = s.id AND {UNRESOLVED}) ORDER BY s.id"
 )
 _RECONCILE: Final = (
-    "UPDATE bets SET status = 'reconciled', profit = ?, win = ? "  # noqa: S608 - constants
+    "UPDATE bets SET status = 'reconciled', profit = ?, win = ?, message = coalesce(?, message) "  # noqa: S608
     f"WHERE session_id = ? AND seq = ? AND {UNRESOLVED}"
 )
 _PENDING_TO_UNKNOWN: Final = (
@@ -133,7 +138,7 @@ class Journal:
         """Use `Journal.open`."""
         self._con = con
         self.path = path
-        self.durable = durable
+        self.synced_commits = durable  # live money: every commit synced to disk, intents before sends
         self._batch_size = max(1, batch_size)
         self._session_id: int | None = None  # the session the hooks journal into
         self._seed_hash = ""  # the server seed hash of the last settled bet, to notice a new seed pair
@@ -152,6 +157,12 @@ class Journal:
         self._wall_offset: int | None = None  # µs from the engine's clock to the Unix epoch
         self._chance: tuple[Decimal, str] = (Decimal(0), "0")  # the last chance and its text
         self._payout: tuple[Decimal, str] = (Decimal(0), "0")  # the last payout and its text
+        # Every use of the connection holds this: a durable journal's writer thread commits on it too.
+        self._lock = threading.RLock()
+        self._writer: GroupCommit | None = None
+        if durable:
+            self._writer = GroupCommit(con, self._lock, path, lambda exc, doing: _error(path, exc, doing))
+        self._tickets: dict[int, int] = {}  # durable: seq -> the ticket of its intent, until released
 
     # -- opening ---------------------------------------------------------------------------------------
     @classmethod
@@ -180,9 +191,11 @@ class Journal:
                 ) from None
         try:
             if readonly:
-                con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+                con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                      check_same_thread=False)
             else:
-                con = sqlite3.connect(path, isolation_level=None)
+                # Not bound to this thread: a durable journal commits on its writer thread (under a lock).
+                con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise _error(path, exc, f"cannot open the journal {path}") from None
         try:
@@ -206,7 +219,12 @@ class Journal:
             self.flush()
         finally:
             self._closed = True
-            self._con.close()
+            try:
+                if self._writer is not None:
+                    self._writer.close()
+            finally:
+                with self._lock:
+                    self._con.close()
 
     def __enter__(self) -> Self:
         return self
@@ -218,11 +236,11 @@ class Journal:
 
     # -- the engine's hooks ----------------------------------------------------------------------------
     def admitted(self, seq: int, bet: BetRequest, now: float) -> None:
-        """A bet was decided and admitted; the engine calls this, then `sync()`, before it sends the request.
+        """A bet was decided and admitted; before its request leaves, the engine awaits `durable(seq)`.
 
-        durable=True: the bet is written as pending, to be committed by the next `sync()`. If that fails,
-        JournalError is raised into the engine, which then stops without sending the bet. durable=False:
-        only remembered.
+        durable=True: the bet's row is queued as pending for the writer thread's next commit. If that
+        commit fails, `durable(seq)` raises JournalError into the engine, which then stops without sending
+        the bet. durable=False: only remembered.
         """
         session_id = self._session_id
         if session_id is None:
@@ -234,21 +252,34 @@ class Journal:
             offset = self._wall_offset = time_ns() // 1000 - int(now * 1_000_000)
         wall = int(now * 1_000_000) + offset
         self._open[seq] = (now, wall, bet)
-        if self.durable:
-            self._uncommitted(_INSERT_PENDING, _pending_row(session_id, seq, wall, bet),
-                              f"bet {seq} before sending it")
+        writer = self._writer
+        if writer is not None:
+            self._tickets[seq] = writer.put(_INSERT_PENDING, _pending_row(session_id, seq, wall, bet),
+                                            f"bet {seq} before sending it", wanted=True)
+
+    async def durable(self, seq: int) -> None:
+        """Return once bet `seq`'s intent (from `admitted`) is committed and synced to disk.
+
+        Raises JournalError if the commit failed: the bet must not be sent. durable=False: returns at once.
+        The event loop runs on meanwhile; one commit covers every bet admitted before it started.
+        """
+        writer = self._writer
+        if writer is None:
+            return
+        ticket = self._tickets.get(seq)
+        if ticket is None:
+            raise JournalError(f"bet {seq} was not admitted through this journal (or is already released)")
+        await writer.wait(ticket)
 
     def sync(self) -> None:
-        """durable=True: commit what `admitted` and `released` wrote, synced to disk. Else nothing."""
-        if not self.durable:
-            return
-        con = self._con
-        if con.in_transaction:
-            try:
-                con.execute("COMMIT")
-            except sqlite3.Error as exc:
-                _rollback(con)
-                raise _error(self.path, exc, f"cannot journal the bets about to be sent in {self.path}") from None
+        """durable=True: block until everything queued (intents, outcomes) is committed, synced. Else nothing."""
+        if self._writer is not None:
+            self._writer.sync()
+
+    @property
+    def syncs(self) -> int:
+        """Commits made by the writer thread (each one disk sync): the figure group commit keeps low."""
+        return 0 if self._writer is None else self._writer.syncs
 
     def released(self, outcome: Outcome, now: float) -> None:
         """An outcome, in seq order. durable=True: written and committed now; else buffered."""
@@ -262,7 +293,7 @@ class Journal:
             if outcome.server_seed_hash != self._seed_hash:
                 self._seed_seen(outcome)
             bet = outcome.bet
-            if bet.range is None and not self.durable:
+            if bet.range is None and not self.synced_commits:
                 # Texts of the last chance and payout: strategies pass the same chance bet after bet.
                 chance, chance_text = self._chance
                 if bet.chance is not chance:
@@ -282,26 +313,39 @@ class Journal:
                     self.flush()
                 return
         row = _outcome_row(self._session_id, seq, wall, outcome, latency)
-        if self.durable:
-            self._uncommitted(_INSERT_ROW, row, f"the outcome of bet {seq}")
+        writer = self._writer
+        if writer is not None:
+            self._tickets.pop(seq, None)
+            writer.put(_INSERT_ROW, row, f"the outcome of bet {seq}", wanted=False)  # with the next commit
             return
         self._rows.append(row)
         if len(self._rows) >= self._batch_size or now >= self._flush_due:
             self._flush_due = now + FLUSH_INTERVAL
             self.flush()
 
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
-        """Reconciliation's verdict on an unknown bet of the bound session (the engine's hook)."""
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
+                   note: str | None = None) -> None:
+        """Reconciliation's verdict on an unknown bet of the bound session (the engine's hook).
+
+        `note` (`Verdict.note`): why this bet carries the verdict when the books could not single it out,
+        kept in the bet's message."""
         del bet, now  # the row has the request; a verdict has no latency
         if self._session_id is None:
             raise JournalError("no session to journal into: call start_session() or attach() first")
         self._open.pop(seq, None)
-        self.mark_reconciled(self._session_id, seq, profit)
+        writer = self._writer
+        if writer is not None:
+            self._tickets.pop(seq, None)
+            # With the next commit (a bet's intent, sync() or close()): a verdict sends nothing.
+            writer.put(_RECONCILE, _verdict_row(self._session_id, seq, profit, note),
+                       f"the reconciliation of bet {seq}", wanted=False)
+            return
+        self.mark_reconciled(self._session_id, seq, profit, note)
 
     def flush(self) -> None:
         """Write the buffered bets, and the bets in flight as pending, in one transaction."""
-        if self.durable:
-            self.sync()  # every bet is written already; commit them
+        if self.synced_commits:
+            self.sync()  # every bet is queued for the writer already; commit them
             return
         session_id = self._session_id
         pending = [_pending_row(session_id, seq, wall, bet) for seq, (_, wall, bet) in self._open.items()]
@@ -419,6 +463,14 @@ class Journal:
             if cursor.rowcount == 0:
                 raise self._unknown(session_id)
 
+    def set_run_settings(self, session_id: int, settings: Mapping[str, Any]) -> None:
+        """The run's own settings that a resume restores besides the limits (the concurrency, ...)."""
+        with self._transaction("the run's settings") as con:
+            cursor = con.execute("UPDATE sessions SET run_settings = ? WHERE id = ?",
+                                 (_to_json(dict(settings)), session_id))
+            if cursor.rowcount == 0:
+                raise self._unknown(session_id)
+
     def save_strategy_state(self, session_id: int, seq: int, state: Mapping[str, Any]) -> None:
         """Save `Strategy.save_state()` as of bet `seq` (every bet up to it is flushed with it)."""
         self.flush()
@@ -495,6 +547,17 @@ class Journal:
             return iter(self._con.execute(_SESSION_BETS, (session_id, win)))
         return iter(self._con.execute(_LAST_BETS, (session_id, win, max(0, last))))
 
+    def bet_columns(self, session_id: int, columns: Sequence[str]) -> Iterator[_Row]:
+        """A session's bets in seq order, only the named columns (of `BET_COLUMNS`), as raw rows: a reader of
+        a million bets that needs a few columns (the report) fetches a third of the data."""
+        unknown = [name for name in columns if name not in BET_COLUMNS]
+        if unknown or not columns:
+            raise ValueError(f"not columns of the bets table: {', '.join(unknown) or '(none)'}")
+        self._require_session(session_id)
+        self.flush()
+        sql = f"SELECT {', '.join(columns)} FROM bets WHERE session_id = ? ORDER BY seq"  # noqa: S608 - checked names
+        return iter(self._con.execute(sql, (session_id,)))
+
     def pending_bets(self, session_id: int) -> list[BetRecord]:
         """The session's bets still pending or unknown, in seq order: what reconciliation resolves."""
         self._require_session(session_id)
@@ -502,15 +565,30 @@ class Journal:
         rows = self._con.execute(_UNRESOLVED_BETS, (session_id,))
         return [bet_record(row) for row in rows]
 
-    def mark_reconciled(self, session_id: int, seq: int, profit: Decimal | None) -> None:
-        """Reconciliation's verdict on a pending or unknown bet: it did not run (None) or ran with `profit`."""
+    def site_payouts(self, session_id: int) -> dict[tuple[Decimal, bool], Decimal]:
+        """The multiplier the site paid per (chance, faucet) in this session's settled bets (the latest one
+        if it changed): what reconciliation takes a win at that chance to pay."""
+        self._require_session(session_id)
+        self.flush()
+        paid: dict[tuple[Decimal, bool], tuple[int, Decimal]] = {}
+        rows = self._con.execute(
+            "SELECT chance, faucet, payout, max(seq) FROM bets WHERE session_id = ? AND status = 'settled' "
+            "AND payout IS NOT NULL GROUP BY chance, faucet, payout",
+            (session_id,),
+        )
+        for chance, faucet, payout, seq in rows:
+            key = (Decimal(chance), bool(faucet))
+            if key not in paid or paid[key][0] < seq:
+                paid[key] = (seq, Decimal(payout))
+        return {key: payout for key, (_, payout) in paid.items()}
+
+    def mark_reconciled(self, session_id: int, seq: int, profit: Decimal | None, note: str | None = None) -> None:
+        """Reconciliation's verdict on a pending or unknown bet: it did not run (None) or ran with `profit`.
+
+        `note`, if any, replaces the bet's message (why this bet, when the books could not single it out)."""
         self.flush()
         with self._transaction(f"the reconciliation of bet {seq}") as con:
-            cursor = con.execute(
-                _RECONCILE,
-                (None if profit is None else str(profit), None if profit is None else int(profit >= 0),
-                 session_id, seq),
-            )
+            cursor = con.execute(_RECONCILE, _verdict_row(session_id, seq, profit, note))
             if cursor.rowcount == 0:
                 self._require_session(session_id)
                 raise JournalError(f"bet {seq} of session {session_id} is not pending or unknown")
@@ -523,6 +601,7 @@ class Journal:
             cursor = con.execute(_PENDING_TO_UNKNOWN, (session_id,))
         if session_id == self._session_id:
             self._open.clear()  # their outcomes will not be released now; reconciliation resolves them
+            self._tickets.clear()
         return cursor.rowcount
 
     def replay_balance(self, session_id: int) -> Decimal:
@@ -558,36 +637,27 @@ class Journal:
     def _write(self, sql: str, params: Sequence[Any], what: str) -> None:
         """One statement, committed on its own (the connection is in autocommit mode)."""
         self.sync()
-        try:
-            self._con.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
-
-    def _uncommitted(self, sql: str, params: Sequence[Any], what: str) -> None:
-        """One statement in the open transaction (begun if need be), for `sync()` to commit."""
-        con = self._con
-        try:
-            if not con.in_transaction:
-                con.execute("BEGIN IMMEDIATE")
-            con.execute(sql, params)
-        except sqlite3.Error as exc:
-            _rollback(con)
-            raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
+        with self._lock:
+            try:
+                self._con.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
         con = self._con
-        self.sync()  # bets written but not yet committed go first, in their own transaction
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            yield con
-            con.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(con)
-            raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
-        except BaseException:
-            _rollback(con)
-            raise
+        self.sync()  # bets queued but not yet committed go first, in their own transaction
+        with self._lock:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                yield con
+                con.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(con)
+                raise _error(self.path, exc, f"cannot journal {what} in {self.path}") from None
+            except BaseException:
+                _rollback(con)
+                raise
 
 
 def _rollback(con: sqlite3.Connection) -> None:
@@ -624,6 +694,13 @@ def _request_columns(bet: BetRequest) -> _Row:
     if span is None:
         return (*head, None, None, None)
     return (*head, span[0], span[1], int(bet.range_in))
+
+
+def _verdict_row(session_id: int | None, seq: int, profit: Decimal | None, note: str | None = None) -> _Row:
+    """The parameters of `_RECONCILE`: a zero profit is a win (a loss always costs the stake)."""
+    if profit is None:
+        return (None, None, note or None, session_id, seq)
+    return (f"{profit:.8f}", int(profit >= 0), note or None, session_id, seq)  # fixed-point text, never 0E-8
 
 
 def _pending_row(session_id: int | None, seq: int, wall: int, bet: BetRequest) -> _Row:

@@ -1,0 +1,283 @@
+"""Group commit off the event loop: `admitted` queues, `await durable(seq)` returns once the intent is synced.
+
+The contract the engine relies on, without the engine: a bet coroutine awaits `durable(seq)` before its
+request leaves; when it returns, the bet's row is on disk (another connection sees it); one commit covers
+every bet admitted before it, so bets in flight share syncs; a failed commit raises, and nothing of that
+batch may be sent. And the proof under crashes: a child process is killed at each step of a commit, and
+every bet whose `durable(seq)` had returned is in the journal afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from betbot.core.models import BetRequest, Settled
+from betbot.core.session import Limits
+from betbot.journal import BetStatus, Journal, JournalError
+
+CURRENCY = "DOGE"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "journal.sqlite3"
+
+
+def start(journal: Journal) -> int:
+    return journal.start_session(strategy="flat", params={}, limits=Limits(max_bets=100), backend="duckdice",
+                                 currency=CURRENCY, starting_balance=Decimal(100))
+
+
+def a_bet(seq: int) -> BetRequest:
+    return BetRequest(amount=Decimal(seq) / 100, chance=Decimal("49.5"), currency=CURRENCY)
+
+
+def on_disk(path: Path, seq: int) -> str | None:
+    """The bet's status as another process sees it."""
+    con = sqlite3.connect(path)
+    try:
+        row = con.execute("SELECT status FROM bets WHERE seq = ?", (seq,)).fetchone()
+    finally:
+        con.close()
+    return None if row is None else str(row[0])
+
+
+def settled(seq: int) -> Settled:
+    bet = a_bet(seq)
+    return Settled(seq=seq, bet=bet, number=100, win=False, payout=Decimal(2), profit=-bet.amount,
+                   balance=Decimal(100), nonce=seq, bet_hash=f"h{seq}")
+
+
+async def test_an_intent_is_on_disk_when_durable_returns_and_bets_share_syncs(path: Path) -> None:
+    journal = Journal.open(path, durable=True)
+    start(journal)
+    seen: dict[int, str | None] = {}
+
+    async def send(seq: int) -> None:
+        await journal.durable(seq)
+        seen[seq] = on_disk(path, seq)  # the request would leave now
+        await anyio.lowlevel.checkpoint()
+        journal.released(settled(seq), 1.0)
+
+    async with anyio.create_task_group() as tg:
+        for seq in range(1, 51):  # the strategy task admits a burst, as at N = 50
+            journal.admitted(seq, a_bet(seq), 0.0)
+            tg.start_soon(send, seq)
+    assert seen == dict.fromkeys(range(1, 51), "pending")
+    assert 1 <= journal.syncs < 50  # group commit: far fewer syncs than bets
+    journal.close()
+    with Journal.open(path, durable=False, readonly=True) as reader:
+        assert [b.status for b in reader.bets(1)] == [BetStatus.SETTLED] * 50
+
+
+async def test_outcomes_piggy_back_on_the_next_commit(path: Path) -> None:
+    journal = Journal.open(path, durable=True)
+    session_id = start(journal)
+    journal.admitted(1, a_bet(1), 0.0)
+    await journal.durable(1)
+    syncs = journal.syncs
+    journal.released(settled(1), 0.5)
+    journal.admitted(2, a_bet(2), 0.5)
+    journal.released(settled(2), 0.6)  # resolved before its intent was even asked to be durable
+    await anyio.wait_all_tasks_blocked()
+    assert journal.syncs <= syncs + 1  # only bet 2's intent asked for a sync
+    journal.admitted(3, a_bet(3), 1.0)
+    await journal.durable(3)
+    assert journal.syncs <= syncs + 2  # the outcomes rode along: no sync of their own was asked for
+    assert (on_disk(path, 1), on_disk(path, 2), on_disk(path, 3)) == ("settled", "settled", "pending")
+    journal.close()
+    with Journal.open(path, durable=False) as reader:
+        assert [b.status for b in reader.bets(session_id)] == [BetStatus.SETTLED, BetStatus.SETTLED,
+                                                               BetStatus.PENDING]
+
+
+async def test_a_reconciled_verdict_is_queued_and_counts_a_zero_profit_as_a_win(path: Path) -> None:
+    journal = Journal.open(path, durable=True)
+    session_id = start(journal)
+    for seq in (1, 2, 3):
+        journal.admitted(seq, a_bet(seq), 0.0)
+        await journal.durable(seq)
+    journal.reconciled(1, a_bet(1), None, 1.0, note="one of 2 identical bets")
+    journal.reconciled(2, a_bet(2), Decimal("0E-8"), 1.0)
+    journal.reconciled(3, a_bet(3), Decimal("-0.03"), 1.0)
+    journal.sync()
+    rows = {b.seq: (b.status, b.profit, b.win) for b in journal.bets(session_id)}
+    assert rows == {1: (BetStatus.RECONCILED, None, None), 2: (BetStatus.RECONCILED, Decimal(0), True),
+                    3: (BetStatus.RECONCILED, Decimal("-0.03"), False)}
+    assert [b.message for b in journal.bets(session_id)] == ["one of 2 identical bets", None, None]
+    con = sqlite3.connect(path)
+    try:  # money as fixed-point text with 8 places, never 0E-8
+        assert con.execute("SELECT profit FROM bets ORDER BY seq").fetchall() == [(None,), ("0.00000000",),
+                                                                                  ("-0.03000000",)]
+    finally:
+        con.close()
+    journal.close()
+
+
+async def test_a_failed_commit_raises_in_every_waiter_and_nothing_more_is_queued(path: Path) -> None:
+    journal = Journal.open(path, durable=True)
+    start(journal)
+    journal._con.close()  # the disk goes away under it
+    journal.admitted(1, a_bet(1), 0.0)
+    errors: list[str] = []
+
+    async def send(seq: int) -> None:
+        try:
+            await journal.durable(seq)
+        except JournalError as exc:
+            errors.append(str(exc))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(send, 1)
+        tg.start_soon(send, 1)  # two coroutines waiting on one commit
+    assert len(errors) == 2
+    assert all("bet 1 before sending it" in error for error in errors)
+    with pytest.raises(JournalError, match="bet 1 before sending it"):
+        journal.admitted(3, a_bet(3), 0.0)
+    with pytest.raises(JournalError):
+        journal.sync()
+
+
+async def test_a_cancelled_waiter_leaves_the_others_waiting(path: Path) -> None:
+    journal = Journal.open(path, durable=True)
+    start(journal)
+    done: list[int] = []
+
+    async def send(seq: int) -> None:
+        await journal.durable(seq)
+        done.append(seq)
+
+    async with anyio.create_task_group() as tg:
+        for seq in (1, 2, 3):
+            journal.admitted(seq, a_bet(seq), 0.0)
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await journal.durable(1)  # cancelled before it could wait
+        tg.start_soon(send, 2)
+        tg.start_soon(send, 3)
+    assert sorted(done) == [2, 3]
+    await journal.durable(1)  # still durable, whoever asks
+    journal.close()
+
+
+async def test_dry_run_durable_returns_at_once_and_an_unknown_seq_is_an_error(path: Path) -> None:
+    with Journal.open(path, durable=False) as journal:
+        start(journal)
+        journal.admitted(1, a_bet(1), 0.0)
+        await journal.durable(1)
+        assert journal.syncs == 0
+    with Journal.open(path, durable=True) as journal:
+        start(journal)
+        with pytest.raises(JournalError, match="bet 9 was not admitted"):
+            await journal.durable(9)
+
+
+def test_sync_still_blocks_until_the_intent_is_on_disk(path: Path) -> None:
+    with Journal.open(path, durable=True) as journal:
+        start(journal)
+        journal.admitted(1, a_bet(1), 0.0)
+        journal.sync()
+        assert on_disk(path, 1) == "pending"
+        journal.sync()  # nothing queued: returns
+
+
+# -- crashes at every step of a commit ------------------------------------------------------------------
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from decimal import Decimal
+    import anyio
+    from betbot.core.models import BetRequest, Settled
+    from betbot.core.session import Limits
+    from betbot.journal import Journal
+
+    path, step, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    journal = Journal.open(path, durable=True)
+    journal.start_session(strategy="flat", params={}, limits=Limits(), backend="duckdice", currency="DOGE",
+                          starting_balance=Decimal(100))
+    commits = 0
+    sent = 0  # bets whose request left (counted on the event loop's thread)
+
+    def hook(at):
+        # Runs on the writer thread. From the kill_at-th commit on (and, past the first, once some bet has
+        # left, so that the check is not vacuous), die at this step.
+        global commits
+        if at == "before-commit":
+            commits += 1
+        if at == step and commits >= kill_at and (kill_at == 1 or sent > 0):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    journal._writer.hook = hook
+
+    def bet(seq):
+        return BetRequest(amount=Decimal(seq) / 100, chance=Decimal("49.5"), currency="DOGE")
+
+    async def send(seq):
+        global sent
+        await journal.durable(seq)
+        os.write(1, b"%d\\n" % seq)  # the request leaves: unbuffered, so it survives the kill
+        sent += 1
+        await anyio.sleep(0.001 * (seq % 4))
+        journal.released(Settled(seq=seq, bet=bet(seq), number=1, win=False, payout=Decimal(2),
+                                 profit=-bet(seq).amount, balance=Decimal(100), nonce=seq, bet_hash="h"), 1.0)
+
+    async def main():
+        async with anyio.create_task_group() as tg:
+            for seq in range(1, 201):
+                journal.admitted(seq, bet(seq), 0.0)
+                tg.start_soon(send, seq)
+                if seq % 9 == 0:
+                    await anyio.sleep(0.0005)
+        os.write(2, b"finished without being killed\\n")
+
+    anyio.run(main)
+""")
+
+
+@pytest.mark.parametrize("kill_at", [1, 3])
+@pytest.mark.parametrize("step", ["before-commit", "after-commit", "after-wake"])
+def test_every_bet_sent_is_in_the_journal_after_a_kill_at_any_step_of_a_commit(
+        tmp_path: Path, step: str, kill_at: int) -> None:
+    path = tmp_path / "journal.sqlite3"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.run([sys.executable, "-c", CHILD, str(path), step, str(kill_at)], capture_output=True,
+                           env=env, timeout=120, check=False)
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+    sent = [int(line) for line in child.stdout.decode().split()]
+    if kill_at > 1:
+        assert sent  # the check below is not vacuous: bets had left when it died
+    elif step != "after-wake":
+        assert sent == []  # died in the first commit: nothing was durable yet, so nothing was sent
+    con = sqlite3.connect(path)
+    try:
+        rows = dict(con.execute("SELECT seq, status FROM bets").fetchall())
+    finally:
+        con.close()
+    missing = [seq for seq in sent if seq not in rows]
+    assert missing == [], f"sent but not journaled: {missing}"
+    assert set(rows.values()) <= {"pending", "settled"}
+
+
+def test_a_journal_outlives_one_event_loop(path: Path) -> None:
+    # Two runs (two event loops) on one durable journal: the writer wakes the loop that waits now.
+    with Journal.open(path, durable=True) as journal:
+        start(journal)
+        for run in (1, 2):
+            async def send(seq: int) -> None:
+                journal.admitted(seq, a_bet(seq), 0.0)
+                with anyio.fail_after(30):  # a wake-up sent to the first, closed loop would hang here
+                    await journal.durable(seq)
+
+            anyio.run(send, run)
+            assert on_disk(path, run) == "pending"
