@@ -284,6 +284,9 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
                     min_bets=MinBetRule(wiring.min_bets.known() if wiring.min_bets else None, settings.below_min_bet),
                     rate_limit=None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock),
                     reseed_every=settings.reseed_every)
+    if resumed is not None and journal is not None:
+        # What the site paid at each chance before the restart: reconciliation pays an unknown win the same.
+        engine.machine.payouts.update(journal.site_payouts(resumed.id))
     if metrics is not None:
         metrics.watch(engine)
     _announce(settings, engine, err, starting_balance=starting_balance, session_id=session_id)

@@ -218,7 +218,8 @@ class Recorder:
     def released(self, outcome: Outcome, now: float) -> None:
         self.outcomes.append(outcome)
 
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
+                   note: str | None = None) -> None:
         self.reconciliations.append((seq, profit))
 
     @property

@@ -91,7 +91,8 @@ class History:
     def released(self, outcome: Outcome, now: float) -> None:
         self.outcomes.append(outcome)
 
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
+                   note: str | None = None) -> None:
         pass  # the engine's own reconciliations are checked from engine.reconciliations
 
 

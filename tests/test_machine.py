@@ -48,7 +48,8 @@ class EventLog:
     def released(self, outcome: Outcome, now: float) -> None:
         self.events.append(("released", outcome.seq, type(outcome).__name__))
 
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
+                   note: str | None = None) -> None:
         self.events.append(("reconciled", seq, profit))
 
     def stopped(self, reason: Any, now: float) -> None:

@@ -90,7 +90,8 @@ async def test_a_saved_strategy_state_is_restored_and_only_later_results_are_tol
         def released(self, outcome: Settled, now: float) -> None:
             journal.released(outcome, now)
 
-        def reconciled(self, seq: int, bet: object, profit: Decimal | None, now: float) -> None:
+        def reconciled(self, seq: int, bet: object, profit: Decimal | None, now: float,
+                       note: str | None = None) -> None:
             raise AssertionError("nothing to reconcile")
 
     engine = Engine(session=session, strategy=strategy, backend=SimulatorBackend(make_game("state")),

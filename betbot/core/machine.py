@@ -117,7 +117,8 @@ class MachineObserver(Protocol):
 
     def released(self, outcome: Outcome, now: float) -> None: ...
 
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None: ...
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
+                   note: str | None) -> None: ...
 
     def stopped(self, reason: StopReason, now: float) -> None: ...
 
@@ -388,7 +389,7 @@ class SessionMachine:
             bet = self._unknown.pop(verdict.seq)
             session.resolve_unknown(verdict.seq, bet, verdict.profit)
             if self._on_reconciled is not None:
-                self._on_reconciled(verdict.seq, bet, verdict.profit, now)
+                self._on_reconciled(verdict.seq, bet, verdict.profit, now, verdict.note)
         if self._unknown:  # the verdicts left some unsettled: never guess
             self._reconcile_blocked = True
             return

@@ -32,6 +32,12 @@ class FanOutHooks:
             calls = [getattr(hook, name) for hook in hooks if callable(getattr(hook, name, None))]
             if calls:
                 setattr(self, name, calls[0] if len(calls) == 1 else _each(calls))
+        # Durability is the journal's alone: the one observer that has it (awaited before a request leaves).
+        durable = [hook.durable for hook in hooks if callable(getattr(hook, "durable", None))]
+        if len(durable) > 1:
+            raise ValueError("only one observer may make bets durable")
+        if durable:
+            self.durable = durable[0]
 
 
 def combine(*hooks: Any) -> Any:

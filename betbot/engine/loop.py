@@ -73,14 +73,17 @@ class EngineHooks(Protocol):
 
     def released(self, outcome: Outcome, now: float) -> None: ...
 
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
-        """An unknown bet's verdict from the site's books: did not run (None), or ran with this profit."""
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
+                   note: str | None = None) -> None:
+        """An unknown bet's verdict from the site's books: did not run (None), or ran with this profit;
+        `note` says why this bet carries it when the books could not single it out."""
         ...
 
     def sync(self) -> None:
-        """Make what was observed so far durable. Called before any admitted bet's request can leave: after
-        each burst of admissions (one disk sync for the burst: group commit), and before a bet the backend
-        places at once. A failure stops the engine before the bets are sent."""
+        """Make what was observed so far durable: called before a bet the backend places at once (inside the
+        call). A bet sent by a coroutine awaits `durable(seq)` instead, when the observer has it: it returns
+        once that bet's intent is on disk (one sync for every bet admitted meanwhile: group commit). Either
+        failing stops the engine before the bet is sent."""
         ...
 
 
@@ -129,6 +132,7 @@ class Engine:
             reconcile_unknown=reconciler is not None, continue_after_reconciliation=continue_after_reconciliation,
             reseed_every=reseed_every, observer=_fan_out(hooks, *observers),
         )
+        self._durable = getattr(hooks, "durable", None)  # the journal's: await it before a request leaves
         self.signals = _Signals()
         self.retries = 0
         self.started_at: float | None = None
@@ -184,9 +188,8 @@ class Engine:
         place_now = self.backend.place_now if self.rate_limit is None else None
         clock = self.clock
         hooks = self.hooks
-        sync = hooks.sync if hooks is not None else None
+        sync = getattr(hooks, "sync", None)
         since_yield = 0
-        sent = False  # bets started since the last sync: their intent goes to disk before the next await
         while True:
             action = next_action(clock())
             if action.__class__ is Place:
@@ -194,7 +197,7 @@ class Engine:
                 outcome = None
                 if place_now is not None:
                     if sync is not None:
-                        sync()
+                        sync()  # the backend places it before this call returns: its intent goes first
                     outcome = place_now(seq, bet)
                     if outcome is not None and outcome.__class__ is Refused and outcome.kind in RETRYABLE_REFUSALS:
                         self._retry_later(outcome)
@@ -203,7 +206,6 @@ class Engine:
                     # The scope exists before the task starts: a second signal in between still cancels it.
                     self._bet_scopes[seq] = anyio.CancelScope()
                     tg.start_soon(self._bet, seq, bet)
-                    sent = True
                     continue
                 outcome_of(seq, outcome, clock())
                 since_yield += 1
@@ -211,9 +213,6 @@ class Engine:
                     since_yield = 0
                     await checkpoint()
                 continue
-            if sent and sync is not None:
-                sync()  # the bets just started run from the next await on: their intent goes first
-            sent = False
             if machine.draining:
                 # Every stop drains within the deadline, not only a signal's: a reply that never comes must
                 # not hold the session open after a limit fired.
@@ -270,6 +269,10 @@ class Engine:
         scope = self._bet_scopes[seq]
         outcome: Outcome | None = None
         with scope:
+            if self._durable is not None:
+                # The intent is on disk before the request leaves (group commit: bets admitted together share
+                # one sync). A failed commit raises here, and the bet is never sent.
+                await self._durable(seq)
             while True:
                 await self.backoff.wait()
                 if self.rate_limit is not None:

@@ -163,7 +163,8 @@ class Metrics:
         else:
             self.unknown += 1
 
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float) -> None:
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
+                   note: str | None = None) -> None:
         if profit is None:
             self.reconciled_not_run += 1
         else:
