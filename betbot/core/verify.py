@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
-from betbot.core.fairness import bet_wins, server_seed_hash, win_profit
+from betbot.core.fairness import bet_wins, roll, server_seed_hash, win_profit
 from betbot.core.models import BetRequest
 
 __all__ = [
@@ -100,10 +101,12 @@ class PairToVerify:
     client_seed: str
     server_seed: str | None
 
-    @property
-    def hash_matches(self) -> bool:
-        """Whether the revealed seed is the one whose hash was published (True while unrevealed)."""
-        return self.server_seed is None or server_seed_hash(self.server_seed) == self.server_seed_hash
+    hash_matches: bool = field(init=False)  # the revealed seed is the one whose hash was published
+
+    def __post_init__(self) -> None:
+        # Once per pair, not once per bet (True while unrevealed).
+        matches = self.server_seed is None or server_seed_hash(self.server_seed) == self.server_seed_hash
+        object.__setattr__(self, "hash_matches", matches)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,20 +166,24 @@ def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> 
         yield BetVerdict(seq=bet.seq, verdict=Verdict.MISMATCH if problems else Verdict.MATCH, problems=problems)
 
 
+# A session repeats few stakes and payouts: their winning profit is computed once each.
+_win_profit = lru_cache(maxsize=4096)(win_profit)
+
+
 def _problems(pair: PairToVerify, server_seed: str, bet: JournaledBet, seen: set[int]) -> tuple[str, ...]:
     found: list[str] = []
     if not pair.hash_matches:
         found.append(f"the revealed server seed does not hash to {pair.server_seed_hash}")
     if bet.nonce in seen:
         found.append(f"nonce {bet.nonce} was already used under this seed pair")
-    trace = trace_roll(server_seed, pair.client_seed, bet.nonce)
-    if trace.roll != bet.roll:
-        found.append(f"roll {format_roll(bet.roll)} recorded, the seeds give {format_roll(trace.roll)}")
-    wins = bet_wins(bet.bet, trace.roll)
+    number = roll(server_seed, pair.client_seed, bet.nonce)
+    if number != bet.roll:
+        found.append(f"roll {format_roll(bet.roll)} recorded, the seeds give {format_roll(number)}")
+    wins = bet_wins(bet.bet, number)
     if wins != bet.win:
-        found.append(f"recorded as a {'win' if bet.win else 'loss'}, but roll {format_roll(trace.roll)} "
+        found.append(f"recorded as a {'win' if bet.win else 'loss'}, but roll {format_roll(number)} "
                      f"{'wins' if wins else 'loses'} this bet")
-    expected = win_profit(bet.bet.amount, bet.payout) if bet.win else -bet.bet.amount
+    expected = _win_profit(bet.bet.amount, bet.payout) if bet.win else -bet.bet.amount
     if expected != bet.profit:
         found.append(f"profit {bet.profit:f} recorded, a {'win' if bet.win else 'loss'} of "
                      f"{bet.bet.amount:f} at payout {bet.payout} gives {expected:f}")

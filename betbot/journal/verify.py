@@ -11,16 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from betbot.core.fairness import server_seed_hash
 from betbot.core.models import BetRequest
 from betbot.core.verify import BetVerdict, JournaledBet, PairToVerify, Verdict, verify_bets
-from betbot.journal.schema import BET_COLUMNS, BetStatus
+from betbot.journal.schema import BetStatus
 from betbot.journal.store import Journal
 
 __all__ = ["SessionVerification", "reveal_and_verify", "verify_session"]
-
-_COLUMN = {name: index for index, name in enumerate(BET_COLUMNS)}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -84,22 +83,46 @@ def verify_session(journal: Journal, session_id: int, server_seeds: Iterable[str
 
 def _settled_bets(journal: Journal, session_id: int, result: SessionVerification) -> Iterator[JournaledBet]:
     """The session's settled bets with a roll, in seq order; the others are only counted."""
-    c = _COLUMN
     settled = BetStatus.SETTLED.value
-    for row in journal.bet_rows(session_id):
-        if row[c["status"]] != settled or row[c["roll"]] is None or row[c["nonce"]] is None:
+    # A session repeats a few requests and amounts millions of times: each is parsed once.
+    bets: dict[tuple[object, ...], BetRequest] = {}
+    amounts: dict[str, Decimal] = {}
+    for row in journal.bet_columns(session_id, _READ):
+        seq, status, nonce, roll, win, payout, profit = row[:7]
+        if status != settled or roll is None or nonce is None:
             result.without_roll += 1
             continue
-        low = row[c["range_lo"]]
-        bet = BetRequest(
-            amount=Decimal(row[c["amount"]]), chance=Decimal(row[c["chance"]]), currency=row[c["currency"]],
-            high=bool(row[c["high"]]), faucet=bool(row[c["faucet"]]),
-            range=None if low is None else (low, row[c["range_hi"]]),
-            range_in=True if row[c["range_in"]] is None else bool(row[c["range_in"]]),
-        )
-        yield JournaledBet(seq=row[c["seq"]], bet=bet, nonce=row[c["nonce"]], roll=row[c["roll"]],
-                           win=bool(row[c["win"]]), payout=Decimal(row[c["payout"]]),
-                           profit=Decimal(row[c["profit"]]))
+        key = row[7:]
+        bet = bets.get(key)
+        if bet is None:
+            if len(bets) > _CACHE:
+                bets.clear()
+            bet = bets[key] = _request(key)
+        yield JournaledBet(seq=seq, bet=bet, nonce=nonce, roll=roll, win=bool(win),
+                           payout=_amount(amounts, payout), profit=_amount(amounts, profit))
+
+
+# What verifying reads of each bet: the record, then the request (the columns `_request` takes, in order).
+_READ = ("seq", "status", "nonce", "roll", "win", "payout", "profit",
+         "amount", "chance", "currency", "high", "faucet", "range_lo", "range_hi", "range_in")
+
+_CACHE = 65_536
+
+
+def _amount(cache: dict[str, Decimal], text: str) -> Decimal:
+    value = cache.get(text)
+    if value is None:
+        if len(cache) > _CACHE:
+            cache.clear()
+        value = cache[text] = Decimal(text)
+    return value
+
+
+def _request(columns: tuple[Any, ...]) -> BetRequest:
+    amount, chance, currency, high, faucet, low, high_end, inside = columns
+    return BetRequest(amount=Decimal(amount), chance=Decimal(chance), currency=currency, high=bool(high),
+                      faucet=bool(faucet), range=None if low is None or high_end is None else (low, high_end),
+                      range_in=True if inside is None else bool(inside))
 
 
 def reveal_and_verify(journal: Journal, session_id: int, server_seeds: Iterable[str]) -> SessionVerification:
