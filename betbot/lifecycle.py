@@ -73,8 +73,6 @@ def _simulator(settings: Settings, rules: GameRules, *, seeds: SeedPair | None =
 
 
 def _seed_pairs(backend: Backend, revealed: bool) -> list[dict[str, Any]]:
-    if not isinstance(backend, SimulatorBackend):
-        return []
     return [
         {
             "server_seed_hash": pair.server_seed_hash,
@@ -82,7 +80,7 @@ def _seed_pairs(backend: Backend, revealed: bool) -> list[dict[str, Any]]:
             "client_seed": pair.client_seed,
             "first_nonce": pair.first_nonce,
         }
-        for pair in backend.game.seed_history
+        for pair in backend.known_seeds
     ]
 
 
@@ -312,8 +310,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     watchers.finish(final, summary)
     log.info("session.end", **_end_fields(summary))
     print_summary(out, summary)
-    if journal is not None and session_id is not None and isinstance(backend, SimulatorBackend):
-        checked = reveal_and_verify(journal, session_id, [pair.server_seed for pair in backend.game.seed_history])
+    if journal is not None and session_id is not None and backend.known_seeds:
+        checked = reveal_and_verify(journal, session_id, [pair.server_seed for pair in backend.known_seeds])
         out.print(f"provably fair: {checked.line()}", style=None if checked.ok else "bold red", highlight=False,
                   soft_wrap=True)
     if settings.summary_json is not None:
@@ -372,7 +370,7 @@ def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, s
         journal.reopen_session(resumed.id)
         journal.attach(resumed.id)
         return resumed.id
-    seeds = backend.game.seeds if isinstance(backend, SimulatorBackend) else None
+    seeds = backend.known_seeds[-1] if backend.known_seeds else None
     session_id = journal.start_session(
         # A file strategy is journaled by its absolute FILE.py:Class, so that --resume finds it again.
         strategy=file_spec(settings.strategy) if is_file_spec(settings.strategy) else strategy.name,
@@ -408,8 +406,8 @@ class _SeedRotations:
         journal, session_id = self.journal, self.session_id
         if journal is None or session_id is None:
             return
-        if isinstance(self.backend, SimulatorBackend):
-            seeds = self.backend.game.seeds
+        if self.backend.known_seeds:
+            seeds = self.backend.known_seeds[-1]
             journal.add_seed_pair(session_id, server_seed_hash=seeds.server_seed_hash, client_seed=seeds.client_seed,
                                   first_nonce=seeds.first_nonce, first_seq=first_seq)
             journal.reveal_seed(session_id, seeds.server_seed)
@@ -429,7 +427,7 @@ def _journal_end(journal: Journal, session_id: int, *, session: Session, strateg
 
 
 def _seed_hash(backend: Backend) -> str | None:
-    return backend.game.seeds.server_seed_hash if isinstance(backend, SimulatorBackend) else None
+    return backend.known_seeds[-1].server_seed_hash if backend.known_seeds else None
 
 
 def _announce(settings: Settings, engine: Engine, err: Console, *, starting_balance: Decimal,
@@ -443,8 +441,8 @@ def _announce(settings: Settings, engine: Engine, err: Console, *, starting_bala
         f"betbot: {strategy.name} on the {backend.name}, {money_text(starting_balance)} {settings.currency}, "
         f"effective concurrency {engine.concurrency}{note}{journaled}", highlight=False, soft_wrap=True,
     )
-    if isinstance(backend, SimulatorBackend):
-        seeds = backend.game.seeds
+    if backend.known_seeds:
+        seeds = backend.known_seeds[-1]
         err.print(f"betbot: server seed hash {seeds.server_seed_hash}, client seed {seeds.client_seed}, "
                   f"first nonce {seeds.first_nonce}", highlight=False, soft_wrap=True)
     if backend.live:

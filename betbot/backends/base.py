@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
+from betbot.core.fairness import SeedPair
 from betbot.core.models import BetRequest, Outcome, SeedRotation, SiteStats
 
 __all__ = ["Backend", "SeedRotation", "SiteStats"]
@@ -19,6 +21,12 @@ class Backend(Protocol):
 
         The engine's fast path: a zero-latency simulator answers here, and no task is spawned per bet.
         """
+        ...
+
+    @property
+    def known_seeds(self) -> Sequence[SeedPair]:
+        """The seed pairs whose server seeds betbot holds, oldest first: all of the simulator's own (a simulated
+        house's secret guards no one's money: it is revealed, journaled, verified), none of a real site's."""
         ...
 
     async def place(self, seq: int, bet: BetRequest) -> Outcome:

@@ -33,7 +33,7 @@ import json
 import logging
 import math
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -56,6 +56,7 @@ from betbot.backends.api_models import (
 from betbot.backends.base import SeedRotation, SiteStats
 from betbot.backends.minbets import parse_min_bet
 from betbot.backends.transport import SHARD_SIZE, ShardedTransport, pooled_transport
+from betbot.core.fairness import SeedPair
 from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, Settled, Unknown
 from betbot.core.money import SATOSHI
 from betbot.redact import install_logging_filters, redact, register_secret
@@ -321,6 +322,10 @@ class DuckDiceBackend:
         return _Reply(response.status_code, response.headers, body, truncated)
 
     # -- bets --------------------------------------------------------------------------------------
+    @property
+    def known_seeds(self) -> Sequence[SeedPair]:
+        return ()  # the site's server seed stays its secret until a rotation reveals it
+
     def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
         return None
 

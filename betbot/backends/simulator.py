@@ -9,12 +9,14 @@ executes, as on the site.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import anyio
 
 from betbot.backends.base import SeedRotation, SiteStats
+from betbot.core.fairness import SeedPair
 from betbot.core.game import SimulatedGame
 from betbot.core.models import BetRequest, Outcome
 
@@ -46,6 +48,10 @@ class SimulatorBackend:
     def __init__(self, game: SimulatedGame, latency: LatencyModel | None = None) -> None:
         self.game = game
         self.latency = latency or LatencyModel()
+
+    @property
+    def known_seeds(self) -> Sequence[SeedPair]:
+        return self.game.seed_history
 
     def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
         return self.game.play(seq, bet) if self.latency.instant else None
