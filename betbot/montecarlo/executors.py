@@ -91,6 +91,7 @@ class ProcessExecutor:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self._others = set(multiprocessing.active_children())  # children that are not this pool's
         self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_worker_start)
 
@@ -116,6 +117,11 @@ class ProcessExecutor:
             process.join()
         if abort:
             self._pool.shutdown(wait=True)
+            # The pool starts workers on demand, from its own thread too: one started after the list above
+            # was read is this pool's all the same, and no worker may outlive the run.
+            for process in set(multiprocessing.active_children()) - self._others:
+                process.terminate()
+                process.join()
 
 
 class DaskExecutor:
