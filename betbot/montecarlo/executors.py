@@ -109,6 +109,8 @@ class ProcessExecutor:
         # The processes, read before shutdown forgets them: terminating is the only way to stop a chunk
         # in the middle (concurrent.futures has no public call for it before Python 3.14).
         processes = list(getattr(self._pool, "_processes", {}).values()) if abort else []
+        # shutdown(wait=False) forgets the pool's manager thread without joining it: kept here, to join it.
+        manager = getattr(self._pool, "_executor_manager_thread", None)
         self._pool.shutdown(wait=not abort, cancel_futures=True)
         for process in processes:
             if process.is_alive():
@@ -117,8 +119,10 @@ class ProcessExecutor:
             process.join()
         if abort:
             self._pool.shutdown(wait=True)
-            # The pool starts workers on demand, from its own thread too: one started after the list above
-            # was read is this pool's all the same, and no worker may outlive the run.
+            if manager is not None:
+                manager.join()  # it winds down once its workers are gone
+            # A worker started after the list above was read is this pool's all the same: none may outlive
+            # the run.
             for process in set(multiprocessing.active_children()) - self._others:
                 process.terminate()
                 process.join()
