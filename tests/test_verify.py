@@ -21,6 +21,7 @@ from betbot.core.game import SimulatedGame
 from betbot.core.verify import (
     MAX_NONCES,
     JournaledBet,
+    NonceSet,
     PairToVerify,
     Verdict,
     format_roll,
@@ -344,3 +345,13 @@ def test_a_session_with_no_revealed_seed_has_nothing_to_re_compute(tmp_path: Pat
     assert result.ok
     assert result.line() == (f"session {session_id}: no bet to re-compute; 5 not verifiable yet "
                              "(server seed not revealed)")
+
+
+@given(st.lists(st.one_of(st.integers(0, 5_000), st.integers(0, 10**15)), max_size=300))
+def test_the_nonce_set_answers_as_a_set_does(nonces: list[int]) -> None:
+    seen, reference = NonceSet(), set()
+    for nonce in nonces:
+        assert (nonce in seen) == (nonce in reference)
+        seen.add(nonce)
+        reference.add(nonce)
+    assert all(nonce in seen for nonce in reference)

@@ -32,6 +32,7 @@ from betbot.core.models import BetRequest
 __all__ = [
     "BetVerdict",
     "JournaledBet",
+    "NonceSet",
     "PairToVerify",
     "RollTrace",
     "Verdict",
@@ -143,20 +144,57 @@ def _pair_index(pairs: Sequence[PairToVerify], seq: int, start: int) -> int:
     return index
 
 
+_NONCE_BYTES = 1 << 24  # 134 million nonces in 16 MiB; a nonce beyond that is an altered record's
+
+
+class NonceSet:
+    """The nonces seen under one seed pair, one bit each from the first one seen: a session of millions of
+    bets is checked for a nonce used twice in a few hundred kilobytes, not a set of millions of ints."""
+
+    __slots__ = ("_base", "_bits", "_others")
+
+    def __init__(self) -> None:
+        self._base: int | None = None
+        self._bits = bytearray()
+        self._others: set[int] = set()  # a nonce below the first one seen, or far above it (an altered record)
+
+    def __contains__(self, nonce: int) -> bool:
+        base = self._base
+        if base is None:
+            return False
+        offset = nonce - base
+        byte = offset >> 3
+        if offset < 0 or byte >= _NONCE_BYTES:
+            return nonce in self._others
+        return byte < len(self._bits) and bool(self._bits[byte] >> (offset & 7) & 1)
+
+    def add(self, nonce: int) -> None:
+        if self._base is None:
+            self._base = nonce
+        offset = nonce - self._base
+        byte = offset >> 3
+        if offset < 0 or byte >= _NONCE_BYTES:
+            self._others.add(nonce)
+            return
+        if byte >= len(self._bits):
+            self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits))))
+        self._bits[byte] |= 1 << (offset & 7)
+
+
 def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> Iterator[BetVerdict]:
     """A verdict per bet, in the bets' order (which must be seq order). `pairs` sorted by first_seq.
 
     A bet before the first pair, or with no pair at all, is not verifiable.
     """
     index = 0
-    seen: set[int] = set()  # nonces used under the current pair
+    seen = NonceSet()  # nonces used under the current pair
     for bet in bets:
         if not pairs or bet.seq < pairs[0].first_seq:
             yield BetVerdict(seq=bet.seq, verdict=Verdict.NOT_REVEALED)
             continue
         found = _pair_index(pairs, bet.seq, index)
         if found != index:
-            index, seen = found, set()
+            index, seen = found, NonceSet()
         pair = pairs[index]
         if pair.server_seed is None:
             yield BetVerdict(seq=bet.seq, verdict=Verdict.NOT_REVEALED)
@@ -170,7 +208,7 @@ def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> 
 _win_profit = lru_cache(maxsize=4096)(win_profit)
 
 
-def _problems(pair: PairToVerify, server_seed: str, bet: JournaledBet, seen: set[int]) -> tuple[str, ...]:
+def _problems(pair: PairToVerify, server_seed: str, bet: JournaledBet, seen: NonceSet) -> tuple[str, ...]:
     found: list[str] = []
     if not pair.hash_matches:
         found.append(f"the revealed server seed does not hash to {pair.server_seed_hash}")
