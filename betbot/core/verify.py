@@ -110,7 +110,9 @@ class PairToVerify:
         object.__setattr__(self, "hash_matches", matches)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a session's verification
+# builds one of these and one verdict per bet (a million of each for a million bets).
+@dataclass(slots=True, kw_only=True)
 class JournaledBet:
     """What the record says of one settled bet."""
 
@@ -129,7 +131,7 @@ class Verdict(StrEnum):
     NOT_REVEALED = "not verifiable yet"  # its server seed has not been revealed
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BetVerdict:
     seq: int
     verdict: Verdict
