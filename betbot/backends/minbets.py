@@ -195,7 +195,7 @@ class MinBetCache:
         return {
             "version": _FORMAT_VERSION,
             "min_bets": {
-                currency: {"amount": str(entry.amount), "learned_at": entry.learned_at}
+                currency: {"amount": f"{entry.amount:f}", "learned_at": entry.learned_at}
                 for currency, entry in sorted(self._entries.items())
             },
         }

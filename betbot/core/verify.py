@@ -36,6 +36,7 @@ __all__ = [
     "PairToVerify",
     "RollTrace",
     "Verdict",
+    "Verifier",
     "format_roll",
     "parse_nonces",
     "trace_roll",
@@ -183,27 +184,55 @@ class NonceSet:
         self._bits[byte] |= 1 << (offset & 7)
 
 
+class Verifier:
+    """Checks one session's bets, fed in seq order; keeps the pair in force and the nonces seen under it.
+
+    `check` takes a record's fields as they are (no record object per bet: a session has millions) and
+    answers None when the bet matches its seeds, else its verdict (a mismatch with each difference, or not
+    verifiable yet).
+    """
+
+    __slots__ = ("_index", "_pairs", "_seen")
+
+    def __init__(self, pairs: Sequence[PairToVerify]) -> None:
+        self._pairs = pairs  # sorted by first_seq
+        self._index = 0
+        self._seen = NonceSet()  # nonces used under the current pair
+
+    def check(self, seq: int, bet: BetRequest, nonce: int, number: int, win: bool,  # noqa: PLR0917 - a record's fields
+              payout: Decimal, profit: Decimal) -> BetVerdict | None:
+        pairs = self._pairs
+        if not pairs or seq < pairs[0].first_seq:
+            return BetVerdict(seq=seq, verdict=Verdict.NOT_REVEALED)
+        found = _pair_index(pairs, seq, self._index)
+        if found != self._index:
+            self._index, self._seen = found, NonceSet()
+        pair = pairs[found]
+        server_seed = pair.server_seed
+        if server_seed is None:
+            return BetVerdict(seq=seq, verdict=Verdict.NOT_REVEALED)
+        seen = self._seen
+        # The common case in one pass; any difference is then spelled out by _problems.
+        if (pair.hash_matches and nonce not in seen and roll(server_seed, pair.client_seed, nonce) == number
+                and bet_wins(bet, number) == win
+                and profit == (_win_profit(bet.amount, payout) if win else -bet.amount)):
+            seen.add(nonce)
+            return None
+        record = JournaledBet(seq=seq, bet=bet, nonce=nonce, roll=number, win=win, payout=payout, profit=profit)
+        problems = _problems(pair, server_seed, record, seen)
+        seen.add(nonce)
+        return BetVerdict(seq=seq, verdict=Verdict.MISMATCH, problems=problems) if problems else None
+
+
 def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> Iterator[BetVerdict]:
     """A verdict per bet, in the bets' order (which must be seq order). `pairs` sorted by first_seq.
 
     A bet before the first pair, or with no pair at all, is not verifiable.
     """
-    index = 0
-    seen = NonceSet()  # nonces used under the current pair
+    verifier = Verifier(pairs)
     for bet in bets:
-        if not pairs or bet.seq < pairs[0].first_seq:
-            yield BetVerdict(seq=bet.seq, verdict=Verdict.NOT_REVEALED)
-            continue
-        found = _pair_index(pairs, bet.seq, index)
-        if found != index:
-            index, seen = found, NonceSet()
-        pair = pairs[index]
-        if pair.server_seed is None:
-            yield BetVerdict(seq=bet.seq, verdict=Verdict.NOT_REVEALED)
-            continue
-        problems = _problems(pair, pair.server_seed, bet, seen)
-        seen.add(bet.nonce)
-        yield BetVerdict(seq=bet.seq, verdict=Verdict.MISMATCH if problems else Verdict.MATCH, problems=problems)
+        verdict = verifier.check(bet.seq, bet.bet, bet.nonce, bet.roll, bet.win, bet.payout, bet.profit)
+        yield BetVerdict(seq=bet.seq, verdict=Verdict.MATCH) if verdict is None else verdict
 
 
 # A session repeats few stakes and payouts: their winning profit is computed once each.

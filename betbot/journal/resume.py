@@ -96,9 +96,9 @@ def reconcile_simulated(journal: Journal, record: SessionRecord) -> int:
 
 
 def site_stats_to_json(stats: SiteStats) -> dict[str, Any]:
-    return {"currency": stats.currency, "bets": stats.bets, "wins": stats.wins, "profit": str(stats.profit),
-            "volume": str(stats.volume), "balance": str(stats.balance),
-            "faucet_balance": str(stats.faucet_balance)}
+    return {"currency": stats.currency, "bets": stats.bets, "wins": stats.wins, "profit": f"{stats.profit:f}",
+            "volume": f"{stats.volume:f}", "balance": f"{stats.balance:f}",
+            "faucet_balance": f"{stats.faucet_balance:f}"}
 
 
 def _site_stats_from_json(data: dict[str, Any]) -> SiteStats:

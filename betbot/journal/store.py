@@ -297,15 +297,15 @@ class Journal:
                 # Texts of the last chance and payout: strategies pass the same chance bet after bet.
                 chance, chance_text = self._chance
                 if bet.chance is not chance:
-                    chance, chance_text = self._chance = bet.chance, str(bet.chance)
+                    chance, chance_text = self._chance = bet.chance, _text(bet.chance)
                 payout, payout_text = self._payout
                 if outcome.payout != payout:
-                    payout, payout_text = self._payout = outcome.payout, str(outcome.payout)
+                    payout, payout_text = self._payout = outcome.payout, _text(outcome.payout)
                 settled = self._settled
                 settled += (
-                    self._session_id, seq, wall, str(bet.amount), chance_text, 1 if bet.high else 0,
+                    self._session_id, seq, wall, _text(bet.amount), chance_text, 1 if bet.high else 0,
                     bet.currency, 1 if bet.faucet else 0, outcome.bet_hash, outcome.nonce, outcome.number,
-                    1 if outcome.win else 0, payout_text, str(outcome.profit), str(outcome.balance),
+                    1 if outcome.win else 0, payout_text, _text(outcome.profit), _text(outcome.balance),
                     latency,
                 )
                 if len(settled) >= self._batch_values or now >= self._flush_due:
@@ -688,9 +688,14 @@ def _prepare(con: sqlite3.Connection, path: Path, *, durable: bool, readonly: bo
 
 
 # -- rows ----------------------------------------------------------------------------------------------
+def _text(value: Decimal) -> str:
+    """A decimal as stored: fixed-point, with the places it has (`0.00000001`, never `1E-8` or `0E-8`)."""
+    return format(value, "f")
+
+
 def _request_columns(bet: BetRequest) -> _Row:
     span = bet.range
-    head = (str(bet.amount), str(bet.chance), int(bet.high), bet.currency, int(bet.faucet))
+    head = (_text(bet.amount), _text(bet.chance), int(bet.high), bet.currency, int(bet.faucet))
     if span is None:
         return (*head, None, None, None)
     return (*head, span[0], span[1], int(bet.range_in))
@@ -712,7 +717,7 @@ def _outcome_row(session_id: int | None, seq: int, wall: int, outcome: Outcome, 
     head = (session_id, seq, wall, *_request_columns(outcome.bet))
     if isinstance(outcome, Settled):
         return (*head, "settled", outcome.bet_hash or None, outcome.nonce, outcome.number, int(outcome.win),
-                str(outcome.payout), str(outcome.profit), str(outcome.balance), latency, None, None)
+                _text(outcome.payout), _text(outcome.profit), _text(outcome.balance), latency, None, None)
     if isinstance(outcome, Refused):
         return (*head, "refused", None, None, None, None, None, None, None, latency, outcome.kind.value,
                 outcome.message or None)

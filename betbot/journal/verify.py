@@ -8,14 +8,14 @@ pairs whose published hash they match; nothing is written, so a read-only journa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from betbot.core.fairness import server_seed_hash
 from betbot.core.models import BetRequest
-from betbot.core.verify import BetVerdict, JournaledBet, PairToVerify, Verdict, verify_bets
+from betbot.core.verify import BetVerdict, PairToVerify, Verdict, Verifier
 from betbot.journal.schema import BetStatus
 from betbot.journal.store import Journal
 
@@ -71,22 +71,12 @@ def verify_session(journal: Journal, session_id: int, server_seeds: Iterable[str
         revealed_pairs=sum(pair.server_seed is not None for pair in pairs),
         unmatched_seeds=[seed for digest, seed in given.items() if digest not in known],
     )
-    for verdict in verify_bets(pairs, _settled_bets(journal, session_id, result)):
-        if verdict.verdict is Verdict.MATCH:
-            result.matched += 1
-        elif verdict.verdict is Verdict.MISMATCH:
-            result.mismatches.append(verdict)
-        else:
-            result.not_revealed += 1
-    return result
-
-
-def _settled_bets(journal: Journal, session_id: int, result: SessionVerification) -> Iterator[JournaledBet]:
-    """The session's settled bets with a roll, in seq order; the others are only counted."""
+    check = Verifier(pairs).check
     settled = BetStatus.SETTLED.value
     # A session repeats a few requests and amounts millions of times: each is parsed once.
     bets: dict[tuple[object, ...], BetRequest] = {}
     amounts: dict[str, Decimal] = {}
+    matched = 0
     for row in journal.bet_columns(session_id, _READ):
         seq, status, nonce, roll, win, payout, profit = row[:7]
         if status != settled or roll is None or nonce is None:
@@ -98,8 +88,15 @@ def _settled_bets(journal: Journal, session_id: int, result: SessionVerification
             if len(bets) > _CACHE:
                 bets.clear()
             bet = bets[key] = _request(key)
-        yield JournaledBet(seq=seq, bet=bet, nonce=nonce, roll=roll, win=bool(win),
-                           payout=_amount(amounts, payout), profit=_amount(amounts, profit))
+        verdict = check(seq, bet, nonce, roll, bool(win), _amount(amounts, payout), _amount(amounts, profit))
+        if verdict is None:
+            matched += 1
+        elif verdict.verdict is Verdict.MISMATCH:
+            result.mismatches.append(verdict)
+        else:
+            result.not_revealed += 1
+    result.matched = matched
+    return result
 
 
 # What verifying reads of each bet: the record, then the request (the columns `_request` takes, in order).
