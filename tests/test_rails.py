@@ -141,3 +141,18 @@ def test_every_bet_verifies_under_its_own_seed_pair_after_reseeding(tmp_path: Pa
         assert nonce == first_nonce + seq - first_seq
         assert roll(server_seed, client_seed, nonce) == number
     assert len(rows) == 250
+
+
+def test_the_journal_stores_money_as_fixed_point_text(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    result = betbot("run", "-p", "base_bet=0.00000001", "--max-bets", "20", "--journal", str(journal),
+                    "--dashboard", "off", "--seed", "satoshi")
+    assert result.returncode == 0, result.stderr[-2000:]
+    con = sqlite3.connect(journal)
+    try:
+        texts = [text for row in con.execute("SELECT amount, profit, balance_after FROM bets") for text in row]
+    finally:
+        con.close()
+    assert "0.00000001" in texts
+    assert "-0.00000001" in texts
+    assert not [text for text in texts if "E" in text]
