@@ -690,7 +690,8 @@ def _prepare(con: sqlite3.Connection, path: Path, *, durable: bool, readonly: bo
 # -- rows ----------------------------------------------------------------------------------------------
 def _text(value: Decimal) -> str:
     """A decimal as stored: fixed-point, with the places it has (`0.00000001`, never `1E-8` or `0E-8`)."""
-    return format(value, "f")
+    text = str(value)  # fixed-point already unless tiny or with a positive exponent; a third of format's cost
+    return format(value, "f") if "E" in text else text
 
 
 def _request_columns(bet: BetRequest) -> _Row:
