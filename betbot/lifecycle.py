@@ -265,7 +265,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         session.check_limits(clock())  # the last run may have ended on a limit: it still holds
         err.print(f"betbot: resuming session {resumed.id} after bet {session.next_seq - 1} "
                   f"({replayed.bets} journaled), balance {money_text(session.balance)} {settings.currency}, "
-                  "with its own strategy, parameters and limits (flags for those apply to new sessions only)",
+                  "with its own strategy, parameters, limits and concurrency (given again, a limit or -n may only "
+                  "tighten them)",
                   highlight=False, soft_wrap=True)
     first_new_seq = session.next_seq
 
