@@ -595,3 +595,23 @@ def test_site_payouts_are_what_settled_bets_were_paid(path: Path) -> None:
         journal.reconciled(6, dice("1", chance="10"), Decimal("0E-8"), 1.0)  # a zero-profit verdict: a win
         (row,) = [b for b in journal.bets(session_id) if b.seq == 6]
         assert (row.status, row.profit, row.win) == (BetStatus.RECONCILED, Decimal(0), True)
+
+
+def test_a_reading_command_opens_a_journal_of_an_older_betbot(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    con = sqlite3.connect(path, isolation_level=None)
+    for statement in MIGRATIONS[0]:
+        con.execute(statement)
+    con.execute("PRAGMA user_version = 1")
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+    con.execute("INSERT INTO sessions (created_at, started_at, strategy, params, limits, backend, currency, "
+                "starting_balance) VALUES ('2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 'flat', "
+                "'{}', '{}', 'simulator', 'DOGE', '100')")
+    con.close()
+    with Journal.open(path, durable=False, readonly=True) as journal:  # upgraded first, then read
+        [session] = journal.sessions()
+        assert session.strategy == "flat"
+        assert session.run_settings is None
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()

@@ -25,6 +25,7 @@ Everything that reads (sessions, bets, replay, reconciliation) flushes first, so
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -182,6 +183,11 @@ class Journal:
         """
         path = default_journal_path() if path is None else Path(path).expanduser()
         _check_header(path, must_exist=readonly)
+        if readonly and _older_than_this_betbot(path):
+            # A journal from an older betbot is brought up to date first (the migrations only add), so
+            # that a reading command works on it the day betbot is upgraded; then it is read read-only.
+            with contextlib.suppress(JournalError):  # not writable here: the open below says it is older
+                cls.open(path, durable=False).close()
         if not readonly:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -685,6 +691,19 @@ def _prepare(con: sqlite3.Connection, path: Path, *, durable: bool, readonly: bo
     # of the machine, which is what a dry run needs.
     con.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
     migrate(con, path)  # takes the write lock even when current: the check that the journal can be written
+
+
+def _older_than_this_betbot(path: Path) -> bool:
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False  # the read-only open that follows says what is wrong
+    try:
+        return int(con.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
 
 
 # -- rows ----------------------------------------------------------------------------------------------
