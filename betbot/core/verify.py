@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from betbot.core.fairness import bet_wins, roll, server_seed_hash, win_profit
+from betbot.core.fairness import ROLLS, bet_wins, roll, server_seed_hash, win_profit, winning_numbers
 from betbot.core.models import BetRequest
 
 __all__ = [
@@ -171,17 +171,27 @@ class NonceSet:
             return nonce in self._others
         return byte < len(self._bits) and bool(self._bits[byte] >> (offset & 7) & 1)
 
-    def add(self, nonce: int) -> None:
-        if self._base is None:
-            self._base = nonce
-        offset = nonce - self._base
+    def add(self, nonce: int) -> bool:
+        """Remember `nonce`; whether it is new (False: it was seen already)."""
+        base = self._base
+        if base is None:
+            base = self._base = nonce
+        offset = nonce - base
         byte = offset >> 3
         if offset < 0 or byte >= _NONCE_BYTES:
-            self._others.add(nonce)
-            return
-        if byte >= len(self._bits):
-            self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits))))
-        self._bits[byte] |= 1 << (offset & 7)
+            others = self._others
+            if nonce in others:
+                return False
+            others.add(nonce)
+            return True
+        bits = self._bits
+        if byte >= len(bits):
+            bits.extend(bytes(max(byte + 1 - len(bits), len(bits))))
+        mask = 1 << (offset & 7)
+        if bits[byte] & mask:
+            return False
+        bits[byte] |= mask
+        return True
 
 
 class Verifier:
@@ -192,12 +202,15 @@ class Verifier:
     verifiable yet).
     """
 
-    __slots__ = ("_index", "_pairs", "_seen")
+    __slots__ = ("_index", "_pairs", "_request", "_seen", "_window")
 
     def __init__(self, pairs: Sequence[PairToVerify]) -> None:
         self._pairs = pairs  # sorted by first_seq
         self._index = 0
         self._seen = NonceSet()  # nonces used under the current pair
+        # The last request's winning window (lo, hi, inside): a session repeats the same request object.
+        self._request: BetRequest | None = None
+        self._window = (0, -1, True)
 
     def check(self, seq: int, bet: BetRequest, nonce: int, number: int, win: bool,  # noqa: PLR0917 - a record's fields
               payout: Decimal, profit: Decimal) -> BetVerdict | None:
@@ -211,17 +224,27 @@ class Verifier:
         server_seed = pair.server_seed
         if server_seed is None:
             return BetVerdict(seq=seq, verdict=Verdict.NOT_REVEALED)
-        seen = self._seen
+        fresh = self._seen.add(nonce)
+        if bet is not self._request:
+            self._request, self._window = bet, _window(bet)
+        low, high, inside = self._window
         # The common case in one pass; any difference is then spelled out by _problems.
-        if (pair.hash_matches and nonce not in seen and roll(server_seed, pair.client_seed, nonce) == number
-                and bet_wins(bet, number) == win
+        if (fresh and pair.hash_matches and roll(server_seed, pair.client_seed, nonce) == number
+                and ((low <= number <= high) is inside) == win
                 and profit == (_win_profit(bet.amount, payout) if win else -bet.amount)):
-            seen.add(nonce)
             return None
         record = JournaledBet(seq=seq, bet=bet, nonce=nonce, roll=number, win=win, payout=payout, profit=profit)
-        problems = _problems(pair, server_seed, record, seen)
-        seen.add(nonce)
+        problems = _problems(pair, server_seed, record, reused=not fresh)
         return BetVerdict(seq=seq, verdict=Verdict.MISMATCH, problems=problems) if problems else None
+
+
+def _window(bet: BetRequest) -> tuple[int, int, bool]:
+    """The rolls that win `bet` as (lo, hi, inside): a roll wins when (lo <= roll <= hi) is inside. The same
+    rule as `fairness.bet_wins` (a test holds them equal), worked out once per request."""
+    if bet.range is not None:
+        return bet.range[0], bet.range[1], bet.range_in
+    w = winning_numbers(bet.chance)
+    return (ROLLS - w, ROLLS - 1, True) if bet.high else (0, w - 1, True)
 
 
 def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> Iterator[BetVerdict]:
@@ -239,11 +262,11 @@ def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> 
 _win_profit = lru_cache(maxsize=4096)(win_profit)
 
 
-def _problems(pair: PairToVerify, server_seed: str, bet: JournaledBet, seen: NonceSet) -> tuple[str, ...]:
+def _problems(pair: PairToVerify, server_seed: str, bet: JournaledBet, *, reused: bool) -> tuple[str, ...]:
     found: list[str] = []
     if not pair.hash_matches:
         found.append(f"the revealed server seed does not hash to {pair.server_seed_hash}")
-    if bet.nonce in seen:
+    if reused:
         found.append(f"nonce {bet.nonce} was already used under this seed pair")
     number = roll(server_seed, pair.client_seed, bet.nonce)
     if number != bet.roll:
