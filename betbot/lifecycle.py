@@ -34,7 +34,7 @@ from betbot.engine.hooks import combine
 from betbot.engine.loop import Engine
 from betbot.engine.ratelimit import TokenBucket
 from betbot.engine.site_books import Reconciler
-from betbot.journal import Journal, SessionRecord
+from betbot.journal import Journal, SessionRecord, default_journal_path
 from betbot.journal.resume import (
     ResumeFailure,
     baseline_of,
@@ -107,8 +107,13 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
         if resume is not None:
             if settings.no_journal:
                 raise SettingsError("--resume continues a session from the journal; drop --no-journal")
-            journal = stack.enter_context(closing(Journal.open(settings.journal, durable=settings.live)))
-            record = _session_to_resume(settings, journal, resume, err)
+            path = settings.journal or default_journal_path()
+            if path.exists():
+                journal = stack.enter_context(closing(Journal.open(path, durable=settings.live)))
+                record = _session_to_resume(settings, journal, resume, err)
+            else:  # nothing to resume; a new session's journal is made once its settings are checked
+                err.print(f"betbot: no journal at {path}: no interrupted session to resume; starting a new one",
+                          highlight=False, soft_wrap=True)
         if record is None:
             require_loss_bound(settings)
         else:

@@ -62,12 +62,14 @@ def test_a_live_resume_with_nothing_to_resume_starts_only_under_the_rail(tmp_pat
     with serve_fake_in_thread(FakeServerConfig(api_key=KEY)) as base_url:
         refused = betbot("run", "--live", "--resume", "--base-url", base_url, "--max-bets", "3",
                          "--journal", str(journal), env={**ENV, "BETBOT_API_KEY": KEY})
+        refused_left_a_journal = journal.exists()
         placed = betbot("run", "--live", "--resume", "--base-url", base_url, "--max-bets", "3", "--stop-loss", "1",
                         "--journal", str(journal), "--dashboard", "off", env={**ENV, "BETBOT_API_KEY": KEY})
         ledger = httpx.get(f"{base_url}/_fake/ledger", params={"api_key": KEY}).json()
     assert refused.returncode == 2
     assert "no interrupted session" in refused.stderr
     assert "--stop-loss" in refused.stderr.strip().splitlines()[-1]
+    assert not refused_left_a_journal  # refused before anything was written
     assert placed.returncode == 0, placed.stderr[-2000:]
     assert ledger["executed"] == 3
 
