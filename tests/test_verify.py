@@ -16,7 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from betbot.cli import main
-from betbot.core.fairness import SeedPair, bet_wins, payout_multiplier, roll, server_seed_hash, win_profit
+from betbot.core.fairness import (
+    SeedPair,
+    bet_wins,
+    payout_multiplier,
+    roll,
+    server_seed_hash,
+    win_profit,
+    winning_window,
+)
 from betbot.core.game import SimulatedGame
 from betbot.core.verify import (
     MAX_NONCES,
@@ -24,7 +32,6 @@ from betbot.core.verify import (
     NonceSet,
     PairToVerify,
     Verdict,
-    _window,
     format_roll,
     parse_nonces,
     trace_roll,
@@ -360,11 +367,15 @@ def test_the_nonce_set_answers_as_a_set_does(nonces: list[int]) -> None:
 
 @given(st.integers(1, 9800), st.booleans(), st.integers(0, 9999), st.integers(0, 9999), st.booleans(),
        st.integers(0, 9999))
-def test_the_verifiers_window_is_the_games_rule(w: int, high: bool, a: int, b: int, inside: bool,
+def test_the_winning_window_is_the_games_rule(w: int, high: bool, a: int, b: int, inside: bool,
                                                 number: int) -> None:
     dice_bet = dice("1", Decimal(w) / 100, high=high)
     low, top = min(a, b), max(a, b)
     range_bet = replace(dice_bet, range=(low, top), range_in=inside)
-    for bet in (dice_bet, range_bet):
-        lo, hi, wins_inside = _window(bet)
-        assert ((lo <= number <= hi) is wins_inside) == bet_wins(bet, number)
+    # The rule as duckdice-api.md states it, written out independently of the window.
+    expected = {dice_bet: number >= 10_000 - w if high else number < w,
+                range_bet: (low <= number <= top) == inside}
+    for bet, wins in expected.items():
+        lo, hi, wins_inside = winning_window(bet)
+        assert ((lo <= number <= hi) is wins_inside) == wins
+        assert bet_wins(bet, number) == wins

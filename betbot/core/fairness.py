@@ -32,6 +32,7 @@ __all__ = [
     "server_seed_hash",
     "win_profit",
     "winning_numbers",
+    "winning_window",
 ]
 
 ROLLS = 10_000
@@ -71,13 +72,21 @@ def range_chance(low: int, high: int, inside: bool) -> Decimal:
     return Decimal(width if inside else ROLLS - width) / 100
 
 
+def winning_window(bet: BetRequest) -> tuple[int, int, bool]:
+    """The rolls that win `bet` as (lo, hi, inside): a roll wins when `(lo <= roll <= hi) is inside`.
+
+    Original Dice high wins `roll >= 10000 - W`, low `roll < W`; Range Dice in/out its inclusive range. Callers
+    that see the same bet shape many times (the simulated house, the verifier) work it out once."""
+    if bet.range is not None:
+        return bet.range[0], bet.range[1], bet.range_in
+    w = winning_numbers(bet.chance)
+    return (ROLLS - w, ROLLS - 1, True) if bet.high else (0, w - 1, True)
+
+
 def bet_wins(bet: BetRequest, number: int) -> bool:
     """Whether `number` wins `bet`, for Original Dice high/low and Range Dice in/out."""
-    if bet.range is not None:
-        low, high = bet.range
-        return (low <= number <= high) == bet.range_in
-    w = winning_numbers(bet.chance)
-    return number >= ROLLS - w if bet.high else number < w
+    low, high, inside = winning_window(bet)
+    return (low <= number <= high) is inside
 
 
 def payout_multiplier(chance: Decimal, edge: Decimal) -> Decimal:

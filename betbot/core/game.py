@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from betbot.core.fairness import ROLLS, GameRules, SeedPair, payout_multiplier, roll, win_profit, winning_numbers
+from betbot.core.fairness import GameRules, SeedPair, payout_multiplier, roll, win_profit, winning_window
 from betbot.core.models import BetRequest, RefusalKind, Refused, SeedRotation, Settled
 from betbot.core.rolls import fast_roll
 
@@ -101,13 +101,7 @@ class SimulatedGame:
         key = (bet.chance, bet.high, bet.faucet, bet.range, bet.range_in)
         terms = self._shapes.get(key)
         if terms is None:
-            if bet.range is not None:
-                low, high = bet.range
-                inside = bet.range_in
-            else:
-                w = winning_numbers(bet.chance)
-                low, high, inside = (ROLLS - w, ROLLS - 1, True) if bet.high else (0, w - 1, True)
-            terms = self._shapes[key] = (low, high, inside, payout_multiplier(bet.chance, self.rules.edge_for(bet)))
+            terms = self._shapes[key] = (*winning_window(bet), payout_multiplier(bet.chance, self.rules.edge_for(bet)))
         return terms
 
     def play(self, seq: int, bet: BetRequest) -> Settled | Refused:
@@ -132,7 +126,7 @@ class SimulatedGame:
             number = roll(seeds.server_seed, seeds.client_seed, nonce)
         else:
             number = fast_roll(fast_key, seq - self._first_seq)
-        # The same rule as `fairness.bet_wins`, with the window of this bet's shape computed once.
+        # `fairness.bet_wins`, with the window of this bet's shape computed once.
         low, high, inside, payout = self._last_terms if bet is self._last_bet else self._remember(bet)
         win = (low <= number <= high) is inside
         profit = win_profit(amount, payout) if win else -amount

@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from betbot.core.fairness import ROLLS, bet_wins, roll, server_seed_hash, win_profit, winning_numbers
+from betbot.core.fairness import bet_wins, roll, server_seed_hash, win_profit, winning_window
 from betbot.core.models import BetRequest
 
 __all__ = [
@@ -226,7 +226,7 @@ class Verifier:
             return BetVerdict(seq=seq, verdict=Verdict.NOT_REVEALED)
         fresh = self._seen.add(nonce)
         if bet is not self._request:
-            self._request, self._window = bet, _window(bet)
+            self._request, self._window = bet, winning_window(bet)
         low, high, inside = self._window
         # The common case in one pass; any difference is then spelled out by _problems.
         if (fresh and pair.hash_matches and roll(server_seed, pair.client_seed, nonce) == number
@@ -236,15 +236,6 @@ class Verifier:
         record = JournaledBet(seq=seq, bet=bet, nonce=nonce, roll=number, win=win, payout=payout, profit=profit)
         problems = _problems(pair, server_seed, record, reused=not fresh)
         return BetVerdict(seq=seq, verdict=Verdict.MISMATCH, problems=problems) if problems else None
-
-
-def _window(bet: BetRequest) -> tuple[int, int, bool]:
-    """The rolls that win `bet` as (lo, hi, inside): a roll wins when (lo <= roll <= hi) is inside. The same
-    rule as `fairness.bet_wins` (a test holds them equal), worked out once per request."""
-    if bet.range is not None:
-        return bet.range[0], bet.range[1], bet.range_in
-    w = winning_numbers(bet.chance)
-    return (ROLLS - w, ROLLS - 1, True) if bet.high else (0, w - 1, True)
 
 
 def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> Iterator[BetVerdict]:
