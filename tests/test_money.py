@@ -13,6 +13,7 @@ from betbot.core.money import (
     SATOSHI,
     ZERO,
     AmountError,
+    money_text,
     parse_amount,
     parse_chance,
     quantize,
@@ -167,3 +168,15 @@ def test_parse_amount_never_rounds(value: Decimal) -> None:
     else:
         with pytest.raises(AmountError):
             parse_amount(str(value))
+
+
+@pytest.mark.parametrize(("value", "plain", "signed"), [
+    ("0E-8", "0.00000000", "+0.00000000"),
+    ("-0E-8", "0.00000000", "+0.00000000"),
+    ("-0.000000004", "0.00000000", "+0.00000000"),  # rounds to a zero, which has no sign
+    ("-3E-8", "-0.00000003", "-0.00000003"),
+    ("12.5", "12.50000000", "+12.50000000"),
+])
+def test_money_text_is_fixed_point_and_zero_has_no_sign(value: str, plain: str, signed: str) -> None:
+    assert money_text(Decimal(value)) == plain
+    assert money_text(Decimal(value), sign=True) == signed

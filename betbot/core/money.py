@@ -45,9 +45,10 @@ def money_text(value: Decimal, *, sign: bool = False) -> str:
     8 places (`format` never rounds those); more places are rounded half-even, which never happens to
     money that came through `quantize` or `parse_amount`.
     """
-    if not value:
-        value = abs(value)  # a negative zero (a loss of nothing) is written as zero
-    return format(value, "+.8f" if sign else ".8f")
+    text = format(value, "+.8f" if sign else ".8f")
+    if text[0] == "-" and not text.strip("-0."):
+        text = text.replace("-", "+" if sign else "", 1)  # a negative zero, or what rounds to it, is zero
+    return text
 
 
 def quantize_chance(value: Decimal | int | str) -> Decimal:

@@ -14,6 +14,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
+from betbot.core.money import money_text
+from betbot.core.verify import format_roll as roll_text  # the roll as the site shows it: 2714 -> 27.14
+
 __all__ = [
     "LATENCY_PLACES",
     "chance_text",
@@ -25,7 +28,6 @@ __all__ = [
     "roll_text",
 ]
 
-_EIGHT: Final = Decimal("0.00000001")
 _TWO: Final = Decimal("0.01")
 _LEADS: Final = frozenset("-0123456789")
 LATENCY_PLACES: Final = 2
@@ -45,13 +47,7 @@ def money(value: Decimal | str | int) -> str:
         places = len(value) - point - 1
         if places <= 8:
             return value + "0" * (8 - places)
-    amount = Decimal(value).quantize(_EIGHT)
-    return f"{amount + 0:f}"  # + 0 turns -0 into 0
-
-
-def roll_text(roll: int) -> str:
-    """The roll as the site shows it: 2714 -> `27.14`, 5 -> `0.05`."""
-    return f"{roll // 100}.{roll % 100:02d}"
+    return money_text(Decimal(value))
 
 
 def roll_from_text(text: str) -> int:
