@@ -98,9 +98,9 @@ class AuditedSession(Session):
         super().__init__(**kwargs)
         self.admissions: list[Admission] = []
 
-    def admit(self, bet: BetRequest, now: float) -> Any:
+    def admit_open(self, bet: BetRequest) -> Any:  # the gate itself, whether reached through admit or not
         profit, exposure, balance, in_flight = self.profit, self.exposure, self.balance, self.in_flight
-        verdict = super().admit(bet, now)
+        verdict = super().admit_open(bet)
         self.admissions.append(Admission(profit=profit, exposure_before=exposure, balance=balance,
                                          in_flight=in_flight, stake=bet.amount, verdict=verdict))
         return verdict

@@ -249,7 +249,7 @@ class SessionMachine:
                     return decided
                 bet = decided
             if bet is not None:
-                verdict = session.admit(bet, now)
+                verdict = session.admit_open(bet)  # open_for_bets said yes just above
                 if verdict.__class__ is int:
                     self._pending = None
                     seq: int = verdict

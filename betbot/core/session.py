@@ -270,6 +270,11 @@ class Session:
         if not self.open_for_bets(now):
             assert self._stop_reason is not None  # noqa: S101 - open_for_bets sets it when it says no
             return self._stop_reason
+        return self.admit_open(bet)
+
+    def admit_open(self, bet: BetRequest) -> int | Held | StopReason:
+        """`admit` for an owner that has just found the session open (the machine asks before it asks the
+        strategy): the gate without asking again."""
         if bet is not self._valid_bet:  # the same request object again (a repeated bet) was valid already
             invalid = self._invalid(bet)
             if invalid is not None:
