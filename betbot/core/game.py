@@ -17,13 +17,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from betbot.core.fairness import GameRules, SeedPair, payout_multiplier, roll, win_profit, winning_window
+from betbot.core.fairness import (
+    GameRules,
+    SeedPair,
+    payout_multiplier,
+    roll,
+    win_profit,
+    winning_numbers,
+    winning_window,
+)
 from betbot.core.models import BetRequest, RefusalKind, Refused, SeedRotation, Settled
+from betbot.core.money import to_satoshis
 from betbot.core.rolls import fast_roll
 
 __all__ = ["SimulatedGame"]
 
 _ZERO = Decimal(0)
+_REQUESTS_KEPT = 64  # request objects whose terms are remembered; then the memo starts again
+
+# A request's terms: the request itself, its window of rolls (low, high, inside), payout, profit on a win and
+# on a loss, and 10,000 x its expected return in satoshis.
+_Terms = tuple[BetRequest, int, int, bool, Decimal, Decimal, Decimal, int]
 
 
 @dataclass(slots=True)
@@ -59,10 +73,12 @@ class SimulatedGame:
         self.min_bets = dict(min_bets or {})
         self._epochs = [_epoch(first_seq, seeds)]
         self._shapes: dict[tuple[object, ...], tuple[int, int, bool, Decimal]] = {}
-        self._last_bet: BetRequest | None = None
-        self._last_terms: tuple[int, int, bool, Decimal] = (0, -1, True, _ZERO)
+        self._requests: dict[int, _Terms] = {}  # by id(request): see `_remember`
         self.bets = 0
         self.wins = 0
+        # 10,000 x the sum over the bets played of stake + win profit, in satoshis, times the chance of a win:
+        # the exact expected return (the edge's expected take is the volume less this / 10,000).
+        self.expected_x10k = 0
         self.last_seq = first_seq - 1  # the highest seq played; a rotation applies after it
         self.profit: dict[str, Decimal] = {}
         self.volume: dict[str, Decimal] = {}
@@ -116,7 +132,8 @@ class SimulatedGame:
                                message=f"The minimum bet is {minimum} {currency}", min_bet=minimum)
         if amount > balance:
             return Refused(seq=seq, bet=bet, kind=RefusalKind.BALANCE, message="Insufficient balance")
-        self.last_seq = max(self.last_seq, seq)
+        if seq > self.last_seq:
+            self.last_seq = seq
         epochs = self._epochs
         epoch = epochs[-1] if seq >= epochs[-1].first_seq else self._epoch_for(seq)
         seeds = epoch.seeds
@@ -126,25 +143,33 @@ class SimulatedGame:
             number = roll(seeds.server_seed, seeds.client_seed, nonce)
         else:
             number = fast_roll(fast_key, seq - self._first_seq)
-        # `fairness.bet_wins`, with the window of this bet's shape computed once.
-        low, high, inside, payout = self._last_terms if bet is self._last_bet else self._remember(bet)
+        # `fairness.bet_wins` and `win_profit`, computed once per request object.
+        _, low, high, inside, payout, won, lost, expected = self._requests.get(id(bet)) or self._remember(bet)
         win = (low <= number <= high) is inside
-        profit = win_profit(amount, payout) if win else -amount
+        profit = won if win else lost
         balance += profit
         balances[currency] = balance
         self.bets += 1
+        self.expected_x10k += expected
         if win:
             self.wins += 1
         self.profit[currency] = self.profit.get(currency, _ZERO) + profit
         self.volume[currency] = self.volume.get(currency, _ZERO) + amount
-        return Settled(
-            seq=seq, bet=bet, number=number, win=win, payout=payout, profit=profit, balance=balance,
-            nonce=nonce, bet_hash=f"{epoch.hash_prefix}{nonce}",
-            client_seed=seeds.client_seed, server_seed_hash=epoch.seed_hash,
-        )
+        # Positional (in field order: seq, bet, number, win, payout, profit, balance, nonce, bet_hash,
+        # client_seed, server_seed_hash): keywords cost a named tuple three times as much.
+        return Settled(seq, bet, number, win, payout, profit, balance, nonce, f"{epoch.hash_prefix}{nonce}",
+                       seeds.client_seed, epoch.seed_hash)
 
-    def _remember(self, bet: BetRequest) -> tuple[int, int, bool, Decimal]:
-        # Strategies often send the very same request object again (a flat bettor always does).
-        self._last_bet = bet
-        self._last_terms = terms = self._terms(bet)
+    def _remember(self, bet: BetRequest) -> _Terms:
+        # Strategies send the same request object again and again (a flat bettor always does, a martingale
+        # cycles through a few), so what decides and pays it is kept per object; holding the object in the
+        # entry keeps its id from being reused while the entry lives.
+        requests = self._requests
+        if len(requests) >= _REQUESTS_KEPT:
+            requests.clear()
+        low, high, inside, payout = self._terms(bet)
+        amount = bet.amount
+        won = win_profit(amount, payout)
+        expected = winning_numbers(bet.chance) * to_satoshis(amount + won)
+        terms = requests[id(bet)] = (bet, low, high, inside, payout, won, -amount, expected)
         return terms

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, NamedTuple, Protocol
 
 from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, SeedRotation, Settled, StopKind, StopReason
 from betbot.core.reconcile import Reconciliation
@@ -65,9 +65,8 @@ BelowMinBet = Literal["raise", "stop"]
 
 
 # -- actions: what the driver is asked to do ---------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Send this admitted bet."""
+class Place(NamedTuple):
+    """Send this admitted bet. (A named tuple: one is built per bet, at a fifth of a frozen dataclass's cost.)"""
 
     seq: int
     bet: BetRequest

@@ -1,8 +1,9 @@
 """The plain data that flows through betbot: a bet request, its outcome, and why a session stopped.
 
 Frozen, slotted, keyword-only dataclasses with no behaviour beyond a few derived properties (the h11
-events model). Validation of a bet against the game's rules is the session's job (`betbot.core.session`),
-not the constructor's, so that building one stays cheap on the hot path.
+events model); `Settled`, built once per bet, is an immutable named tuple instead (see its docstring).
+Validation of a bet against the game's rules is the session's job (`betbot.core.session`), not the
+constructor's, so that building one stays cheap on the hot path.
 
 Every bet coroutine ends in exactly one outcome:
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = [
     "BetRequest",
@@ -60,9 +62,13 @@ class BetRequest:
         return Game.DICE if self.range is None else Game.RANGE
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Settled:
-    """The site ran the bet. `balance` is the site's balance of that currency just after it."""
+class Settled(NamedTuple):
+    """The site ran the bet. `balance` is the site's balance of that currency just after it.
+
+    A named tuple rather than a frozen dataclass: as immutable, and a simulated bet builds one in 0.2 us
+    instead of the frozen dataclass's 1.1 us (its __init__ sets each of the eleven fields through
+    object.__setattr__), which was a seventh of a Monte Carlo bet.
+    """
 
     seq: int
     bet: BetRequest

@@ -18,6 +18,7 @@ __all__ = [
     "parse_chance",
     "quantize",
     "quantize_chance",
+    "to_satoshis",
 ]
 
 SATOSHI = Decimal("0.00000001")
@@ -36,6 +37,14 @@ def quantize(value: Decimal | int | str) -> Decimal:
     if isinstance(value, float):  # its binary value is not the number its author wrote
         raise TypeError("quantize: got a float; money must come from a string or a Decimal")
     return Decimal(value).quantize(SATOSHI, rounding=ROUND_DOWN)
+
+
+def to_satoshis(amount: Decimal) -> int:
+    """An amount with at most 8 places as exact integer satoshis (ValueError if it has more)."""
+    scaled = amount.scaleb(8)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more than 8 decimal places")
+    return int(scaled)
 
 
 def money_text(value: Decimal, *, sign: bool = False) -> str:

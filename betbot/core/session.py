@@ -57,6 +57,7 @@ class Held:
 
 
 HELD: Final = Held()
+_VALID_BETS_KEPT: Final = 64  # distinct request objects remembered as valid; then the memo starts again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,7 +162,9 @@ class Session:
         self._unresolved: dict[int, Decimal] = {}
         self._exposure = ZERO
         self._submitted = 0
-        self._valid_bet: BetRequest | None = None  # the last request that passed validation
+        # Requests that passed validation, by identity: strategies reuse request objects (a martingale cycles
+        # through a few stakes), so each is checked once. Holding the object keeps its id from being reused.
+        self._valid_bets: dict[int, BetRequest] = {}
         # Statistics over the ordered history.
         self._profit = ZERO
         self._wagered = ZERO
@@ -275,11 +278,14 @@ class Session:
     def admit_open(self, bet: BetRequest) -> int | Held | StopReason:
         """`admit` for an owner that has just found the session open (the machine asks before it asks the
         strategy): the gate without asking again."""
-        if bet is not self._valid_bet:  # the same request object again (a repeated bet) was valid already
+        if id(bet) not in self._valid_bets:
             invalid = self._invalid(bet)
             if invalid is not None:
                 return self.stop(StopKind.INVALID_BET, invalid)
-            self._valid_bet = bet
+            valid = self._valid_bets
+            if len(valid) >= _VALID_BETS_KEPT:
+                valid.clear()
+            valid[id(bet)] = bet
         limits = self.limits
         amount = bet.amount
         if limits.max_bet is not None and amount > limits.max_bet:
@@ -357,32 +363,41 @@ class Session:
 
     def _apply_settled(self, result: Settled, stake: Decimal) -> None:
         profit = result.profit
-        if result.bet.amount != stake or (profit >= 0) != result.win or (not result.win and profit != -stake):
+        win = result.win
+        if result.bet.amount != stake or (profit < 0 if win else profit >= 0 or profit != -stake):
             self.stop(
                 StopKind.BACKEND_ERROR,
                 f"bet {result.seq} does not add up: stake {_m(result.bet.amount)}, win {result.win}, "
                 f"profit {_m(profit)}",
             )
-        self._count_result(stake, result.bet.chance, win=result.win, profit=profit)
+        self._count_result(stake, result.bet.chance, win=win, profit=profit)
 
     def _count_result(self, stake: Decimal, chance: Decimal, *, win: bool, profit: Decimal) -> None:
+        # Comparisons rather than max(): this runs once per bet, and a call to max() costs twice a comparison.
         self._bets += 1
         self._wagered += stake
-        self._profit += profit
+        total = self._profit = self._profit + profit
         self._chance_sum += chance
-        self._largest_bet = max(self._largest_bet, stake)
+        if stake > self._largest_bet:
+            self._largest_bet = stake
         if win:
             self._wins += 1
-            self._streak = self._streak + 1 if self._streak > 0 else 1
-            self._longest_win_streak = max(self._longest_win_streak, self._streak)
-            self._largest_win = max(self._largest_win, profit)
-            self._peak_profit = max(self._peak_profit, self._profit)
+            streak = self._streak = self._streak + 1 if self._streak > 0 else 1
+            if streak > self._longest_win_streak:
+                self._longest_win_streak = streak
+            if profit > self._largest_win:
+                self._largest_win = profit
+            if total > self._peak_profit:
+                self._peak_profit = total
         else:
-            self._streak = self._streak - 1 if self._streak < 0 else -1
-            self._longest_loss_streak = max(self._longest_loss_streak, -self._streak)
-            self._largest_loss = max(self._largest_loss, stake)
-            drawdown = self._peak_profit - self._profit
-            self._max_drawdown = max(self._max_drawdown, drawdown)
+            streak = self._streak = self._streak - 1 if self._streak < 0 else -1
+            if -streak > self._longest_loss_streak:
+                self._longest_loss_streak = -streak
+            if stake > self._largest_loss:
+                self._largest_loss = stake
+            drawdown = self._peak_profit - total
+            if drawdown > self._max_drawdown:
+                self._max_drawdown = drawdown
 
     def replay(self, seq: int, stake: Decimal, chance: Decimal, *, win: bool | None, profit: Decimal | None) -> None:
         """A bet of an earlier run of this session (from the journal), in seq order, counted as it was.

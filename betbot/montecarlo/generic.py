@@ -2,9 +2,8 @@
 
 Nothing here decides about a bet: the strategy, the gate, the limits, the minimum-bet rule and the payout
 are those of `betbot run` (`betbot.core.bare_loop.play_sync` over `betbot.core.game.SimulatedGame`). This
-module only builds the session from the spec, watches the game for what a `SessionResult` needs beyond the
-session's own statistics (the exact expected return; the balance path of a sampled session), and reduces
-the session to its record.
+module only builds the session from the spec, records the balance path of a sampled session, and reduces
+the session and its house's books (the exact expected return) to the session's record.
 
 Time is virtual: a simulated session advances its clock by `--sim-latency` per bet (and by a strategy's
 pauses), so `--max-duration` means "this many bets at that pace"; with no latency it never fires.
@@ -17,12 +16,13 @@ from decimal import Decimal
 
 from betbot.config.build import build_strategy, game_rules
 from betbot.core.bare_loop import play_sync
-from betbot.core.fairness import SeedPair, win_profit, winning_numbers
+from betbot.core.fairness import GameRules, SeedPair
 from betbot.core.game import SimulatedGame
 from betbot.core.models import BetRequest, Refused, Settled, StopKind
+from betbot.core.money import to_satoshis
 from betbot.core.rolls import RollSource, session_key, session_seed_text
 from betbot.core.session import Limits, Session
-from betbot.montecarlo.results import NO_STOP, SessionResult, to_satoshis
+from betbot.montecarlo.results import NO_STOP, SessionResult
 from betbot.montecarlo.spec import SimulationSpec
 
 __all__ = ["PATH_POINTS", "BalancePath", "SessionFailure", "play_session"]
@@ -54,35 +54,24 @@ class SessionFailure(Exception):
         return f"session {self.index} failed: {self.error}"
 
 
-class _WatchedGame(SimulatedGame):
-    """The house of one session, tallying the exact expected return and (optionally) the balance path."""
+class _PathGame(SimulatedGame):
+    """The house of a sampled session, recording its balance path as well."""
 
-    def __init__(self, *, seeds: SeedPair, balance: Decimal, currency: str, spec: SimulationSpec,
-                 fast_key: int | None, record_path: bool) -> None:
-        super().__init__(seeds=seeds, balances={currency: balance}, rules=game_rules(spec.settings),
-                         fast_key=fast_key)
-        self.expected_x10k = 0
-        self._expected: dict[tuple[Decimal, Decimal, bool], int] = {}  # (stake, chance, faucet) -> W * return
-        self.path: list[int] | None = [to_satoshis(balance)] if record_path else None
+    def __init__(self, *, seeds: SeedPair, balances: dict[str, Decimal], rules: GameRules,
+                 fast_key: int | None) -> None:
+        super().__init__(seeds=seeds, balances=balances, rules=rules, fast_key=fast_key)
+        (start,) = balances.values()  # a simulated session plays one currency
+        self.path = [to_satoshis(start)]
         self.stride = 1  # the path holds the balance after every stride-th bet
 
     def play(self, seq: int, bet: BetRequest) -> Settled | Refused:
         outcome = super().play(seq, bet)
-        if isinstance(outcome, Settled):
-            key = (bet.amount, bet.chance, bet.faucet)
-            expected = self._expected.get(key)
-            if expected is None:
-                # W * (stake + the win's profit, rounded down as the site does): 10,000 x the expected return
-                returned = bet.amount + win_profit(bet.amount, outcome.payout)
-                expected = winning_numbers(bet.chance) * to_satoshis(returned)
-                self._expected[key] = expected
-            self.expected_x10k += expected
+        if isinstance(outcome, Settled) and self.bets % self.stride == 0:
             path = self.path
-            if path is not None and self.bets % self.stride == 0:
-                path.append(to_satoshis(outcome.balance))
-                if len(path) > 2 * PATH_POINTS:  # keep every other sample: bounded, and still evenly spaced
-                    del path[1::2]
-                    self.stride *= 2
+            path.append(to_satoshis(outcome.balance))
+            if len(path) > 2 * PATH_POINTS:  # keep every other sample: bounded, and still evenly spaced
+                del path[1::2]
+                self.stride *= 2
         return outcome
 
 
@@ -98,8 +87,9 @@ def play_session(spec: SimulationSpec, index: int, limits: Limits) -> tuple[Sess
         strategy = build_strategy(settings, spec.context(index))
         fast = spec.rolls is RollSource.FAST
         seeds = SeedPair.derive(session_seed_text(spec.master_seed, index), first_nonce=settings.first_nonce)
-        game = _WatchedGame(seeds=seeds, balance=balance, currency=settings.currency, spec=spec,
-                            fast_key=key if fast else None, record_path=index < spec.paths)
+        house = _PathGame if index < spec.paths else SimulatedGame
+        game = house(seeds=seeds, balances={settings.currency: balance}, rules=game_rules(settings),
+                     fast_key=key if fast else None)
         session = Session(currency=settings.currency, starting_balance=balance, limits=limits, started_at=0.0,
                           rules=game.rules)
         pace = settings.sim_latency
@@ -116,6 +106,6 @@ def play_session(spec: SimulationSpec, index: int, limits: Limits) -> tuple[Sess
         max_drawdown=to_satoshis(snapshot.max_drawdown), longest_loss_streak=snapshot.longest_loss_streak,
         expected_return_x10k=game.expected_x10k,
     )
-    path = None if game.path is None else BalancePath(index, game.stride, game.path, result.bets,
-                                                       result.final_balance)
+    path = None if not isinstance(game, _PathGame) else BalancePath(index, game.stride, game.path, result.bets,
+                                                                     result.final_balance)
     return result, path

@@ -45,12 +45,13 @@ import numpy.typing as npt
 from betbot.config.build import build_strategy, game_rules
 from betbot.core.fairness import ROLLS, GameRules
 from betbot.core.models import StopKind
+from betbot.core.money import to_satoshis
 from betbot.core.rolls import GAMMA, MASK64, RollSource, session_key
 from betbot.core.session import Limits
 from betbot.core.strategy import Strategy
 from betbot.montecarlo.generic import play_session
 from betbot.montecarlo.kernel_states import CODE, CODES, ESCAPE, NEXT_STOP, StateTable, Tables, UnsupportedStrategy
-from betbot.montecarlo.results import NO_STOP, SessionResult, to_satoshis
+from betbot.montecarlo.results import NO_STOP, SessionResult
 
 if TYPE_CHECKING:
     from betbot.montecarlo.spec import SimulationSpec

@@ -34,7 +34,6 @@ __all__ = [
     "SessionResult",
     "money_text",
     "quantile_label",
-    "to_satoshis",
 ]
 
 SATOSHIS_PER_COIN: Final = 100_000_000
@@ -45,14 +44,6 @@ REPORT_KEYS: Final = (
     "longest_loss_streak_quantiles", "stop_reasons", "rolls", "seed",
 )
 NO_STOP: Final = "none"  # a session that ended without a stop reason (the driver gave up on a decision)
-
-
-def to_satoshis(amount: Decimal) -> int:
-    """An amount with at most 8 places as exact integer satoshis (ValueError if it has more)."""
-    scaled = amount.scaleb(8)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{amount} has more than 8 decimal places")
-    return int(scaled)
 
 
 def money_text(satoshis: int | Decimal) -> str:
