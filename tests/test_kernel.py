@@ -13,11 +13,14 @@ from hypothesis import strategies as st
 
 from betbot.config.build import build_strategy, game_rules
 from betbot.config.settings import Settings
-from betbot.core.rolls import RollSource, fast_roll, session_key
+from betbot.core.fairness import SeedPair
+from betbot.core.game import SimulatedGame
+from betbot.core.models import BetRequest, Settled
+from betbot.core.rolls import RollSource, fast_roll, fast_roll_block, fast_rolls, session_key
 from betbot.core.strategy import Decision, SessionView
 from betbot.montecarlo import kernel, kernel_states
 from betbot.montecarlo.generic import play_session
-from betbot.montecarlo.kernel import SAFE, KernelPlan, fast_rolls, kernel_for, plan_for
+from betbot.montecarlo.kernel import SAFE, KernelPlan, kernel_for, plan_for
 from betbot.montecarlo.results import SessionResult
 from betbot.montecarlo.spec import SimulationSpec
 from betbot.strategies.flat import Flat
@@ -37,6 +40,21 @@ def test_fast_rolls_of_real_session_keys() -> None:
     keys = [session_key("rolls", i) for i in range(1000)]
     for nonce in (0, 1, 7, 99_999):
         assert fast_rolls(np.array(keys, dtype=np.uint64), nonce).tolist() == [fast_roll(k, nonce) for k in keys]
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1), st.integers(min_value=0, max_value=10**12),
+       st.integers(min_value=1, max_value=300))
+def test_a_block_of_fast_rolls_equals_the_scalar_function(key: int, first: int, count: int) -> None:
+    assert fast_roll_block(key, first, count) == [fast_roll(key, n) for n in range(first, first + count)]
+
+
+def test_the_simulated_house_rolls_each_bet_by_its_place_in_the_game_across_blocks_and_out_of_order() -> None:
+    bet = BetRequest(amount=Decimal("0.00000001"), chance=Decimal("49.5"), high=True, currency="btc")
+    game = SimulatedGame(seeds=SeedPair.derive("blocks"), balances={"btc": Decimal(1)}, first_seq=11, fast_key=99)
+    # In order through several blocks (64, 128, ...), then back and forth as bets in flight complete.
+    seqs = [*range(11, 11 + 500), 9_000, 600, 601, 12]
+    rolled = {seq: outcome.number for seq in seqs if isinstance(outcome := game.play(seq, bet), Settled)}
+    assert rolled == {seq: fast_roll(99, seq - 11) for seq in seqs}
 
 
 # -- kernel = generic path ---------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ Two sources, named in every result that uses them:
 
   i.e. the top 32 bits of a SplitMix64 output scaled onto 0..9999 (the scaling's bias is below 1 in 400,000
   per value, far under any test's resolution). Being counter-based, roll n needs no other roll: a Python
-  loop and a NumPy kernel compute the same numbers, in any order, on any worker.
+  loop and a NumPy kernel compute the same numbers, in any order, on any worker. `fast_roll` is the
+  definition; `fast_rolls_at` computes it for a vector of states at once (NumPy's uint64 arithmetic wraps
+  as the masking does), for the kernel's sessions in lockstep and for a simulated game's next rolls in a
+  block (`fast_roll_block`). NumPy is imported only when a vector is asked for.
 
 Seed derivation, documented once: a session's key is the first 8 bytes (big-endian) of
 SHA-256("betbot/session/<master seed>/<session index>"), so session i's rolls depend on the master seed and
@@ -24,13 +27,20 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "GAMMA",
     "MASK64",
     "RollSource",
     "fast_roll",
+    "fast_roll_block",
+    "fast_rolls",
+    "fast_rolls_at",
     "session_key",
     "session_seed_text",
     "splitmix64",
@@ -74,3 +84,39 @@ def fast_roll(key: int, nonce: int) -> int:
     z = ((z ^ (z >> 30)) * _MIX1) & MASK64
     z = ((z ^ (z >> 27)) * _MIX2) & MASK64
     return (((z ^ (z >> 31)) >> 32) * _ROLLS) >> 32
+
+
+def fast_roll_block(key: int, first: int, count: int) -> list[int]:
+    """`fast_roll(key, n)` for n = first, ..., first + count - 1, computed at once."""
+    import numpy as np  # noqa: PLC0415 - only Monte Carlo asks for blocks; `betbot run` never loads NumPy
+
+    nonces = np.arange(first + 1, first + count + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        states = nonces * np.uint64(GAMMA) + np.uint64(key & MASK64)
+    rolls: list[int] = fast_rolls_at(states).tolist()
+    return rolls
+
+
+def fast_rolls(keys: npt.NDArray[np.uint64], nonce: int) -> npt.NDArray[np.uint64]:
+    """`fast_roll(key, nonce)` for every key at once."""
+    import numpy as np  # noqa: PLC0415 - as in fast_roll_block
+
+    with np.errstate(over="ignore"):
+        return fast_rolls_at(keys + np.uint64(((nonce + 1) * GAMMA) & MASK64))
+
+
+def fast_rolls_at(states: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """The fast rolls of SplitMix64 states (key + (nonce + 1) * GAMMA, wrapping), all at once."""
+    import numpy as np  # noqa: PLC0415 - as in fast_roll_block
+
+    with np.errstate(over="ignore"):
+        z = states >> np.uint64(30)
+        z ^= states
+        z *= np.uint64(_MIX1)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(_MIX2)
+        z ^= z >> np.uint64(31)
+        z >>= np.uint64(32)
+        z *= np.uint64(_ROLLS)
+        z >>= np.uint64(32)
+    return z

@@ -26,8 +26,7 @@ A session the kernel cannot follow exactly ESCAPEs to the generic path: its stat
 above SAFE satoshis, wagered above SAFE_WAGERED). The run then plays it with `fallback(index)`, so the
 kernel's answer is the generic path's, always; escapes only cost speed.
 
-`fast_rolls` is `betbot.core.rolls.fast_roll` over a vector of keys (uint64 arithmetic wraps, as the
-scalar function's masking does).
+The rolls are `betbot.core.rolls.fast_rolls_at`: `fast_roll` over a vector of SplitMix64 states.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ from betbot.config.build import build_strategy, game_rules
 from betbot.core.fairness import ROLLS, GameRules
 from betbot.core.models import StopKind
 from betbot.core.money import to_satoshis
-from betbot.core.rolls import GAMMA, MASK64, RollSource, session_key
+from betbot.core.rolls import GAMMA, MASK64, RollSource, fast_rolls, fast_rolls_at, session_key
 from betbot.core.session import Limits
 from betbot.core.strategy import Strategy
 from betbot.montecarlo.generic import play_session
@@ -68,35 +67,9 @@ REFILL: Final = 0.75  # waiting sessions join when fewer than this share of BLOC
 RUN: Final = 1 << 20  # sessions per `run` call in `play` (bounds the per-session output arrays)
 GAMMA_U64: Final = np.uint64(GAMMA)
 
-# SplitMix64's multipliers (betbot.core.rolls; the test holds the two equal roll for roll).
-_MIX1: Final = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2: Final = np.uint64(0x94D049BB133111EB)
-_ROLLS: Final = np.uint64(10_000)
-
 Fallback = Callable[[int], SessionResult]
 KernelRunner = Callable[["SimulationSpec", range], list[SessionResult]]
 _I64 = npt.NDArray[np.int64]
-
-
-def fast_rolls(keys: npt.NDArray[np.uint64], nonce: int) -> npt.NDArray[np.uint64]:
-    """`fast_roll(key, nonce)` for every key at once."""
-    with np.errstate(over="ignore"):
-        return fast_rolls_at(keys + np.uint64(((nonce + 1) * GAMMA) & MASK64))
-
-
-def fast_rolls_at(counter: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """The fast rolls of SplitMix64 states `counter` (= key + (nonce + 1) * GAMMA, wrapping)."""
-    with np.errstate(over="ignore"):
-        z = counter >> np.uint64(30)
-        z ^= counter
-        z *= _MIX1
-        z ^= z >> np.uint64(27)
-        z *= _MIX2
-        z ^= z >> np.uint64(31)
-        z >>= np.uint64(32)
-        z *= _ROLLS
-        z >>= np.uint64(32)
-    return z
 
 
 def _duration_bets(limits: Limits, pace: float) -> int | None:
