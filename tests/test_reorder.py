@@ -110,3 +110,16 @@ def test_last_seq_inside_the_window_is_accepted() -> None:
 def test_window_must_be_positive(window: int) -> None:
     with pytest.raises(ValueError, match="window"):
         ReorderBuffer(window=window)
+
+
+def test_take_next_takes_only_the_awaited_seq_with_nothing_held() -> None:
+    buf: ReorderBuffer[str] = ReorderBuffer(first=1, window=4)
+    assert buf.take_next(1)  # awaited, nothing held: taken, and the buffer moves on
+    assert buf.next_seq == 2
+    assert not buf.take_next(3)  # not the awaited one: nothing changes, the caller pushes it
+    assert buf.next_seq == 2
+    assert buf.push(3, "c") == []
+    assert not buf.take_next(2)  # awaited, but 3 is held behind it: it must go through push
+    assert buf.push(2, "b") == ["b", "c"]
+    assert buf.take_next(4)
+    assert buf.next_seq == 5

@@ -8,8 +8,6 @@ clock forward instead of waiting.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from betbot.core.game import SimulatedGame
 from betbot.core.machine import DONE, ROTATE_SEED, BelowMinBet, MinBetRule, Place, SessionMachine, Sleep
 from betbot.core.session import Session
@@ -18,10 +16,12 @@ from betbot.core.strategy import Strategy
 __all__ = ["play_sync"]
 
 
-def play_sync(session: Session, strategy: Strategy, game: SimulatedGame,
-              clock: Callable[[], float] = lambda: 0.0, *, below_min_bet: BelowMinBet = "stop",
-              reseed_every: int | None = None) -> Session:
-    """Play until the session stops; returns the session."""
+def play_sync(session: Session, strategy: Strategy, game: SimulatedGame, *, pace: float = 0.0,
+              below_min_bet: BelowMinBet = "stop", reseed_every: int | None = None) -> Session:
+    """Play until the session stops; returns the session.
+
+    The clock is virtual: `pace` seconds pass per bet the game has played, and a strategy's pause skips ahead.
+    """
     machine = SessionMachine(session=session, strategy=strategy, concurrency=1,
                              min_bets=MinBetRule(below_min=below_min_bet), reseed_every=reseed_every)
     next_action = machine.next_action
@@ -29,7 +29,7 @@ def play_sync(session: Session, strategy: Strategy, game: SimulatedGame,
     play = game.play
     skipped = 0.0  # virtual time the strategy's pauses skipped
     while True:
-        now = clock() + skipped
+        now = game.bets * pace + skipped
         action = next_action(now)
         if action.__class__ is Place:
             seq = action.seq

@@ -200,6 +200,7 @@ class SessionMachine:
         self.signals = 0
         self.reconciliations: list[Reconciliation] = []
         self.payouts: dict[tuple[Decimal, bool], Decimal] = {}  # what the site paid, per (chance, faucet)
+        self._paid_bet: BetRequest | None = None  # the request of the last settled bet, its payout noted
         self._unknown: dict[int, BetRequest] = {}
         self._pending: BetRequest | None = None  # decided by the strategy, held by the gate
         self._resume_at: float | None = None  # a strategy's pause
@@ -281,6 +282,8 @@ class SessionMachine:
             session.stop(StopKind.STRATEGY_ERROR, _error_text(exc))
             return None
         if decision.__class__ is BetRequest:
+            if not self.min_bets.known:  # no minimum known yet: nothing to check against
+                return decision
             checked = self.min_bets.check(decision)
             if checked.__class__ is StopReason:
                 session.stop(checked.kind, checked.detail)
@@ -302,6 +305,9 @@ class SessionMachine:
     # -- the driver feeds --------------------------------------------------------------------------------
     def outcome(self, seq: int, outcome: Outcome, now: float) -> None:
         """One bet's outcome, in any order; everything it releases is applied in seq order."""
+        if self.buffer.take_next(seq):  # in order, nothing waiting behind it (always so with one in flight)
+            self._apply(outcome, now)
+            return
         for released in self.buffer.push(seq, outcome):
             self._apply(released, now)
 
@@ -312,9 +318,11 @@ class SessionMachine:
         if kind is Settled:
             result: Settled = outcome  # type: ignore[assignment]
             bet = result.bet
-            key = (bet.chance, bet.faucet)
-            if key not in self.payouts:
-                self.payouts[key] = result.payout
+            if bet is not self._paid_bet:  # a new request: learn its payout if its shape's is not known yet
+                self._paid_bet = bet
+                key = (bet.chance, bet.faucet)
+                if key not in self.payouts:
+                    self.payouts[key] = result.payout
             try:
                 verdict = self.strategy.on_result(result, session)
             except Exception as exc:  # noqa: BLE001 - as in _decide

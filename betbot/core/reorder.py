@@ -38,6 +38,14 @@ class ReorderBuffer(Generic[T]):
         """How many arrivals are held, waiting for an earlier seq."""
         return len(self._held)
 
+    def take_next(self, seq: int) -> bool:
+        """Whether `seq` is the awaited one with nothing held: then it is taken as released (the caller
+        hands it on itself) and nothing is built. Else nothing changes, and the caller pushes it."""
+        if seq == self._next and not self._held:
+            self._next = seq + 1
+            return True
+        return False
+
     def push(self, seq: int, item: T) -> list[T]:
         """Accept one arrival; return the items it releases, in seq order (often none, often one)."""
         nxt = self._next

@@ -153,6 +153,11 @@ class Session:
         self.rules = rules or GameRules()
         self.started_at = started_at
         self._deadline = None if limits.max_duration is None else started_at + limits.max_duration
+        # Whether any limit is read off the results (the rest bound the count and the clock): with none set,
+        # checking the limits after a result costs one test.
+        self._result_limits = any(value is not None for value in (
+            limits.take_profit, limits.stop_loss, limits.max_losses, limits.max_wins, limits.trailing_stop,
+            limits.min_balance))
         self._starting_balance = starting_balance
         self._next_seq = first_seq
         self._stop_reason: StopReason | None = None
@@ -351,7 +356,14 @@ class Session:
             return
         if isinstance(outcome, Settled):
             self._exposure -= stake
-            self._apply_settled(outcome, stake)
+            profit = outcome.profit
+            win = outcome.win
+            if outcome.bet.amount != stake or (profit < 0 if win else profit >= 0 or profit != -stake):
+                self.stop(
+                    StopKind.BACKEND_ERROR,
+                    f"bet {seq} does not add up: stake {_m(outcome.bet.amount)}, win {win}, profit {_m(profit)}",
+                )
+            self._count_result(stake, outcome.bet.chance, win=win, profit=profit)
         elif isinstance(outcome, Refused):
             self._exposure -= stake
             self._submitted -= 1  # not placed: max_bets counts bets that ran or may have run
@@ -360,17 +372,6 @@ class Session:
             # The stake stays in the exposure: until reconciled, the bet may have lost.
             self._unresolved[seq] = stake
             self.stop(StopKind.UNKNOWN_OUTCOME, f"bet {seq}: {outcome.message}; reconcile before betting on")
-
-    def _apply_settled(self, result: Settled, stake: Decimal) -> None:
-        profit = result.profit
-        win = result.win
-        if result.bet.amount != stake or (profit < 0 if win else profit >= 0 or profit != -stake):
-            self.stop(
-                StopKind.BACKEND_ERROR,
-                f"bet {result.seq} does not add up: stake {_m(result.bet.amount)}, win {result.win}, "
-                f"profit {_m(profit)}",
-            )
-        self._count_result(stake, result.bet.chance, win=win, profit=profit)
 
     def _count_result(self, stake: Decimal, chance: Decimal, *, win: bool, profit: Decimal) -> None:
         # Comparisons rather than max(): this runs once per bet, and a call to max() costs twice a comparison.
@@ -443,6 +444,9 @@ class Session:
     def check_limits(self, now: float) -> StopReason | None:
         """The limits on the ordered history, checked after the strategy has seen the latest result."""
         if self._stop_reason is not None:
+            return self._stop_reason
+        if not self._result_limits:
+            self.open_for_bets(now)
             return self._stop_reason
         limits = self.limits
         profit = self._profit

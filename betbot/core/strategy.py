@@ -288,11 +288,18 @@ class Strategy(ABC):
         With a range window in the context (`--game range`) the chance becomes a Range Dice window and
         `high` is not used: every strategy that picks a chance plays Range Dice this way.
         """
-        params = self.params
         context = self.context
+        window = context.range_window
+        defaults = chance is None and high is None and window is None
+        if defaults:
+            # The same stake object as last time, at the parameters' chance and side: the same request,
+            # recognised by identity (a flat bettor's every bet), at a fraction of the lookup below.
+            last = self.__dict__.get("_last_default_bet")
+            if last is not None and last[0] is amount:
+                return last[1]  # type: ignore[no-any-return]
+        params = self.params
         if chance is None:
             chance = getattr(params, "chance", Decimal("49.5"))
-        window = context.range_window
         if window is None:
             if high is None:
                 high = getattr(params, "high", True)
@@ -308,6 +315,8 @@ class Strategy(ABC):
                     bets.clear()
                 bet = bets[key] = BetRequest(amount=quantize(amount), chance=chance, high=high,
                                              currency=context.currency, faucet=context.faucet)
+            if defaults:
+                self.__dict__["_last_default_bet"] = (amount, bet)
             return bet
         if window.at is not None:  # a fixed window: the same (amount, chance) is the same request, as above
             bets = self.__dict__.get("_bets")

@@ -92,8 +92,7 @@ def play_session(spec: SimulationSpec, index: int, limits: Limits) -> tuple[Sess
                      fast_key=key if fast else None)
         session = Session(currency=settings.currency, starting_balance=balance, limits=limits, started_at=0.0,
                           rules=game.rules)
-        pace = settings.sim_latency
-        play_sync(session, strategy, game, clock=lambda: game.bets * pace, below_min_bet=settings.below_min_bet)
+        play_sync(session, strategy, game, pace=settings.sim_latency, below_min_bet=settings.below_min_bet)
     except Exception as exc:
         raise SessionFailure(index, f"{type(exc).__name__}: {exc}") from exc
     reason = session.stop_reason

@@ -116,24 +116,27 @@ class AdvancedStrategy(Strategy):
         rules = self.rules
         win = result.win
         profit = result.profit
-        # 1. counts
+        # 1. counts (the streak in a local: this runs once per bet, every attribute access counts)
         self.bets += 1
+        streak = self.streak
         if win:
             self.wins += 1
-            if self.streak > 0:
-                self.streak += 1
+            if streak > 0:
+                streak += 1
                 self.streak_profit += profit
             else:
-                self.streak, self.streak_profit = 1, profit
+                streak, self.streak_profit = 1, profit
+            run = streak
         else:
             self.losses += 1
-            if self.streak < 0:
-                self.streak -= 1
+            if streak < 0:
+                streak -= 1
                 self.streak_profit += profit
             else:
-                self.streak, self.streak_profit = -1, profit
+                streak, self.streak_profit = -1, profit
+            run = -streak
+        self.streak = streak
         self.cycle_profit += profit
-        run = self.streak if win else -self.streak
         # 2. stops
         if self._stops:
             stop = self._stop_reason(win)
