@@ -81,6 +81,7 @@ class SimulatedGame:
         self._epochs = [_epoch(first_seq, seeds)]
         self._shapes: dict[tuple[object, ...], tuple[int, int, bool, Decimal]] = {}
         self._requests: dict[int, _Terms] = {}  # by id(request): see `_remember`
+        self._last_terms: _Terms | None = None  # the last request played, with its terms
         self.bets = 0
         self.wins = 0
         # 10,000 x the sum over the bets played of stake + win profit, in satoshis, times the chance of a win:
@@ -152,8 +153,11 @@ class SimulatedGame:
             index = seq - self._first_seq - self._block_start
             block = self._block
             number = block[index] if 0 <= index < len(block) else self._next_block(fast_key, seq - self._first_seq)
-        # `fairness.bet_wins` and `win_profit`, computed once per request object.
-        _, low, high, inside, payout, won, lost, expected = self._requests.get(id(bet)) or self._remember(bet)
+        # `fairness.bet_wins` and `win_profit`, computed once per request object (the last one's at hand).
+        terms = self._last_terms
+        if terms is None or terms[0] is not bet:
+            terms = self._last_terms = self._requests.get(id(bet)) or self._remember(bet)
+        _, low, high, inside, payout, won, lost, expected = terms
         win = (low <= number <= high) is inside
         profit = won if win else lost
         balance += profit

@@ -170,6 +170,7 @@ class Session:
         # Requests that passed validation, by identity: strategies reuse request objects (a martingale cycles
         # through a few stakes), so each is checked once. Holding the object keeps its id from being reused.
         self._valid_bets: dict[int, BetRequest] = {}
+        self._last_valid: BetRequest | None = None  # the last of them admitted
         # Statistics over the ordered history.
         self._profit = ZERO
         self._wagered = ZERO
@@ -283,14 +284,16 @@ class Session:
     def admit_open(self, bet: BetRequest) -> int | Held | StopReason:
         """`admit` for an owner that has just found the session open (the machine asks before it asks the
         strategy): the gate without asking again."""
-        if id(bet) not in self._valid_bets:
-            invalid = self._invalid(bet)
-            if invalid is not None:
-                return self.stop(StopKind.INVALID_BET, invalid)
-            valid = self._valid_bets
-            if len(valid) >= _VALID_BETS_KEPT:
-                valid.clear()
-            valid[id(bet)] = bet
+        if bet is not self._last_valid:
+            if id(bet) not in self._valid_bets:
+                invalid = self._invalid(bet)
+                if invalid is not None:
+                    return self.stop(StopKind.INVALID_BET, invalid)
+                valid = self._valid_bets
+                if len(valid) >= _VALID_BETS_KEPT:
+                    valid.clear()
+                valid[id(bet)] = bet
+            self._last_valid = bet
         limits = self.limits
         amount = bet.amount
         if limits.max_bet is not None and amount > limits.max_bet:
