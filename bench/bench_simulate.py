@@ -1,10 +1,12 @@
 """Figures of `betbot simulate` and of the risk preview, printed (not asserted): `python bench/bench_simulate.py`.
 
 1. Whole-process throughput: bets/s of `betbot simulate` (start-up, workers, aggregation, output) by the wall
-   clock, with 1 and 2 workers, for (a) a Python built-in on the generic path (--no-kernel), (b) a Lua script
-   (when `--script` exists), (c) the vectorised kernel (when it supports the strategy). Also the CPU seconds
-   of all the processes together (the steadier figure on a shared machine). Target for (a): 500,000 bets/s
-   with 2 workers; (b) 100,000; (c) 20,000,000.
+   clock, with 1 and 2 workers, for (a) Python built-ins on the generic path (--no-kernel): flat, where the
+   session machine and the house are nearly all of the cost, and martingale, whose advanced-strategy rules
+   add about 1.5 us a bet; (b) a Lua script (when `--script` exists); (c) the vectorised kernel (when it
+   supports the strategy). Also the CPU seconds of all the processes together (the steadier figure on a
+   shared machine), and the start-up of a run that plays almost nothing. Target for (a): 500,000 bets/s with
+   2 workers; (b) 100,000; (c) 20,000,000.
 2. Where the generic path's time goes: bets/s of one chunk in this process, and cProfile's top functions.
 3. Peak memory (ru_maxrss of the largest process) of whole runs of 10,000 and 100,000 sessions: flat in
    the number of sessions?
@@ -36,6 +38,7 @@ from betbot.montecarlo.spec import SimulationSpec
 BETBOT = [sys.executable, "-m", "betbot"]
 ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = ROOT / "strategies" / "martingale.lua"
+GENERIC_FLAT = ["-s", "flat", "--max-bets", "1000", "--balance", "1000000", "--no-kernel"]
 GENERIC = ["-s", "martingale", "--max-bets", "1000", "--balance", "1000000", "--no-kernel"]
 KERNEL = ["-s", "martingale", "--max-bets", "1000", "--balance", "1000"]
 
@@ -72,6 +75,7 @@ def throughput(label: str, args: list[str], sessions: int, target: float) -> Non
 def where_the_time_goes(profile: bool) -> None:
     settings = load_settings({"strategy": "martingale", "max_bets": "1000", "balance": "1000000"})
     spec = SimulationSpec.create(settings, sessions=200, master_seed="bench", use_kernel=False)
+    run_chunk(spec, 150, 151)  # warm: imports (NumPy, for the blocks of fast rolls), caches
     began = time.process_time()
     result = run_chunk(spec, 0, 100)
     cpu = time.process_time() - began
@@ -121,7 +125,10 @@ def main() -> None:
     scale = 1 if not args.quick else 10
 
     print("1. whole-process bets/s of `betbot simulate`")
-    throughput("(a) generic path, built-in martingale", GENERIC, 400 // scale, 500_000)
+    _, startup, _ = whole_run(["-s", "flat", "--max-bets", "1", "--no-kernel"], 2, 2)
+    print(f"  start-up: a 2-worker run of 2 one-bet sessions takes {startup:.2f} s wall")
+    throughput("(a) generic path, built-in flat", GENERIC_FLAT, 3_000 // scale, 500_000)
+    throughput("(a) generic path, built-in martingale", GENERIC, 3_000 // scale, 500_000)
     if LUA_SCRIPT.exists() and has_option("simulate", "--script"):
         throughput("(b) Lua script martingale.lua", ["--script", str(LUA_SCRIPT), "--max-bets", "1000",
                                                       "--balance", "1000000"], 200 // scale, 100_000)

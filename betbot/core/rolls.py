@@ -79,16 +79,13 @@ def splitmix64(state: int) -> int:
 
 def fast_roll(key: int, nonce: int) -> int:
     """The fast source's roll 0..9999 for this key and nonce."""
-    # splitmix64 written out: this runs once per simulated bet, and the call would cost a tenth of it.
-    z = (key + (nonce + 1) * GAMMA) & MASK64
-    z = ((z ^ (z >> 30)) * _MIX1) & MASK64
-    z = ((z ^ (z >> 27)) * _MIX2) & MASK64
-    return (((z ^ (z >> 31)) >> 32) * _ROLLS) >> 32
+    x = splitmix64(key + (nonce + 1) * GAMMA)
+    return ((x >> 32) * _ROLLS) >> 32
 
 
 def fast_roll_block(key: int, first: int, count: int) -> list[int]:
     """`fast_roll(key, n)` for n = first, ..., first + count - 1, computed at once."""
-    import numpy as np  # noqa: PLC0415 - only Monte Carlo asks for blocks; `betbot run` never loads NumPy
+    import numpy as np  # noqa: PLC0415 - NumPy loads when a vector is first asked for, not with the CLI
 
     nonces = np.arange(first + 1, first + count + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):

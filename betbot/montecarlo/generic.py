@@ -105,6 +105,6 @@ def play_session(spec: SimulationSpec, index: int, limits: Limits) -> tuple[Sess
         max_drawdown=to_satoshis(snapshot.max_drawdown), longest_loss_streak=snapshot.longest_loss_streak,
         expected_return_x10k=game.expected_x10k,
     )
-    path = None if not isinstance(game, _PathGame) else BalancePath(index, game.stride, game.path, result.bets,
-                                                                     result.final_balance)
+    path = (BalancePath(index, game.stride, game.path, result.bets, result.final_balance)
+            if isinstance(game, _PathGame) else None)
     return result, path
