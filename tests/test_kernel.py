@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from betbot.config.build import build_strategy, game_rules
 from betbot.config.settings import Settings
-from betbot.core.fairness import SeedPair
+from betbot.core.fairness import SeedPair, payout_multiplier, win_profit, winning_numbers, winning_window
 from betbot.core.game import SimulatedGame
 from betbot.core.models import BetRequest, Settled
+from betbot.core.money import to_satoshis
 from betbot.core.rolls import RollSource, fast_roll, fast_roll_block, fast_rolls, session_key
 from betbot.core.strategy import Decision, SessionView
 from betbot.montecarlo import kernel, kernel_states
@@ -311,3 +312,22 @@ def test_presets_equal_the_generic_path_at_length(preset: tuple[str, dict[str, A
     params = {k: v for k, v in params.items() if v is not None}
     assert_equal(spec_of(sessions=60, seed=seed, strategy=name, params={"base_bet": base, **params},
                          **{**limits, "max_bets": limits["max_bets"] * 5}))
+
+
+def test_the_simulated_house_pays_every_request_right_past_its_memo() -> None:
+    """The house keeps each request's terms by identity in a bounded memo: past its size (and after it
+    starts again) every bet is still paid by the rule, whatever request came before it."""
+    rules_payout = payout_multiplier(Decimal("49.5"), Decimal(1))
+    bets = [BetRequest(amount=Decimal(n) / 10**8, chance=Decimal("49.5"), high=n % 2 == 0, currency="btc")
+            for n in range(1, 200)]
+    game = SimulatedGame(seeds=SeedPair.derive("memo"), balances={"btc": Decimal(1)}, fast_key=7)
+    expected_x10k = 0
+    for seq, bet in enumerate([*bets, *reversed(bets)], start=1):
+        outcome = game.play(seq, bet)
+        assert isinstance(outcome, Settled)
+        low, high, inside = winning_window(bet)
+        assert outcome.win is ((low <= outcome.number <= high) is inside)
+        won = win_profit(bet.amount, rules_payout)
+        assert outcome.profit == (won if outcome.win else -bet.amount)
+        expected_x10k += winning_numbers(bet.chance) * to_satoshis(bet.amount + won)
+    assert game.expected_x10k == expected_x10k

@@ -585,3 +585,15 @@ def test_refused_releases_exposure_and_stops(kind: RefusalKind, stop: StopKind) 
     assert session.bets == 0
     assert session.profit == 0
     assert session.in_flight == 1
+
+
+def test_the_gate_checks_every_new_request_however_many_it_has_seen() -> None:
+    """The gate remembers the requests it has found valid (by identity, a bounded memo): past the memo's
+    size, and after it starts again, a new invalid request is still refused and a known one still admitted."""
+    session = make_session(balance="1000")
+    seen = [dice(f"0.{n:08d}") for n in range(1, 150)]  # more distinct requests than the memo keeps
+    for bet in seen + seen[:3]:
+        seq = admit_ok(session, bet)
+        session.apply(settled(seq, bet, win=False))
+    assert session.bets == len(seen) + 3
+    assert_stopped(session.admit(dice("0.000000001"), 0), StopKind.INVALID_BET)  # 9 places
