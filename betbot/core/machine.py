@@ -152,8 +152,9 @@ class MinBetRule:
         self.below_min = below_min
 
     def check(self, bet: BetRequest) -> BetRequest | StopReason:
-        """The bet to place (as decided, or raised to the known minimum), or why the session stops."""
-        minimum = self.known.get(bet.currency.upper()) if self.known else None
+        """The bet to place (as decided, or raised to the known minimum), or why the session stops. (The
+        machine asks only once some minimum is known: until then every bet passes.)"""
+        minimum = self.known.get(bet.currency.upper())
         if minimum is None or bet.amount >= minimum:
             return bet
         if self.below_min == "raise":
@@ -282,7 +283,7 @@ class SessionMachine:
             session.stop(StopKind.STRATEGY_ERROR, _error_text(exc))
             return None
         if decision.__class__ is BetRequest:
-            if not self.min_bets.known:  # no minimum known yet: nothing to check against
+            if not self.min_bets.known:  # no minimum known yet: the rule has nothing to say (the common case)
                 return decision
             checked = self.min_bets.check(decision)
             if checked.__class__ is StopReason:
