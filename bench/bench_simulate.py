@@ -131,7 +131,7 @@ def main() -> None:
     throughput("(a) generic path, built-in martingale", GENERIC, 3_000 // scale, 500_000)
     if LUA_SCRIPT.exists() and has_option("simulate", "--script"):
         throughput("(b) Lua script martingale.lua", ["--script", str(LUA_SCRIPT), "--max-bets", "1000",
-                                                      "--balance", "1000000"], 200 // scale, 100_000)
+                                                      "--balance", "1000000"], 1_000 // scale, 100_000)
     else:
         print("  (b) Lua: no --script option or no strategies/martingale.lua here; skipped")
     throughput("(c) kernel, built-in martingale", KERNEL, 200_000 // scale, 20_000_000)
