@@ -149,7 +149,7 @@ class Session:
         first_seq: int = 1,
     ) -> None:
         self.currency = currency
-        self.limits = limits
+        self._limits = limits
         self.rules = rules or GameRules()
         self.started_at = started_at
         self._deadline = None if limits.max_duration is None else started_at + limits.max_duration
@@ -185,6 +185,12 @@ class Session:
         self._peak_profit = ZERO
         self._max_drawdown = ZERO
         self._chance_sum = Decimal(0)  # sum of the chances of settled bets, for luck
+
+    @property
+    def limits(self) -> Limits:
+        """The session's limits, fixed for its life (the deadline and the checks after each result are
+        worked out from them once)."""
+        return self._limits
 
     # -- the read-only view a strategy gets ------------------------------------------------------
     @property
@@ -265,7 +271,7 @@ class Session:
         """Whether a new bet could be admitted now at all (checked before asking the strategy)."""
         if self._stop_reason is not None:
             return False
-        limits = self.limits
+        limits = self._limits
         if limits.max_bets is not None and self._submitted >= limits.max_bets:
             self.stop(StopKind.MAX_BETS, f"placed {self._submitted} of {limits.max_bets} bets")
             return False
@@ -294,7 +300,7 @@ class Session:
                     valid.clear()
                 valid[id(bet)] = bet
             self._last_valid = bet
-        limits = self.limits
+        limits = self._limits
         amount = bet.amount
         if limits.max_bet is not None and amount > limits.max_bet:
             return self.stop(StopKind.MAX_BET,
@@ -451,7 +457,7 @@ class Session:
         if not self._result_limits:
             self.open_for_bets(now)
             return self._stop_reason
-        limits = self.limits
+        limits = self._limits
         profit = self._profit
         if limits.take_profit is not None and profit >= limits.take_profit:
             return self.stop(StopKind.TAKE_PROFIT, f"profit {_m(profit)} reached take_profit {_m(limits.take_profit)}")
