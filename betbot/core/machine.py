@@ -66,7 +66,7 @@ BelowMinBet = Literal["raise", "stop"]
 
 # -- actions: what the driver is asked to do ---------------------------------------------------------------
 class Place(NamedTuple):
-    """Send this admitted bet. (A named tuple: one is built per bet, at a fifth of a frozen dataclass's cost.)"""
+    """Send this admitted bet. (A named tuple: one is built per bet, at half a frozen dataclass's cost.)"""
 
     seq: int
     bet: BetRequest
