@@ -45,7 +45,7 @@ from betbot.config.build import build_strategy, game_rules
 from betbot.core.fairness import ROLLS, GameRules
 from betbot.core.models import StopKind
 from betbot.core.money import to_satoshis
-from betbot.core.rolls import GAMMA, MASK64, RollSource, fast_rolls, fast_rolls_at, session_key
+from betbot.core.rolls import GAMMA, MASK64, RollSource, fast_rolls_at, session_key
 from betbot.core.session import Limits
 from betbot.core.strategy import Strategy
 from betbot.montecarlo.generic import play_session
@@ -55,7 +55,7 @@ from betbot.montecarlo.results import NO_STOP, SessionResult
 if TYPE_CHECKING:
     from betbot.montecarlo.spec import SimulationSpec
 
-__all__ = ["SAFE", "SAFE_WAGERED", "KernelPlan", "KernelRunner", "fast_rolls", "kernel_for", "plan_for"]
+__all__ = ["SAFE", "SAFE_WAGERED", "KernelPlan", "KernelRunner", "kernel_for", "plan_for"]
 
 # Balances, limits and profits stay below SAFE satoshis (703,687 coins), so a stake times the largest payout
 # (9,900x at 0.01 %) and every sum stay far inside int64; the expected return adds W x (stake + profit) per
