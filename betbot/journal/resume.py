@@ -28,11 +28,13 @@ from betbot.core.reconcile import Reconciliation, reconcile
 from betbot.core.session import Limits, Session
 from betbot.core.strategy import Strategy
 from betbot.journal import BetRecord, BetStatus, Journal, UnknownSession
+from betbot.journal.lease import LeaseHeld
 from betbot.journal.records import SessionRecord
 
 __all__ = [
     "ResumeError",
     "ResumeFailure",
+    "SessionRunning",
     "baseline_of",
     "choose_session",
     "limits_from_record",
@@ -52,6 +54,16 @@ class ResumeError(ValueError):
     """The session asked for cannot be resumed as asked (bad input): one line naming the fix."""
 
 
+class SessionRunning(ResumeError):
+    """The session to resume is run by another process (its lease is held): one line saying by whom."""
+
+    def __init__(self, held: LeaseHeld, *, alone: bool = False) -> None:
+        self.session_id = held.session_id
+        fix = (" and no other session is interrupted: start a new one without --resume, or wait for it to end"
+               if alone else "; stop that process first, or resume another session")
+        super().__init__(f"session {held.session_id} is being run by {held.holder.describe()}{fix}")
+
+
 class ResumeFailure(RuntimeError):
     """The session's unresolved bets cannot be settled (the books do not balance, the site is unreachable)."""
 
@@ -62,16 +74,38 @@ def resumable(record: SessionRecord) -> bool:
 
 
 def choose_session(journal: Journal, wanted: int | None) -> SessionRecord | None:
-    """Session `wanted`, or the newest resumable one (None if there is none)."""
+    """Session `wanted`, or the newest resumable one (None if there is none), with its lease taken.
+
+    The lease (`betbot.journal.lease`) is taken before the record is read for good, so what is returned is
+    the session as no one else is changing it, and it stays this process's until the journal closes.
+    Raises SessionRunning when `wanted` is run by another process, or when, with no session named, the
+    only resumable sessions are: a `--resume` that overlaps the run it was meant to continue (a restarted
+    container while the old one drains) must not start a new session beside it.
+    """
     if wanted is not None:
         try:
-            return journal.session(wanted)
+            journal.claim(wanted)
         except UnknownSession:
             raise ResumeError(
                 f"no session {wanted} in the journal {journal.path} (`betbot sessions` lists them)"
             ) from None
-    candidates = [record for record in journal.sessions() if resumable(record)]
-    return candidates[-1] if candidates else None
+        except LeaseHeld as held:
+            raise SessionRunning(held) from None
+        return journal.session(wanted)
+    running: list[LeaseHeld] = []
+    for candidate in reversed([record for record in journal.sessions() if resumable(record)]):
+        try:
+            journal.claim(candidate.id)
+        except LeaseHeld as held:
+            running.append(held)
+            continue
+        record = journal.session(candidate.id)  # it may have finished between the listing and the claim
+        if resumable(record):
+            return record
+        journal.release(candidate.id)
+    if running:
+        raise SessionRunning(running[0], alone=True)
+    return None
 
 
 def limits_from_record(record: SessionRecord) -> Limits:

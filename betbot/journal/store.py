@@ -46,6 +46,7 @@ from betbot.core.fairness import server_seed_hash
 from betbot.core.models import BetRequest, Outcome, Refused, Settled, StopReason
 from betbot.core.session import Limits
 from betbot.journal.group_commit import GroupCommit
+from betbot.journal.lease import Holder, LeaseHeld, Leases
 from betbot.journal.records import (
     BetRecord,
     SeedPairRecord,
@@ -164,6 +165,7 @@ class Journal:
         if durable:
             self._writer = GroupCommit(con, self._lock, path, lambda exc, doing: _error(path, exc, doing))
         self._tickets: dict[int, int] = {}  # durable: seq -> the ticket of its intent, until released
+        self._leases = Leases(path)  # the sessions this journal runs, one runner each (betbot.journal.lease)
 
     # -- opening ---------------------------------------------------------------------------------------
     @classmethod
@@ -229,8 +231,11 @@ class Journal:
                 if self._writer is not None:
                     self._writer.close()
             finally:
-                with self._lock:
-                    self._con.close()
+                try:
+                    with self._lock:
+                        self._con.close()
+                finally:
+                    self._leases.release_all()  # last: every row of the run is written
 
     def __enter__(self) -> Self:
         return self
@@ -411,21 +416,55 @@ class Journal:
         if server_seed_hash is not None or client_seed is not None:
             seed = {"server_seed_hash": server_seed_hash, "client_seed": client_seed, "first_nonce": first_nonce}
         limits_map = _limits_dict(limits) if isinstance(limits, Limits) else dict(limits)
-        with self._transaction("a new session") as con:
-            cursor = con.execute(
-                "INSERT INTO sessions (created_at, started_at, strategy, params, limits, backend, currency, "
-                "starting_balance, seed, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (now, now, strategy, _to_json(dict(params)), _to_json(limits_map), backend, currency,
-                 str(starting_balance), None if seed is None else _to_json(seed), first_seq),
-            )
-            session_id = cursor.lastrowid
-            assert session_id is not None  # noqa: S101 - an INSERT always sets it
-            if server_seed_hash and client_seed is not None:
-                con.execute(_INSERT_SEED_PAIR,
-                            (session_id, server_seed_hash, client_seed, first_nonce or 0, first_seq))
+        session_id: int | None = None
+        try:
+            with self._transaction("a new session") as con:
+                cursor = con.execute(
+                    "INSERT INTO sessions (created_at, started_at, strategy, params, limits, backend, currency, "
+                    "starting_balance, seed, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (now, now, strategy, _to_json(dict(params)), _to_json(limits_map), backend, currency,
+                     str(starting_balance), None if seed is None else _to_json(seed), first_seq),
+                )
+                session_id = cursor.lastrowid
+                assert session_id is not None  # noqa: S101 - an INSERT always sets it
+                if server_seed_hash and client_seed is not None:
+                    con.execute(_INSERT_SEED_PAIR,
+                                (session_id, server_seed_hash, client_seed, first_nonce or 0, first_seq))
+                # Before the commit makes the session visible: no `--resume` elsewhere can take it first.
+                self._take_new_lease(session_id)
+        except BaseException:
+            if session_id is not None:  # the commit failed: there is no such session to hold
+                self._leases.release(session_id)
+            raise
+        assert session_id is not None  # noqa: S101 - set in the transaction
         self._session_id = session_id
         self._seed_hash = server_seed_hash or ""
         return session_id
+
+    def _take_new_lease(self, session_id: int) -> None:
+        try:
+            self._leases.take(session_id)
+        except LeaseHeld as held:  # a lock file left from a journal of the same name that was replaced
+            raise JournalError(f"cannot run the new session {session_id}: its lock {self._leases.path_of(session_id)} "
+                               f"is held by {held.holder.describe()}") from None
+
+    # -- leases: one runner per session ------------------------------------------------------------
+    def claim(self, session_id: int) -> None:
+        """Take the session's lease for as long as this journal is open (until `release`).
+
+        Raises LeaseHeld when another runner (another process, or another journal of this process) has it,
+        JournalError when the lock cannot be tried. `start_session` takes a new session's lease itself.
+        """
+        self._require_session(session_id)
+        self._leases.take(session_id)
+
+    def release(self, session_id: int) -> None:
+        """Give the session's lease back before the journal closes (no-op if this journal does not hold it)."""
+        self._leases.release(session_id)
+
+    def runner(self, session_id: int) -> Holder | None:
+        """Who runs the session now (this journal included), without taking anything; None if no one."""
+        return self._leases.holder(session_id)
 
     def attach(self, session_id: int) -> None:
         """Bind the hooks to an existing session, to journal the bets of its resumption."""
