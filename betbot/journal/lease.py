@@ -88,7 +88,7 @@ class Holder:
                    since=when)
 
 
-class LeaseHeld(Exception):  # noqa: N818 - a state, not a failure of this code
+class LeaseHeld(Exception):
     """The session's lease is held by another runner: `holder` says who."""
 
     def __init__(self, session_id: int, holder: Holder) -> None:
@@ -236,7 +236,7 @@ def _locked(fd: int) -> bool:
     if sys.platform == "darwin":  # pragma: no cover - the tests run on Linux
         request = struct.pack(_FLOCK, 0, 0, 0, fcntl.F_WRLCK, os.SEEK_SET)
         answer = fcntl.fcntl(fd, fcntl.F_GETLK, request)
-        return struct.unpack(_FLOCK, answer)[3] != fcntl.F_UNLCK
+        return bool(struct.unpack(_FLOCK, answer)[3] != fcntl.F_UNLCK)
     request = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
     answer = fcntl.fcntl(fd, fcntl.F_GETLK, request)
-    return struct.unpack(_FLOCK, answer)[0] != fcntl.F_UNLCK
+    return bool(struct.unpack(_FLOCK, answer)[0] != fcntl.F_UNLCK)
