@@ -3,6 +3,7 @@ lives, that the kernel gives back when the holder dies (kill -9), and that `--re
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -149,3 +150,24 @@ def test_a_lock_directory_that_cannot_be_made_is_a_journal_error(tmp_path: Path)
     (tmp_path / "j.sqlite3.lock.d").write_text("a file where the directory should be")
     with pytest.raises(JournalError, match="cannot create the session lock directory"):
         Leases(tmp_path / "j.sqlite3").take(1)
+
+
+def test_sessions_shows_who_runs_a_session(journal_with_two: Path) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415 - only this test drives the CLI
+
+    from betbot.cli import cli  # noqa: PLC0415
+
+    with Journal.open(journal_with_two, durable=False) as journal:
+        journal.reopen_session(1)  # as a resumed run does: no end while it runs
+        journal.reopen_session(2)
+    with held_elsewhere(journal_with_two, 2) as proc:
+        result = CliRunner().invoke(cli, ["sessions", "--json", "--journal", str(journal_with_two)])
+        table = CliRunner().invoke(cli, ["sessions", "--journal", str(journal_with_two)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    first, second = json.loads(result.output)
+    assert first["running"] is None  # unfinished, and no one runs it: an interrupted session
+    assert second["running"]["pid"] == proc.pid
+    assert second["running"]["host"] == socket.gethostname()
+    assert table.exit_code == 0, table.output
+    assert f"running: process {proc.pid} on host" in table.output
+    assert "unfinished" in table.output

@@ -35,6 +35,7 @@ from betbot.journal import (
     default_journal_path,
 )
 from betbot.journal.export import FORMATS, ExportFormat, export_session, export_to_file
+from betbot.journal.lease import Holder
 from betbot.journal.formats import chance_text, latency_ms, latency_text, money, percent, roll_text
 
 __all__ = [
@@ -137,10 +138,12 @@ def sessions_command(journal_path: Path | None, as_json: bool) -> None:
     try:
         with journal:
             records = journal.sessions()
+            # A session without an end is running now, or was interrupted: its lease tells which.
+            runners = {record.id: journal.runner(record.id) for record in records if record.ended_at is None}
     except JournalError as exc:
         raise JournalFailure(str(exc)) from None
     if as_json:
-        click.echo(json.dumps([_session_json(record) for record in records], indent=2))
+        click.echo(json.dumps([_session_json(record, runners.get(record.id)) for record in records], indent=2))
         return
     if not records:
         click.echo(f"no sessions in the journal {path}")
@@ -152,7 +155,10 @@ def sessions_command(journal_path: Path | None, as_json: bool) -> None:
     for record in records:
         profit = (f"{_money(record.summary['profit'])} {record.currency}"
                   if record.summary and "profit" in record.summary else "-")
+        runner = runners.get(record.id)
         stopped = record.stop_kind or ("-" if record.finished else "[yellow]unfinished[/]")
+        if runner is not None:
+            stopped = f"[green]running[/]: {runner.describe()}"
         if record.unresolved:
             stopped += f", [bold red]{record.unresolved} unresolved[/]"
         backend = "" if record.backend == "simulator" else f" ({record.backend})"
@@ -161,8 +167,12 @@ def sessions_command(journal_path: Path | None, as_json: bool) -> None:
     Console().print(table)
 
 
-def _session_json(record: SessionRecord) -> dict[str, Any]:
+def _session_json(record: SessionRecord, runner: Holder | None) -> dict[str, Any]:
     summary = record.summary or {}
+    running = None
+    if runner is not None:
+        running = {"pid": runner.pid, "host": runner.host,
+                   "since": None if runner.since is None else runner.since.isoformat()}
     return {
         "id": record.id, "started_at": record.started_at.isoformat(),
         "ended_at": None if record.ended_at is None else record.ended_at.isoformat(),
@@ -170,6 +180,7 @@ def _session_json(record: SessionRecord) -> dict[str, Any]:
         "starting_balance": _text(record.starting_balance), "bets": record.journaled,
         "profit": _text(Decimal(summary["profit"])) if "profit" in summary else None,
         "stop_kind": record.stop_kind, "stop_reason": record.stop_reason, "unresolved": record.unresolved,
+        "running": running,
     }
 
 
