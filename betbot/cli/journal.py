@@ -35,8 +35,8 @@ from betbot.journal import (
     default_journal_path,
 )
 from betbot.journal.export import FORMATS, ExportFormat, export_session, export_to_file
-from betbot.journal.lease import Holder
 from betbot.journal.formats import chance_text, latency_ms, latency_text, money, percent, roll_text
+from betbot.journal.lease import Holder
 
 __all__ = [
     "JournalFailure",
