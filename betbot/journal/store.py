@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -61,6 +62,7 @@ __all__ = ["DEFAULT_BATCH_SIZE", "Journal", "UnknownSession", "default_journal_p
 
 DEFAULT_BATCH_SIZE: Final = 2048
 FLUSH_INTERVAL: Final = 1.0  # seconds of engine clock: a slow dry run still reaches the disk this often
+QUICK_CHECK_MAX_BYTES: Final = 32 * 1024 * 1024  # a dry run checks a journal's pages when it is at most this big
 BUSY_TIMEOUT_MS: Final = 5000  # another process (a second session, `betbot history`) holds the write lock
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 
@@ -199,8 +201,7 @@ class Journal:
                 ) from None
         try:
             if readonly:
-                con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-                                      check_same_thread=False)
+                con = _connect_reader(path)
             else:
                 # Not bound to this thread: a durable journal commits on its writer thread (under a lock).
                 con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -723,6 +724,7 @@ def _prepare(con: sqlite3.Connection, path: Path, *, durable: bool, readonly: bo
                 "it is upgraded the next time a session writes to it"
             )
         return
+    _check_integrity(con, path, durable=durable)
     mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if mode != "wal":
         raise JournalError(f"journal {path}: cannot use WAL mode (the file system gave {mode!r})")
@@ -732,9 +734,40 @@ def _prepare(con: sqlite3.Connection, path: Path, *, durable: bool, readonly: bo
     migrate(con, path)  # takes the write lock even when current: the check that the journal can be written
 
 
+def _check_integrity(con: sqlite3.Connection, path: Path, *, durable: bool) -> None:
+    """Refuse a damaged journal before anything is written into it (a new session would hide the damage
+    until a reader trips on it).
+
+    `PRAGMA quick_check` reads every page: on a journal of a million bets (136 MB) it takes about 0.6 s on a
+    quiet 2-core machine (1.8 s at a load of 8). A live run (durable) always pays it: money is at stake and
+    it is paid once per run. A dry run pays it up to QUICK_CHECK_MAX_BYTES (about 230,000 bets); above, a
+    damaged page is still reported in one line when something reads it.
+    """
+    if not durable:
+        try:
+            if path.stat().st_size > QUICK_CHECK_MAX_BYTES:
+                return
+        except OSError:
+            return  # a new file: nothing to check
+    try:
+        found = [row[0] for row in con.execute("PRAGMA quick_check(1)")]
+    except sqlite3.DatabaseError as exc:
+        found = [str(exc)]
+    if found != ["ok"]:
+        raise _damaged(path, "; ".join(str(problem) for problem in found), untouched=True)
+
+
+def _damaged(path: Path, detail: str, *, untouched: bool) -> JournalError:
+    said = "; nothing was written to it" if untouched else ""
+    return JournalError(
+        f"journal {path} is damaged ({detail.replace(chr(10), ' ')}){said}: move it aside and start a new "
+        f"journal (`sqlite3 {path.name} .recover` can save what is still readable)"
+    )
+
+
 def _older_than_this_betbot(path: Path) -> bool:
     try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        con = _connect_reader(path)
     except sqlite3.Error:
         return False  # the read-only open that follows says what is wrong
     try:
@@ -743,6 +776,36 @@ def _older_than_this_betbot(path: Path) -> bool:
         return False
     finally:
         con.close()
+
+
+def _connect_reader(path: Path) -> sqlite3.Connection:
+    """A connection that reads and writes nothing, and leaves no `-wal`/`-shm` file it did not find.
+
+    A `mode=ro` connection to a WAL journal creates the `-wal` and `-shm` files and, being read-only, can
+    never remove them. So where the journal can change, a reader opens it as a writer does but with
+    `query_only` (nothing can be written through it): the last connection to close removes those files, as
+    a writer's does. Where it cannot change (a read-only file system, file or directory), SQLite could not
+    create them: with no `-wal` there is nothing but the file, read as `immutable`; a `-wal` left there is
+    part of the journal, read with `mode=ro`.
+    """
+    uri = path.resolve().as_uri()
+    if _can_change(path):
+        con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA query_only = ON")
+        return con
+    wal = path.with_name(path.name + "-wal")
+    mode = "mode=ro" if wal.exists() else "immutable=1"
+    return sqlite3.connect(f"{uri}?{mode}", uri=True, isolation_level=None, check_same_thread=False)
+
+
+def _can_change(path: Path) -> bool:
+    """Can anything write the journal (and make its `-wal` beside it)?"""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return False
+    except OSError:
+        pass  # no statvfs here: the permissions decide
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 # -- rows ----------------------------------------------------------------------------------------------
@@ -832,6 +895,8 @@ def _error(path: Path, exc: sqlite3.Error, doing: str) -> JournalError:
             f"{doing}: {text} (check that the file and its directory {path.parent} are writable, "
             "or choose another journal path)"
         )
+    if name.startswith("SQLITE_CORRUPT") or "malformed" in text:
+        return _damaged(path, f"{doing}: {text}", untouched=False)
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return JournalError(f"{doing}: it is locked by another process ({text})")
     if name.startswith("SQLITE_FULL"):
