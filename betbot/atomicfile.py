@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "unwritable"]
 
 
 @overload
@@ -50,6 +50,29 @@ def _atomic_write(path: Path, mode: str, *, durable: bool, make_parents: bool) -
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def unwritable(path: Path) -> str | None:
+    """Why `atomic_write(path)` would fail, or None: checked before a run, so that a bad output path is bad
+    input found before the first bet, not an error after the last one. It tries what the write would do (a
+    temporary file in the directory, or a directory where it would be made) and leaves nothing behind."""
+    if path.is_dir():
+        return f"{path} is a directory; name a file"
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a directory"
+    try:
+        if existing == path.parent:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=existing)
+            os.close(fd)
+            os.unlink(tmp)
+        else:  # the directories would be made: one is tried where the first would go
+            os.rmdir(tempfile.mkdtemp(prefix=".betbot-probe.", dir=existing))
+    except OSError as exc:
+        return f"cannot write in {existing}: {exc.strerror or exc}"
+    return None
 
 
 def _umask() -> int:

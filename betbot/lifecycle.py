@@ -163,6 +163,9 @@ def _resumed_settings(settings: Settings, record: SessionRecord, err: Console) -
                               "strategy": record.strategy, "params": record.params}
     # The game it was playing (Original or Range Dice and the window, main or faucet) is the session's own too.
     update.update({name: value for name, value in (record.run_settings or {}).items() if name in _OWN_GAME})
+    own_site = (record.run_settings or {}).get("base_url")
+    if own_site is not None and "base_url" not in settings.model_fields_set:
+        update["base_url"] = own_site  # the site whose books hold its bets (reconciliation reads them there)
     own = int((record.run_settings or {}).get("concurrency", settings.concurrency))
     given = {"parallel", "max_concurrent"} & settings.model_fields_set
     concurrency = own
@@ -263,7 +266,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     if journal is not None:
         session_id = _journal_session(journal, settings, wiring, session=session, strategy=strategy)
         journal.set_run_settings(session_id, {"concurrency": settings.concurrency,
-                                              **{name: getattr(settings, name) for name in _OWN_GAME}})
+                                              **{name: getattr(settings, name) for name in _OWN_GAME},
+                                              **({"base_url": settings.base_url} if settings.live else {})})
     if resumed is not None:
         assert journal is not None  # noqa: S101 - resuming reads the journal
         replayed = replay_history(journal, resumed, session, strategy)

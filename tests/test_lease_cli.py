@@ -176,7 +176,10 @@ def test_kill_9_the_holder_then_resume_at_once_reconciles_and_finishes(tmp_path:
             first.wait_parked()
             first.proc.send_signal(signal.SIGKILL)
             assert first.proc.wait(timeout=30) == -signal.SIGKILL
-        resumed = betbot("run", *common, "--resume", "--dashboard", "off", "--log-format", "json", env=env)
+        # Without --base-url: a resumed session goes on at its own site (the fake), not the default one
+        # (which it could not reach here, with a test key it would not accept anyway).
+        resumed = betbot("run", "--journal", str(journal), "--live", "--resume", "--dashboard", "off",
+                         "--log-format", "json", env=env)
         ledger = httpx.get(f"{base_url}/_fake/ledger", params={"api_key": KEY}).json()
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "being run by" not in resumed.stderr  # the dead holder's lease went with it

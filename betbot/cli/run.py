@@ -83,7 +83,13 @@ def run_command(config: Path | None, resume: str | None, **options: Any) -> None
 
 def _preflight(settings: Settings, resume: ResumeRequest | None) -> None:
     """Bad input the lifecycle would find only after opening (and so creating) the journal."""
+    from betbot.atomicfile import unwritable  # noqa: PLC0415 - start-up time
     from betbot.journal import default_journal_path  # noqa: PLC0415 - start-up time
+
+    # Files written during or after the run: a place they cannot go is found before the first bet.
+    for flag, target in (("--summary-json", settings.summary_json), ("--heartbeat-file", settings.heartbeat_file)):
+        if target is not None and (problem := unwritable(target)) is not None:
+            raise BadInput(f"{flag} {target}: {problem}; choose a writable place")
 
     if isinstance(resume, int) and not settings.no_journal:
         path = settings.journal or default_journal_path()

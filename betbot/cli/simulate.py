@@ -86,6 +86,7 @@ def simulate_command(config: Path | None, **options: Any) -> None:
       betbot simulate -s flat --stop-loss 20% --take-profit 10 --json out.json --plot out.png
       betbot simulate -s dalembert --sessions 100000 --scheduler tcp://10.0.0.5:8786
     """
+    from betbot.atomicfile import unwritable  # noqa: PLC0415 - start-up time
     from betbot.config.settings import SettingsError, load_settings  # noqa: PLC0415 - start-up time
     from betbot.core.rolls import RollSource  # noqa: PLC0415
     from betbot.montecarlo.chunk import uses_kernel  # noqa: PLC0415
@@ -104,6 +105,8 @@ def simulate_command(config: Path | None, **options: Any) -> None:
     for flag, target in (("--json", json_path), ("--csv", csv_path), ("--plot", plot_path)):
         if target is not None and target.is_dir():
             raise BadInput(f"{flag} {target} is a directory; name a file")
+        if target is not None and (problem := unwritable(target)) is not None:  # found now, not after the run
+            raise BadInput(f"{flag} {target}: {problem}; choose a writable place")
     if plot_path is not None and (problem := check_plot_target(plot_path)) is not None:
         raise BadInput(problem)
     if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):

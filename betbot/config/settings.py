@@ -7,6 +7,7 @@ uses the same words. Errors become one line that names the setting, where it cam
 from __future__ import annotations
 
 import contextlib
+import re
 import tomllib
 from decimal import Decimal
 from enum import StrEnum
@@ -28,6 +29,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as SourceError
 
 from betbot.config.units import AmountOrPercent, parse_amount_or_percent, parse_duration, parse_host_port
 from betbot.core.money import AmountError, parse_amount
@@ -35,6 +37,7 @@ from betbot.core.money import AmountError, parse_amount
 __all__ = ["LogFormat", "Settings", "SettingsError", "is_duration", "load_settings", "setting_sources"]
 
 ENV_PREFIX = "BETBOT_"
+SIM_LATENCY_MAX = 60.0  # seconds: a simulated reply slower than this is a mistake (1e308 would never come)
 
 
 def _amount(value: Any) -> Any:
@@ -155,6 +158,23 @@ class Settings(BaseSettings):
     log_format: LogFormat = Field(default=LogFormat.AUTO, description="auto: console on a terminal, else JSON")
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="log level")
     dashboard: Literal["auto", "on", "off"] = Field(default="auto", description="live dashboard on a terminal")
+
+    # An empty path (`BETBOT_JOURNAL=`) would mean the current directory: refused, not guessed.
+    @field_validator("script", "api_key_file", "min_bet_cache", "journal", "heartbeat_file", "summary_json",
+                     mode="before")
+    @classmethod
+    def _path_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty; give a file path, or leave the setting out")
+        return value
+
+    @field_validator("sim_latency", "sim_jitter")
+    @classmethod
+    def _simulated_latency(cls, value: float) -> float:
+        if value > SIM_LATENCY_MAX:
+            raise ValueError(f"{value:g} s is more than a simulated reply may take ({SIM_LATENCY_MAX:g} s); "
+                             "give milliseconds, e.g. 50ms")
+        return value
 
     @field_validator("metrics_addr")
     @classmethod
@@ -289,6 +309,8 @@ def load_settings(flags: dict[str, Any], config: Path | None = None, *, new_sess
 
     try:
         loaded = _Sourced(**flags)
+    except SourceError as exc:  # the environment's text of a structured setting (BETBOT_PARAMS) is not JSON
+        raise SettingsError(_source_error(exc, flags, config)) from None
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or "settings"
@@ -302,6 +324,16 @@ def load_settings(flags: dict[str, Any], config: Path | None = None, *, new_sess
     for field, message in _conflicts(loaded, new_session=new_session):
         raise SettingsError(f"invalid {field} ({_origin(field.partition('.')[0], flags, config)}): {message}")
     return loaded
+
+
+def _source_error(exc: SourceError, flags: dict[str, Any], config: Path | None) -> str:
+    found = re.search(r'field "([^"]+)"', str(exc))
+    if found is None:
+        return f"invalid settings: {exc}"
+    field = found.group(1)
+    env = f"{ENV_PREFIX}{field.upper()}"
+    return (f"invalid {field} ({_origin(field, flags, config)}): not valid JSON; write it as a JSON object, "
+            f"e.g. {env}='{{\"base_bet\": \"0.01\"}}'")
 
 
 def _conflicts(settings: Settings, *, new_session: bool) -> list[tuple[str, str]]:

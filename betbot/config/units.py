@@ -14,6 +14,7 @@ __all__ = ["AmountOrPercent", "is_loopback", "parse_amount_or_percent", "parse_d
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_DURATION_DAYS = 366  # any longer "duration" is a typo or an overflow (1e308), never a plan
 _MAX_PERCENT_DIGITS = 9  # digits before the point: up to 999,999,999 %
 
 
@@ -37,6 +38,8 @@ def parse_duration(text: str | float | int, *, require_unit: bool = False) -> fl
             raise ValueError(f"{compact!r} has no unit: write {compact}ms or {compact}s (units: ms, s, m, h, d)")
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{text!r} must be a finite duration of 0 or more")
+    if seconds > MAX_DURATION_DAYS * _UNIT_SECONDS["d"]:
+        raise ValueError(f"{text!r} is longer than {MAX_DURATION_DAYS} days; give a shorter duration")
     return seconds
 
 
