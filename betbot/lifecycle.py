@@ -122,6 +122,8 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
         live = _live(settings, api_key_from_cli) if settings.live else None
         backend: Backend | None = live
         try:
+            if live is not None:
+                await _prepare_account(live, settings, log)
             if record is not None and journal is not None:
                 backend = await _settle_last_run(settings, journal, record, live=live, rules=rules, log=log)
             backend = backend or _simulator(settings, rules)
@@ -141,6 +143,21 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
         finally:
             if backend is not None:
                 await backend.aclose()
+
+
+async def _prepare_account(live: DuckDiceBackend, settings: Settings, log: Any) -> None:
+    """Before the first bet: `--tle auto` becomes the account's one active event, and the seed pair the
+    site rolls with now is read, for the journal (`_journal_session`)."""
+    if settings.tle == "auto":
+        try:
+            event = await live.use_single_event()
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        log.info("account.tle", tle=event.hash, name=event.name)
+    live.seeds_at_start = await live.current_seeds()
+    if live.seeds_at_start is None:
+        log.warning("seed.unknown", hint="the site did not say its current seed pair (GET /randomize): the "
+                    "session's bets can be verified with `betbot verify --session ID --server-seed S` once known")
 
 
 def require_loss_bound(settings: Settings) -> None:
@@ -376,9 +393,14 @@ def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, s
                      strategy: Strategy) -> int:
     """Bind the journal to the session: a new record, or the resumed one reopened."""
     backend, resumed = wiring.backend, wiring.resumed
+    # Live: the pair the site said it rolls with now (its server seed is revealed by the next rotation).
+    site = backend.seeds_at_start if isinstance(backend, DuckDiceBackend) else None
     if resumed is not None:
         journal.reopen_session(resumed.id)
         journal.attach(resumed.id)
+        if site is not None and site.client_seed is not None:
+            journal.add_seed_pair(resumed.id, server_seed_hash=site.server_seed_hash, client_seed=site.client_seed,
+                                  first_nonce=site.nonce or 0, first_seq=(resumed.last_seq or 0) + 1)
         return resumed.id
     seeds = backend.known_seeds[-1] if backend.known_seeds else None
     session_id = journal.start_session(
@@ -386,8 +408,9 @@ def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, s
         strategy=file_spec(settings.strategy) if is_file_spec(settings.strategy) else strategy.name,
         params=strategy.params.model_dump(mode="json"), limits=session.limits,
         backend=backend.name, currency=settings.currency, starting_balance=session.starting_balance,
-        server_seed_hash=seeds.server_seed_hash if seeds else None,
-        client_seed=seeds.client_seed if seeds else None, first_nonce=seeds.first_nonce if seeds else None,
+        server_seed_hash=seeds.server_seed_hash if seeds else site.server_seed_hash if site else None,
+        client_seed=seeds.client_seed if seeds else site.client_seed if site else None,
+        first_nonce=seeds.first_nonce if seeds else site.nonce if site else None,
     )
     if seeds is not None:
         # A simulated house's secret guards no one's money, and a resumed run must roll on with it.

@@ -13,8 +13,9 @@ returns None for what it cannot find rather than failing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -24,15 +25,18 @@ __all__ = [
     "BalanceEntry",
     "BetInfo",
     "BetResponse",
+    "CurrentSeeds",
     "ErrorBody",
     "GameInfo",
     "Money",
     "Number",
+    "Offer",
     "StatsBalances",
     "StatsResponse",
     "UserInfo",
     "UserSummary",
     "describe_validation_error",
+    "parse_current_seeds",
     "parse_seed_rotation",
 ]
 
@@ -155,6 +159,7 @@ class BalanceEntry(_Model):
     currency: str
     main: Money | None = None
     faucet: Money | None = None
+    bonus: Money | None = None  # not in the documented reply; shown when the site sends it
 
 
 class UserInfo(_Model):
@@ -164,8 +169,17 @@ class UserInfo(_Model):
     username: str | None = None
     level: int | str | None = None
     balances: list[BalanceEntry] = Field(default_factory=list)
-    wagering_bonuses: list[dict[str, Any]] = Field(default_factory=list, alias="wageringBonuses")
-    tle: list[dict[str, Any]] = Field(default_factory=list)
+    # Any items: an entry of an unexpected shape is skipped by `events()`/`bonuses()`, never fatal to the balances.
+    wagering_bonuses: list[Any] = Field(default_factory=list, alias="wageringBonuses")
+    tle: list[Any] = Field(default_factory=list)
+
+    def events(self) -> list[Offer]:
+        """The time-limited events (TLE) the account has, as far as the reply says."""
+        return [offer for item in self.tle if (offer := Offer.from_reply(item)) is not None]
+
+    def bonuses(self) -> list[Offer]:
+        """The wagering bonuses the account has, as far as the reply says."""
+        return [offer for item in self.wagering_bonuses if (offer := Offer.from_reply(item)) is not None]
 
     def balance_of(self, currency: str) -> BalanceEntry | None:
         wanted = currency.upper()
@@ -173,6 +187,64 @@ class UserInfo(_Model):
             if entry.currency.upper() == wanted:
                 return entry
         return None
+
+
+_ACTIVE: Final = frozenset({"active", "running", "open", "started", "ongoing", "1", "true"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Offer:
+    """A time-limited event or a wagering bonus of the account: its hash (what a bet names) and what else
+    the reply says (`tle[]` items are documented as `{hash, name, status}`; bonuses are not documented)."""
+
+    hash: str
+    name: str | None
+    status: str | None
+    details: dict[str, str]  # the other scalar fields, as text (amounts, dates ...), for the listing
+
+    @property
+    def active(self) -> bool:
+        return self.status is None or self.status.strip().lower() in _ACTIVE
+
+    @classmethod
+    def from_reply(cls, item: Any) -> Offer | None:
+        if not isinstance(item, dict):
+            return None
+        found = _first_str(item, ("hash", "tleHash", "userWageringBonusHash", "bonusHash", "id"))
+        if found is None:
+            return None
+        name = _first_str(item, ("name", "title", "type"))
+        status = item.get("status", item.get("state"))
+        details = {key: str(value) for key, value in item.items()
+                   if key not in ("hash", "name", "status") and isinstance(value, str | int | float | bool)}
+        return cls(hash=found, name=name, status=None if status is None else str(status), details=details)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CurrentSeeds:
+    """The seed pair bets are rolled with now, as `GET /randomize` says: what a session journals at its start."""
+
+    server_seed_hash: str
+    client_seed: str | None
+    nonce: int | None
+
+
+def parse_current_seeds(data: Any) -> CurrentSeeds | None:
+    """Read a `GET /randomize` reply (not documented: the usual key names, nested or flat); None without a
+    server seed hash."""
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("data"), dict):
+        data = data["data"]
+    current = _first_dict(data, _CURRENT_KEYS) or data
+    seed_hash = _first_str(current, _HASH_KEYS) or _first_str(data, ("serverSeedHash", "hashedServerSeed"))
+    if seed_hash is None:
+        return None
+    nonce = current.get("nonce", data.get("nonce"))
+    return CurrentSeeds(server_seed_hash=seed_hash,
+                        client_seed=_first_str(current, _CLIENT_KEYS) or _first_str(data, _CLIENT_KEYS),
+                        nonce=nonce if isinstance(nonce, int) and not isinstance(nonce, bool) and nonce >= 0
+                        else None)
 
 
 class StatsBalances(_Model):

@@ -47,10 +47,13 @@ from pydantic import SecretStr, ValidationError
 from betbot import __version__
 from betbot.backends.api_models import (
     BetResponse,
+    CurrentSeeds,
     ErrorBody,
+    Offer,
     StatsResponse,
     UserInfo,
     describe_validation_error,
+    parse_current_seeds,
     parse_seed_rotation,
 )
 from betbot.backends.base import SeedRotation, SiteStats
@@ -238,6 +241,7 @@ class DuckDiceBackend:
         self.base_url = base_url.rstrip("/")
         self.timeouts = timeouts or Timeouts()
         self.tle_hash = tle_hash
+        self.seeds_at_start: CurrentSeeds | None = None  # read by the lifecycle before a session's first bet
         self.wagering_bonus_hash = wagering_bonus_hash
         # A faucet session's balance (and its reconciliation) is the faucet wallet's, not the main one's.
         self.faucet = faucet
@@ -526,6 +530,33 @@ class DuckDiceBackend:
         # Not idempotent (a second call rotates again), so only failures where nothing was sent are retried.
         data = await self._call("POST", "randomize", {"clientSeed": seed}, idempotent=False)
         return parse_seed_rotation(data, seed)
+
+    async def current_seeds(self) -> CurrentSeeds | None:
+        """`GET /randomize`: the seed pair bets are rolled with now (its server seed hash, client seed and
+        nonce), journaled at a session's start so that `betbot verify --session` can check its bets once a
+        rotation reveals the server seed. None when the site does not answer it (the call is not in the
+        documented Bot API) or says no hash; a failure to reach the site is a DuckDiceError as for any call."""
+        try:
+            data = await self._call("GET", "randomize", idempotent=True)
+        except DuckDiceError as exc:
+            if exc.status is not None:  # answered, but not with a pair: a session starts without one
+                return None
+            raise
+        return parse_current_seeds(data)
+
+    async def use_single_event(self) -> Offer:
+        """`--tle auto`: bet toward the account's one active time-limited event; ValueError (bad input) when
+        the account has none or several, naming them."""
+        events = (await self.user_info()).events()
+        active = [event for event in events if event.active]
+        if len(active) == 1:
+            self.tle_hash = active[0].hash
+            return active[0]
+        listed = ", ".join(f"{event.hash} ({event.name or 'no name'}, {event.status or 'no status'})"
+                           for event in events) or "none"
+        many = "no active time-limited event" if not active else f"{len(active)} active time-limited events"
+        raise ValueError(f"--tle auto: the account has {many} (events: {listed}); pass one with --tle HASH "
+                         "(`betbot account` lists them)")
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -36,6 +36,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "report": LazyCommand("betbot.cli.report:report_command",
                           "A session's statistics (by default the latest session), and its charts as HTML or "
                           "PNG."),
+    "account": LazyCommand("betbot.cli.live:account_command",
+                           "The account: balances per currency and mode, time-limited events and wagering "
+                           "bonuses, the seed pair."),
     "balance": LazyCommand("betbot.cli.live:balance_command",
                            "Show the account's balances per currency (GET /bot/user-info)."),
     "stats": LazyCommand("betbot.cli.live:stats_command",

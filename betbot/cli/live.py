@@ -1,4 +1,4 @@
-"""Commands that talk to DuckDice (or its fake): `balance`, `stats`, `seed rotate`, and `fake-server`.
+"""Commands that talk to DuckDice (or its fake): `account`, `balance`, `stats`, `seed rotate`, `fake-server`.
 
 Registered on the main group by `register(group)`. The key comes from `betbot.config.apikey.resolve_api_key`
 (flag, file, environment, Docker secret). A failed call prints `error: <redacted message>` on stderr and
@@ -22,6 +22,7 @@ from betbot.cli.options import DURATION, SYMBOL, URL, SettingOption
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from betbot.backends.api_models import CurrentSeeds, Offer, UserInfo
     from betbot.backends.duckdice import DuckDiceBackend
 
 # httpx, anyio, pydantic and rich are imported when a command runs, not for its --help (start-up time).
@@ -127,6 +128,60 @@ def balance_command(*, currency: str | None, as_json: bool, api_key: str | None,
     for entry in sorted(entries, key=lambda e: e.currency):
         table.add_row(entry.currency, _money(entry.main), _money(entry.faucet))
     _print(table)
+
+
+@click.command("account")
+@_json_option
+@_key_options
+def account_command(*, as_json: bool, api_key: str | None, api_key_file: Path | None, base_url: str,
+                    retries: int) -> None:
+    """The account: balances per currency and mode, time-limited events and wagering bonuses, the seed pair."""
+    backend = _backend(api_key, api_key_file, base_url, retries)
+
+    async def read(b: DuckDiceBackend) -> tuple[UserInfo, CurrentSeeds | None]:
+        return await b.user_info(), await b.current_seeds()
+
+    info, seeds = _call(backend, read)
+    balances = sorted(info.balances, key=lambda e: e.currency)
+    events, bonuses = info.events(), info.bonuses()
+    if as_json:
+        click.echo(json.dumps({
+            "username": info.username,
+            "balances": [{"currency": entry.currency, "main": _text(entry.main), "faucet": _text(entry.faucet),
+                          "bonus": _text(entry.bonus)} for entry in balances],
+            "events": [_offer_json(offer) for offer in events],
+            "wagering_bonuses": [_offer_json(offer) for offer in bonuses],
+            "seeds": None if seeds is None else {"server_seed_hash": seeds.server_seed_hash,
+                                                 "client_seed": seeds.client_seed, "nonce": seeds.nonce},
+        }, indent=2))
+        return
+    table = _table(f"Balances of {info.username or 'the account'}")
+    for name in ("currency", "main", "faucet", "bonus"):
+        table.add_column(name, justify="left" if name == "currency" else "right")
+    for entry in balances:
+        table.add_row(entry.currency, _money(entry.main), _money(entry.faucet), _money(entry.bonus))
+    _print(table)
+    for title, offers, flag in (("Time-limited events", events, "--tle"),
+                                ("Wagering bonuses", bonuses, "--wagering-bonus")):
+        offered = _table(f"{title} (bet toward one with {flag} HASH)")
+        for name in ("hash", "name", "status", "details"):
+            offered.add_column(name)
+        for offer in offers:
+            details = ", ".join(f"{key} {value}" for key, value in offer.details.items())
+            offered.add_row(offer.hash, offer.name or "-", offer.status or "-", details or "-")
+        if not offers:
+            offered.add_row("(none)", "", "", "")
+        _print(offered)
+    if seeds is None:
+        click.echo("seed pair: the site did not say (GET /randomize)")
+    else:
+        click.echo(f"seed pair: server seed hash {seeds.server_seed_hash}, client seed {seeds.client_seed or '-'}, "
+                   f"next nonce {'-' if seeds.nonce is None else seeds.nonce}")
+
+
+def _offer_json(offer: Offer) -> dict[str, Any]:
+    return {"hash": offer.hash, "name": offer.name, "status": offer.status, "active": offer.active,
+            "details": offer.details}
 
 
 @click.command("stats")
@@ -272,7 +327,8 @@ def _require_unit(flag: str, value: str) -> None:
 
 
 def register(group: click.Group) -> None:
-    """Add `balance`, `stats`, `seed rotate` and `fake-server` to the main command group."""
+    """Add `account`, `balance`, `stats`, `seed rotate` and `fake-server` to the main command group."""
+    group.add_command(account_command)
     group.add_command(balance_command)
     group.add_command(stats_command)
     group.add_command(seed_group)

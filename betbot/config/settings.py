@@ -142,7 +142,8 @@ class Settings(BaseSettings):
         default="continue", description="after unknown outcomes are reconciled and the books balance")
     min_bet_cache: Path | None = Field(default=None, description="where learned minimum bets are kept")
     tle: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
-                            description="live: the hash of the time-limited event (TLE) every bet joins")
+                            description="live: the hash of the time-limited event (TLE) every bet joins; "
+                                        "auto: the account's one active event")
     wagering_bonus: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
                                        description="live: the hash of the wagering bonus every bet counts toward")
 

@@ -5,6 +5,8 @@ What it serves (duckdice-api.md), at the root and under `/api`:
     POST /dice/play            Original Dice bet        POST /range-dice/play   Range Dice bet
     GET  /bot/user-info        balances per currency    GET  /bot/stats/{SYM}   bets, wins, profit, balances
     POST /randomize            rotate the seed pair     GET  /bet/{hash}        one executed bet
+    GET  /randomize            the pair in force (hash, client seed, next nonce): not in the documented
+                               API; the shape betbot reads defensively
     GET  /_fake/ledger         every executed bet, every request that did not execute, the balances
                                (test hook, no key needed)
 
@@ -128,6 +130,8 @@ class FakeServerConfig:
     slow_delay: float = 30.0  # how long a slow-after-execute reply is held back
     legacy_shape: bool = False  # answer with the older isHigh + threshold instead of choice
     username: str = "fakeduck"
+    events: list[dict[str, Any]] = field(default_factory=list)  # `tle[]` of /bot/user-info: {hash, name, status}
+    wagering_bonuses: list[dict[str, Any]] = field(default_factory=list)  # `wageringBonuses[]`, as given
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.faults) - set(FAULTS))
@@ -266,6 +270,7 @@ class FakeDuckDice:
         self._fault_rng = random.Random(f"{config.seed}/faults")
         self._latency_rng = random.Random(f"{config.seed}/latency")
         self.executed = 0  # bets run so far: the fake's own counter, which drives the nonce
+        self._pair_started_at = 0  # bets run before the seed pair in force
         self.requests = 0
         self.ledger: list[dict[str, Any]] = []
         self.not_executed: list[dict[str, Any]] = []
@@ -353,6 +358,11 @@ class FakeDuckDice:
             return _json_reply(200, {"bet": found}) if found is not None else _error(404, "Bet not found")
         if path == "/randomize" and method == "POST":
             return self._randomize(body)
+        if path == "/randomize" and method == "GET":  # the pair in force, and the nonce of the next bet
+            seeds = self.game.seeds
+            return _json_reply(200, {"current": {
+                "serverSeedHash": seeds.server_seed_hash, "clientSeed": seeds.client_seed,
+                "nonce": seeds.first_nonce + self.executed - self._pair_started_at}})
         return _error(405, "Method not allowed")
 
     def balances_json(self) -> dict[str, dict[str, str]]:
@@ -370,8 +380,8 @@ class FakeDuckDice:
             "username": self.config.username,
             "level": 1,
             "balances": [{"currency": currency, **amounts} for currency, amounts in self.balances_json().items()],
-            "wageringBonuses": [],
-            "tle": [],
+            "wageringBonuses": list(self.config.wagering_bonuses),
+            "tle": list(self.config.events),
         }
 
     def stats_json(self, symbol: str) -> dict[str, Any]:
@@ -412,6 +422,7 @@ class FakeDuckDice:
             return _error(422, "clientSeed must be a non-empty string", {"field": "clientSeed"})
         old = self.game.seeds
         rotation = self.game.rotate(self.executed + 1, client_seed)
+        self._pair_started_at = self.executed
         return _json_reply(200, {
             "previous": {"serverSeed": old.server_seed, "serverSeedHash": old.server_seed_hash,
                          "clientSeed": old.client_seed, "nonce": self.executed},
