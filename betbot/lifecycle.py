@@ -444,6 +444,11 @@ class _SeedRotations:
             journal.add_seed_pair(session_id, server_seed_hash=seeds.server_seed_hash, client_seed=seeds.client_seed,
                                   first_nonce=seeds.first_nonce, first_seq=first_seq)
             journal.reveal_seed(session_id, seeds.server_seed)
+        elif rotation.server_seed_hash and rotation.client_seed:
+            # The site's new pair, its secret kept until the next rotation; the rolls are checked with each
+            # bet's own nonce, so the pair's first nonce (not in the reply) is recorded as 0.
+            journal.add_seed_pair(session_id, server_seed_hash=rotation.server_seed_hash,
+                                  client_seed=rotation.client_seed, first_nonce=0, first_seq=first_seq)
         if rotation.previous_server_seed:
             journal.reveal_seed(session_id, rotation.previous_server_seed)
 

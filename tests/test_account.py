@@ -127,3 +127,24 @@ def test_reply_shapes_are_read_defensively() -> None:
                                     "wageringBonuses": [{"userWageringBonusHash": "wb", "state": "ACTIVE"}]})
     assert info.events() == [Offer(hash="x", name=None, status=None, details={})]
     assert [bonus.active for bonus in info.bonuses()] == [True]
+
+
+def test_a_live_session_that_reseeds_journals_every_pair_and_verifies_all(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite3"
+    with serve_fake_in_thread(FakeServerConfig(api_key=KEY)) as base_url:
+        first = live_run(base_url, journal, "--reseed-every", "10")
+        rotated = betbot("seed", "rotate", "--base-url", base_url, tmp_path=tmp_path)
+        ledger = httpx.get(f"{base_url}/_fake/ledger").json()
+    assert first.exit_code == 0, first.output
+    with Journal.open(journal, durable=False, readonly=True) as read:
+        pairs = read.seed_pairs(1)
+    assert [pair.server_seed_hash for pair in pairs] == [seed["server_seed_hash"] for seed in ledger["seeds"][:-1]]
+    assert [pair.first_seq for pair in pairs] == [1, 11]
+    assert pairs[0].server_seed is not None  # revealed by the rotation at bet 11
+    [revealed] = [found.group(0) for line in rotated.output.splitlines()
+                  if "previous server seed " in line and "hash" not in line
+                  and (found := re.search(r"[0-9a-f]{64}", line)) is not None]
+    verified = betbot("verify", "--session", "1", "--journal", str(journal), "--server-seed", revealed,
+                      tmp_path=tmp_path)
+    assert verified.exit_code == 0, verified.output
+    assert "20 bets re-computed from 2 revealed server seed(s): all 20 match" in verified.output
