@@ -738,10 +738,11 @@ def _check_integrity(con: sqlite3.Connection, path: Path, *, durable: bool) -> N
     """Refuse a damaged journal before anything is written into it (a new session would hide the damage
     until a reader trips on it).
 
-    `PRAGMA quick_check` reads every page: on a journal of a million bets (136 MB) it takes about 0.6 s on a
-    quiet 2-core machine (1.8 s at a load of 8). A live run (durable) always pays it: money is at stake and
-    it is paid once per run. A dry run pays it up to QUICK_CHECK_MAX_BYTES (about 230,000 bets); above, a
-    damaged page is still reported in one line when something reads it.
+    `PRAGMA quick_check` reads every page: on a journal of a million bets it took 1.9 s on the shared 2-core
+    development machine at a load average of 8 to 12 (`bench/bench_journal_open.py`). A live run (durable)
+    always pays it: money is at stake and it is paid once per run. A dry run pays it up to
+    QUICK_CHECK_MAX_BYTES (about 230,000 bets, well under half a second); above, a damaged page is still
+    reported in one line when something reads it.
     """
     if not durable:
         try:
