@@ -112,3 +112,16 @@ def test_a_reader_beside_a_running_writer_sees_its_bets_and_leaves_its_files(tmp
         assert {"j.sqlite3-wal", "j.sqlite3-shm"} <= set(listing(tmp_path))  # the writer's, still in use
         writer.flush()
     assert listing(tmp_path) == ["j.sqlite3", "j.sqlite3.lock.d"]
+
+
+@pytest.mark.parametrize("command", [("export", "--format", "jsonl"), ("report",), ("verify", "--session", "1")],
+                         ids=lambda command: command[0])
+def test_a_reader_that_meets_a_damaged_page_says_so_in_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    path = made_journal(tmp_path / "j.sqlite3", 3000)
+    damage(path)
+    result = CliRunner().invoke(cli, [*command, "--journal", str(path)])
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "j.sqlite3 is damaged (cannot read the journal" in line
+    assert "database disk image is malformed" in line
+    assert "Traceback" not in result.output

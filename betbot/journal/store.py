@@ -590,8 +590,8 @@ class Journal:
         self.flush()
         win = None if wins is None else int(wins)
         if last is None:
-            return iter(self._con.execute(_SESSION_BETS, (session_id, win)))
-        return iter(self._con.execute(_LAST_BETS, (session_id, win, max(0, last))))
+            return self._stream(_SESSION_BETS, (session_id, win))
+        return self._stream(_LAST_BETS, (session_id, win, max(0, last)))
 
     def bet_columns(self, session_id: int, columns: Sequence[str]) -> Iterator[_Row]:
         """A session's bets in seq order, only the named columns (of `BET_COLUMNS`), as raw rows: a reader of
@@ -602,7 +602,7 @@ class Journal:
         self._require_session(session_id)
         self.flush()
         sql = f"SELECT {', '.join(columns)} FROM bets WHERE session_id = ? ORDER BY seq"  # noqa: S608 - checked names
-        return iter(self._con.execute(sql, (session_id,)))
+        return self._stream(sql, (session_id,))
 
     def pending_bets(self, session_id: int) -> list[BetRecord]:
         """The session's bets still pending or unknown, in seq order: what reconciliation resolves."""
@@ -666,6 +666,13 @@ class Journal:
         return balance
 
     # -- plumbing --------------------------------------------------------------------------------------
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[_Row]:
+        """A query's rows, read as they are consumed; a damaged page met on the way is a one-line JournalError."""
+        try:
+            yield from self._con.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _error(self.path, exc, f"cannot read the journal {self.path}") from None
+
     def _check_idle(self) -> None:
         if self._open:
             raise JournalError(
