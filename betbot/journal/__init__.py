@@ -3,8 +3,8 @@
 `Journal` is the engine's hooks (a bet is written before it is sent, and again when it resolves), the
 session log (start, stop reason, summary, strategy state, seed pairs), and what restart reconciliation
 reads (unfinished sessions, pending and unknown bets). `betbot.journal.export` streams a session's bets
-as CSV or JSON Lines. See `betbot.journal.store` for the durability modes and `betbot.journal.schema`
-for the tables and their migrations.
+as CSV or JSON Lines. See `betbot.journal.store` for the durability modes, `betbot.journal.schema` for the
+tables and their migrations, and `betbot.journal.lease` for the lease that gives each session one runner.
 """
 
 from betbot.journal.records import BetRecord, SeedPairRecord, SessionRecord

@@ -140,7 +140,10 @@ class Leases:
             raise JournalError(f"cannot create the session lock directory {self.directory}: "
                                f"{exc.strerror or exc} (it must be writable beside the journal)") from None
         with _held_lock:
-            held = _held.get(_key_of(path)) if path.exists() else None
+            try:
+                held = _held.get(_key_of(path))
+            except OSError:
+                held = None  # no lock file yet: this process cannot hold it
             if held is not None:
                 raise LeaseHeld(session_id, held.holder)
             try:

@@ -21,6 +21,13 @@ Two durability modes:
   bet, the hot path builds one tuple.
 
 Everything that reads (sessions, bets, replay, reconciliation) flushes first, so it sees every bet.
+
+One runner per session: `start_session` takes the new session's lease (`betbot.journal.lease`) inside the
+transaction that creates it, so no other process can see the session before it is leased; a resume takes
+it with `claim` before anything of the session is reconciled. The journal holds its leases until `close()`.
+Several processes may write one journal (different sessions): WAL, short write transactions, and a busy
+timeout for the moments two of them commit at once. A damaged journal is refused before anything is
+written into it (`_check_integrity`); readers write nothing and leave no `-wal`/`-shm` (`_connect_reader`).
 """
 
 from __future__ import annotations
