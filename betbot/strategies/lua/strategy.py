@@ -49,7 +49,7 @@ from betbot.core.strategy import (
 from betbot.observe.logs import get_logger
 from betbot.strategies.lua.dialect import foreign_dialect
 from betbot.strategies.lua.errors import ScriptLoadError
-from betbot.strategies.lua.runtime import LuaRuntimeConfig, ScriptRuntime, strip_ansi
+from betbot.strategies.lua.runtime import LuaRuntimeConfig, ScriptRuntime, strip_controls
 from betbot.strategies.lua.state import from_json, to_json
 
 __all__ = ["LuaParams", "LuaStrategy", "batch_mode", "script_decimal"]
@@ -111,9 +111,22 @@ def _log_print(name: str) -> Callable[[str], None]:
     log = get_logger()
 
     def emit(text: str) -> None:
-        log.info("script.print", script=name, text=strip_ansi(text))
+        log.info("script.print", script=name, text=strip_controls(text))
 
     return emit
+
+
+def _log_warning(name: str) -> Callable[[str, str], None]:
+    log = get_logger()
+
+    def emit(event: str, text: str) -> None:
+        log.warning(event, script=name, detail=text)
+
+    return emit
+
+
+def _discard_warning(_event: str, _text: str) -> None:
+    return None
 
 
 class LuaStrategy(Strategy):
@@ -128,7 +141,7 @@ class LuaStrategy(Strategy):
 
     def __init__(self, params: StrategyParams, context: StrategyContext, *,
                  printer: Callable[[str], None] | None = None, epoch: float | None = None,
-                 files_dir: Path | None = None) -> None:
+                 files_dir: Path | None = None, origin_dir: Path | None = None) -> None:
         super().__init__(params, context)
         script = self.params.script
         self.script_name = script.name
@@ -150,16 +163,19 @@ class LuaStrategy(Strategy):
                 f"{self.script_name}:{line}: {what}: this is a DiceBot v4 / Gambler.Bot (Doormat) script; betbot "
                 "runs the classic DiceBot programmer mode (nextbet, chance, bethigh, dobet())")
         batch = _BATCH.get()
+        origin = None
         if files_dir is None and batch is not None:
-            files_dir = batch / script.stem
+            # The run's own directory, read through a copy: the preview plays what the run will play.
+            files_dir, origin = batch / script.stem, data_dir() / "scripts" / script.stem
         config = LuaRuntimeConfig(
             name=self.script_name, files_dir=files_dir or data_dir() / "scripts" / script.stem,
-            rng_seed=context.rng_seed,
+            origin_dir=origin if origin_dir is None else origin_dir, rng_seed=context.rng_seed,
             currency=context.currency, balance=float(context.starting_balance), edge=context.rules.edge,
             epoch=time.time() if epoch is None else epoch, max_instructions=self.params.max_instructions,
             max_memory=self.params.max_memory_mb * 1024 * 1024,
         )
-        self.runtime = ScriptRuntime(config, printer or (_discard if batch else _log_print(self.script_name)))
+        self.runtime = ScriptRuntime(config, printer or (_discard if batch else _log_print(self.script_name)),
+                                     warn=_discard_warning if batch else _log_warning(self.script_name))
         self._step = self.runtime.control.step
         self._currency = context.currency.lower()
         env = self.runtime.env
@@ -320,7 +336,7 @@ class LuaStrategy(Strategy):
         """A Lua state cannot be copied: a copy is the script loaded afresh, then given this one's state."""
         config = self.runtime.config
         twin = type(self)(self.params, self.context, printer=self.runtime.printer, epoch=config.epoch,
-                          files_dir=config.files_dir)
+                          files_dir=config.files_dir, origin_dir=config.origin_dir)
         twin.restore_state(self.save_state())
         return twin
 
