@@ -119,7 +119,7 @@ class ScriptRuntime:
         self.printer = printer
         self.warn = warn or (lambda _event, _text: None)
         self.skipped: list[SkippedCall] = []  # the first MAX_SKIPPED_KEPT of them
-        self.skipped_count: dict[str, int] = {}
+        self.skipped_totals: dict[str, tuple[int, Decimal]] = {}  # function -> (calls, amounts added up)
         self._kept: set[str] = set()
         self._rng = random.Random(config.rng_seed)
         self.files = ScriptFiles(config.files_dir, file_cap=config.file_cap, origin=config.origin_dir)
@@ -163,7 +163,8 @@ class ScriptRuntime:
         call = SkippedCall(str(function), value, strip_controls(str(where)))
         if len(self.skipped) < MAX_SKIPPED_KEPT:
             self.skipped.append(call)
-        self.skipped_count[call.function] = self.skipped_count.get(call.function, 0) + 1
+        count, total = self.skipped_totals.get(call.function, (0, Decimal(0)))
+        self.skipped_totals[call.function] = (count + 1, total + (value or 0))
         shown = "no amount" if value is None else money_text(value)
         self.warn("script.skipped", f"{call.where}: {call.function}({shown}) skipped: betbot never moves money "
                                     "out of the account; the script goes on")

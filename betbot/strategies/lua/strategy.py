@@ -8,7 +8,8 @@ calls `dobet()` in the same Lua call and keeps what it left. What the script ask
 answered at the next decision, in this order: stop() ends the session (at once, from `on_result`);
 resetseed() makes the next decision RESEED; sleep(ms) makes it Pause(ms / 1000); then the bet.
 
-A bad `nextbet` (not a number, NaN, zero, negative, above the balance) or a changed currency stops the
+A bad `nextbet` (not a number, NaN, negative, above the balance; 0 is DiceBot's "watch" bet, a roll with
+nothing at stake) or a changed currency stops the
 session with the reason; a Lua error during the session raises `ScriptError` (one line: the file, the
 line, the message), which the session machine turns into a STRATEGY_ERROR stop.
 
@@ -35,7 +36,7 @@ from pydantic import Field, field_validator
 from betbot.config.paths import data_dir
 from betbot.core.fairness import bet_wins, winning_numbers
 from betbot.core.models import BetRequest, Settled
-from betbot.core.money import SATOSHI, quantize
+from betbot.core.money import SATOSHI, money_text, quantize
 from betbot.core.strategy import (
     RESEED,
     Decision,
@@ -233,8 +234,8 @@ class LuaStrategy(Strategy):
         if math.isnan(nextbet):
             return "nextbet is NaN (not a number)"
         amount = self._amount(float(nextbet))
-        if amount <= 0:
-            return f"nextbet is {nextbet!r}: it must be above zero (at least 0.00000001)"
+        if amount < 0:
+            return f"nextbet is {nextbet!r}: it must not be negative (0 is a watch bet: a roll with nothing at stake)"
         if amount > balance:
             return f"nextbet {amount} is above the balance {balance}"
         return None
@@ -324,6 +325,14 @@ class LuaStrategy(Strategy):
         if self._stop is not None:
             return StopStrategy(self._stop)
         return None
+
+    def summary_notes(self) -> dict[str, Any]:
+        """The summary's `script_skipped`: per function betbot skipped (tip, withdraw, invest), how many calls
+        and their amounts added up; with the summary it is journaled too."""
+        return {"script_skipped": {
+            name: {"calls": count, "amount": money_text(total)}
+            for name, (count, total) in sorted(self.runtime.skipped_totals.items())
+        }}
 
     def _facts_of(self, value: Decimal) -> tuple[float, int]:
         """An amount or a chance as the script sees it (a double) and, for a chance, its winning rolls."""
