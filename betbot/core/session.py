@@ -369,7 +369,7 @@ class Session:
             self._exposure -= stake
             profit = outcome.profit
             win = outcome.win
-            if outcome.bet.amount != stake or ((profit < 0) if win else (profit >= 0 or profit != -stake)):
+            if outcome.bet.amount != stake or ((profit < 0) if win else profit != -stake):  # a 0-stake loss: profit 0
                 self.stop(
                     StopKind.BACKEND_ERROR,
                     f"bet {seq} does not add up: stake {_m(outcome.bet.amount)}, win {win}, profit {_m(profit)}",
