@@ -179,7 +179,7 @@ def test_an_all_in_nextbet_is_placed(tmp_path: Path) -> None:
 
 def test_an_all_in_nextbet_after_a_result_is_placed(tmp_path: Path) -> None:
     strategy = _lua(tmp_path, "nextbet = 1\nchance = 90\nfunction dobet() nextbet = balance end\n")
-    session, settled = play(strategy, bets=3)
+    _session, settled = play(strategy, bets=3)
     assert len(settled) == 3
     assert settled[1].bet.amount == D(100) + settled[0].profit  # the whole balance, exactly
 

@@ -219,7 +219,8 @@ def test_each_gui_feature_stops_with_one_line_naming_it_and_the_line(name: str, 
     assert len(settled) == 2
     assert session.stop_reason is not None
     assert session.stop_reason.kind is StopKind.STRATEGY_ERROR
-    assert session.stop_reason.detail.endswith(f": script.lua:4: {name}() is not supported by betbot (a DiceBot GUI feature)")
+    expected = f": script.lua:4: {name}() is not supported by betbot (a DiceBot GUI feature)"
+    assert session.stop_reason.detail.endswith(expected)
 
 
 # -- behaviours ------------------------------------------------------------------------------------------
