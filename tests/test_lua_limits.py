@@ -42,6 +42,10 @@ HANGS = {
     "rep-in-a-loop": "while true do local s = ('x'):rep(3) end",
     "split-in-a-loop": "while true do string.split('a b c', ' ') end",
     "coroutine-loop": "coroutine.wrap(function() while true do end end)()",
+    "error-object-tostring-loop": "error(setmetatable({}, { __tostring = function() while true do end end }))",
+    "print-tostring-loop": "print(setmetatable({}, { __tostring = function() while true do end end }))",
+    "pcall-error-object-loop": "pcall(error, setmetatable({}, { __tostring = function() while true do end end }))"
+                               " while true do end",
 }
 
 
