@@ -322,3 +322,15 @@ def test_math_round_ties_go_to_the_even_neighbour_as_dotnet_does(tmp_path: Path)
     got = _list(strategy.runtime.env.v, 3)
     assert got == [0, 2, 0]
     assert all(math.copysign(1, x) in (1, -1) for x in got)
+
+
+def test_skipped_calls_are_saved_with_the_state_and_counted_on_after_a_resume(tmp_path: Path) -> None:
+    text = 'nextbet = 0.01\nfunction dobet() tip("x", 0.25) end\n'
+    first = _lua(tmp_path, text)
+    play(first, bets=2)
+    state = first.save_state()
+    assert state["script_skipped"] == {"tip": {"calls": 2, "amount": "0.50000000"}}
+    resumed = _lua(tmp_path, text)
+    resumed.restore_state(state)
+    play(resumed, bets=1)
+    assert resumed.summary_notes() == {"script_skipped": {"tip": {"calls": 3, "amount": "0.75000000"}}}

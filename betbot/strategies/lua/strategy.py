@@ -364,7 +364,8 @@ class LuaStrategy(Strategy):
         }
         sandbox = runtime.control.state()
         return {"globals": to_json(mine, plain),
-                "sandbox": to_json({key: sandbox[key] for key in ("vclock", "base", "helpers")}, plain)}
+                "sandbox": to_json({key: sandbox[key] for key in ("vclock", "base", "helpers")}, plain),
+                **self.summary_notes()}
 
     def restore_state(self, state: dict[str, Any]) -> None:
         runtime = self.runtime
@@ -373,4 +374,6 @@ class LuaStrategy(Strategy):
             runtime.set(name, from_json(value, new_table))
         sandbox = {key: from_json(value, new_table) for key, value in dict(state.get("sandbox", {})).items()}
         runtime.control.restore(runtime.lua.table_from(sandbox))
+        for name, entry in dict(state.get("script_skipped", {})).items():  # a resumed session counts them all
+            runtime.skipped_totals[str(name)] = (int(entry["calls"]), Decimal(str(entry["amount"])))
         self._take(self.runtime.decision())
