@@ -313,21 +313,22 @@ end
 
 -- bit (LuaBitOp's names; 32-bit results as signed numbers) and bit32 (Lua 5.2's; unsigned), both done
 -- in Python on 32-bit integers: Lua 5.1 has no bit operators of its own.
-local function bit_library(functions, label)
+local py_bits = bridge.bits
+local function bit_library(names, label)
   local lib = {}
-  for name, fn in pairs(functions) do
-    -- A Lua closure around each Python function: the script never holds a Python object; a bad
-    -- argument comes back as text and is raised here, at the script's line.
+  for name in string.gmatch(names, "%S+") do
+    -- A Lua closure per function around the one Python callable: the script never holds a Python
+    -- object; a bad argument comes back as text and is raised here, at the script's line.
     lib[name] = function(...)
-      local result, problem = fn(...)
+      local result, problem = py_bits(label, name, ...)
       if problem ~= nil then error("bad argument to '" .. label .. "." .. name .. "' (" .. problem .. ")", 2) end
       return result
     end
   end
   return lib
 end
-env.bit = bit_library(bridge.bit, "bit")
-env.bit32 = bit_library(bridge.bit32, "bit32")
+env.bit = bit_library(cfg.bit_names, "bit")
+env.bit32 = bit_library(cfg.bit32_names, "bit32")
 
 -- coroutines: every new coroutine gets the budget's hook too; resume passes an exhausted budget on.
 env.coroutine = {
@@ -508,7 +509,7 @@ env.wait = env.sleep  -- DiceBot's other name for it
 -- script goes on. "noop": a GUI alert, harmless to leave out. "unsupported": one line naming the
 -- function and the script's line, instead of Lua's "attempt to call a nil value".
 local py_skipped = bridge.skipped
-for name, kind in pairs(cfg.gaps) do
+for name, kind in string.gmatch(cfg.gaps, "(%w+)=(%w+)") do
   if kind == "skip" then
     env[name] = function(...)
       -- tip(user, amount); withdraw(amount, address); invest(amount)
@@ -644,7 +645,7 @@ local insensitive_meta = {
 }
 env.site = setmetatable({}, insensitive_meta)
 env.currencies = {}
-for i, name in ipairs(cfg.currencies) do env.currencies[i] = name end
+for name in string.gmatch(cfg.currencies, "%S+") do env.currencies[#env.currencies + 1] = name end
 env.enablersc, env.enablezz = false, false
 env.currency = cfg.currency
 env.chance = 49.5

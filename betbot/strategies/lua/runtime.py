@@ -92,6 +92,18 @@ class LuaRuntimeConfig:
     origin_dir: Path | None = None  # a batch run's files are read from here, copied on first use
 
 
+# Handed to the prelude as text (one Lua string each, not a table of Python objects per script loaded).
+_CURRENCIES: Final = " ".join(c.lower() for c in DUCKDICE_CURRENCIES)
+_GAPS: Final = " ".join(f"{name}={gap.value}" for name, gap in DICEBOT_GAPS.items())
+_BIT_LIBRARIES: Final = {"bit": BIT, "bit32": BIT32}
+BIT_NAMES: Final = {library: " ".join(sorted(functions)) for library, functions in _BIT_LIBRARIES.items()}
+
+
+def _bits(library: str, name: str, *args: object) -> object:
+    """One Python callable for both bit libraries (the prelude's closures name the function)."""
+    return _BIT_LIBRARIES[library][name](*args)
+
+
 def _refuse_attributes(obj: object, name: object, is_setting: bool) -> object:
     raise AttributeError("Python objects are not reachable from a betbot script")
 
@@ -129,17 +141,17 @@ class ScriptRuntime:
         bridge = table({
             "print": self._print, "path": self.files.path, "remove": self.files.remove,
             "rename": self.files.rename, "random": self._random, "randomseed": self._randomseed,
-            "used": self.files.used, "skipped": self._skipped, "kept": self._kept_previous,
-            "bit": table(BIT), "bit32": table(BIT32),
+            "used": self.files.used, "skipped": self._skipped, "kept": self._kept_previous, "bits": _bits,
         })
         cfg = table({
             "budget": config.max_instructions, "seconds": config.max_seconds, "wall": config.max_wall_seconds,
             "epoch": config.epoch, "chunkname": "@" + config.name, "site_name": "DuckDice",
             "site_edge": float(config.edge), "site_url": DUCKDICE_SITE_URL, "currency": config.currency.lower(),
-            "currencies": table([c.lower() for c in DUCKDICE_CURRENCIES]), "balance": config.balance,
+            "currencies": _CURRENCIES, "balance": config.balance,
             "rep_cap": config.rep_cap, "pattern_work": config.pattern_work, "file_cap": config.file_cap,
-            "dir_cap": config.dir_cap, "files_dir": str(config.files_dir),
-            "gaps": table({name: gap.value for name, gap in DICEBOT_GAPS.items()}),
+            "dir_cap": config.dir_cap, "files_dir": str(config.files_dir), "bit_names": BIT_NAMES["bit"],
+            "bit32_names": BIT_NAMES["bit32"],
+            "gaps": _GAPS,
         })
         lua_globals = self.lua.globals()
         lua_globals.python = None

@@ -118,10 +118,8 @@ def _log_print(name: str) -> Callable[[str], None]:
 
 
 def _log_warning(name: str) -> Callable[[str, str], None]:
-    log = get_logger()
-
-    def emit(event: str, text: str) -> None:
-        log.warning(event, script=name, detail=text)
+    def emit(event: str, text: str) -> None:  # the logger is fetched when needed: most scripts never warn
+        get_logger().warning(event, script=name, detail=text)
 
     return emit
 
