@@ -218,3 +218,11 @@ def test_sigterm_stops_a_run_while_its_script_spins(signals: int, tmp_path: Path
     assert record.stop_kind == "signal"
     if signals == 1:
         assert json.loads((tmp_path / "summary.json").read_text())["stop_kind"] == "signal"
+
+
+def test_a_currency_switch_to_a_control_sequence_is_named_without_it(tmp_path: Path) -> None:
+    strategy = _lua(tmp_path, "nextbet = 0.01\nfunction dobet() currency = '\\27]0;x\\7btc' end\n")
+    session = play(strategy, bets=3)[0]
+    assert session.stop_reason is not None
+    assert "switched currency to btc;" in session.stop_reason.detail
+    assert "\x1b" not in session.stop_reason.detail

@@ -138,9 +138,8 @@ env.xpcall = function(f, handler)
   local results = pack(real_pcall(f))
   if exhausted then error(exhausted, 0) end
   if results[1] then return unpack(results, 1, results.n) end
-  local ok, handled = real_pcall(handler, results[2])
+  local _, handled = real_pcall(handler, results[2])  -- a failing handler: its error is the result, as in 5.1
   if exhausted then error(exhausted, 0) end
-  if ok then return false, handled end
   return false, handled
 end
 

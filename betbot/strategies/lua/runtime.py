@@ -42,7 +42,7 @@ from betbot.strategies.lua.errors import ScriptError, one_line
 from betbot.strategies.lua.files import DEFAULT_DIR_CAP, DEFAULT_FILE_CAP, ScriptFiles
 from betbot.strategies.lua.surface import DICEBOT_GAPS, DUCKDICE_CURRENCIES, DUCKDICE_SITE_URL
 
-__all__ = ["LuaRuntimeConfig", "ScriptRuntime", "SkippedCall", "strip_controls"]
+__all__ = ["LuaRuntimeConfig", "ScriptRuntime", "strip_controls"]
 
 _PRELUDE: Final = files("betbot.strategies.lua").joinpath("prelude.lua").read_text(encoding="utf-8")
 
@@ -57,7 +57,6 @@ def _prelude_bytecode() -> bytes:
     return dump
 
 
-MAX_SKIPPED_KEPT: Final = 100  # skipped calls listed one by one (all of them are counted)
 MAX_PRINT: Final = 10_000  # characters of one print() kept for the log
 # Terminal control sequences: CSI (colours, cursor moves), OSC (window titles, hyperlinks, clipboard), the
 # string sequences DCS/SOS/PM/APC, any other escape, then every C0/C1 control left (not newline or tab).
@@ -113,15 +112,6 @@ def strip_controls(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
-@dataclass(frozen=True, slots=True)
-class SkippedCall:
-    """A tip/withdraw/invest the script reached and betbot skipped (it never moves money)."""
-
-    function: str
-    amount: Decimal | None
-    where: str  # "script.lua:12"
-
-
 class ScriptRuntime:
     """One script's Lua state: load it, run dobet() after each result, read and write its globals."""
 
@@ -130,7 +120,6 @@ class ScriptRuntime:
         self.config = config
         self.printer = printer
         self.warn = warn or (lambda _event, _text: None)
-        self.skipped: list[SkippedCall] = []  # the first MAX_SKIPPED_KEPT of them
         self.skipped_totals: dict[str, tuple[int, Decimal]] = {}  # function -> (calls, amounts added up)
         self._kept: set[str] = set()
         self._rng = random.Random(config.rng_seed)
@@ -147,10 +136,9 @@ class ScriptRuntime:
             "budget": config.max_instructions, "seconds": config.max_seconds, "wall": config.max_wall_seconds,
             "epoch": config.epoch, "chunkname": "@" + config.name, "site_name": "DuckDice",
             "site_edge": float(config.edge), "site_url": DUCKDICE_SITE_URL, "currency": config.currency.lower(),
-            "currencies": _CURRENCIES, "balance": config.balance,
-            "rep_cap": config.rep_cap, "pattern_work": config.pattern_work, "file_cap": config.file_cap,
-            "dir_cap": config.dir_cap, "files_dir": str(config.files_dir), "bit_names": BIT_NAMES["bit"],
-            "bit32_names": BIT_NAMES["bit32"],
+            "currencies": _CURRENCIES, "balance": config.balance, "rep_cap": config.rep_cap,
+            "pattern_work": config.pattern_work, "file_cap": config.file_cap, "dir_cap": config.dir_cap,
+            "files_dir": str(config.files_dir), "bit_names": BIT_NAMES["bit"], "bit32_names": BIT_NAMES["bit32"],
             "gaps": _GAPS,
         })
         lua_globals = self.lua.globals()
@@ -169,17 +157,16 @@ class ScriptRuntime:
         self.printer(strip_controls(line))
 
     def _skipped(self, function: object, amount: object, where: object) -> None:
+        """A tip/withdraw/invest the script reached: counted, said, and not done (betbot never moves money)."""
+        name = str(function)
         value = None
         if isinstance(amount, int | float) and not isinstance(amount, bool) and math.isfinite(amount):
             value = quantize(Decimal(format(amount, ".15g")))
-        call = SkippedCall(str(function), value, strip_controls(str(where)))
-        if len(self.skipped) < MAX_SKIPPED_KEPT:
-            self.skipped.append(call)
-        count, total = self.skipped_totals.get(call.function, (0, Decimal(0)))
-        self.skipped_totals[call.function] = (count + 1, total + (value or 0))
+        count, total = self.skipped_totals.get(name, (0, Decimal(0)))
+        self.skipped_totals[name] = (count + 1, total + (value or 0))
         shown = "no amount" if value is None else money_text(value)
-        self.warn("script.skipped", f"{call.where}: {call.function}({shown}) skipped: betbot never moves money "
-                                    "out of the account; the script goes on")
+        self.warn("script.skipped", f"{strip_controls(str(where))}: {name}({shown}) skipped: betbot never moves "
+                                    "money out of the account; the script goes on")
 
     def _kept_previous(self, name: object, kind: object) -> None:
         if name in self._kept:

@@ -8,10 +8,11 @@ calls `dobet()` in the same Lua call and keeps what it left. What the script ask
 answered at the next decision, in this order: stop() ends the session (at once, from `on_result`);
 resetseed() makes the next decision RESEED; sleep(ms) makes it Pause(ms / 1000); then the bet.
 
-A bad `nextbet` (not a number, NaN, negative, above the balance; 0 is DiceBot's "watch" bet, a roll with
-nothing at stake) or a changed currency stops the
-session with the reason; a Lua error during the session raises `ScriptError` (one line: the file, the
-line, the message), which the session machine turns into a STRATEGY_ERROR stop.
+A `nextbet`, `chance` or `bethigh` that dobet() left nil or not a number keeps its previous value (as in
+DiceBot, said once in the log). `nextbet = 0` is DiceBot's "watch" bet: a roll with nothing at stake. A bad
+`nextbet` (NaN, negative, above the balance) or a changed currency stops the session with the reason; a Lua
+error during the session raises `ScriptError` (one line: the file, the line, the message), which the session
+machine turns into a STRATEGY_ERROR stop. tip/withdraw/invest are skipped and counted (`summary_notes`).
 
 `max_in_flight` is 1 (a script sees every result before its next bet) unless the script sets a top-level
 `inflight_ok = true`, when it is unbounded and the script reads `inflight` to know how many bets are
@@ -111,8 +112,8 @@ def _discard(_text: str) -> None:
 def _log_print(name: str) -> Callable[[str], None]:
     log = get_logger()
 
-    def emit(text: str) -> None:
-        log.info("script.print", script=name, text=strip_controls(text))
+    def emit(text: str) -> None:  # the runtime has stripped terminal control sequences already
+        log.info("script.print", script=name, text=text)
 
     return emit
 
@@ -220,7 +221,8 @@ class LuaStrategy(Strategy):
         if pause:
             self._pause += float(pause)
         if currency is not None and str(currency).lower() != self._currency:
-            self._stop = (f"{self.script_name}: the script switched currency to {currency}; a session plays one "
+            shown = strip_controls(str(currency))  # the script's text: never a terminal control sequence
+            self._stop = (f"{self.script_name}: the script switched currency to {shown}; a session plays one "
                           f"currency ({self.context.currency})")
         self._pending = self._stop is not None or self._reseed or self._pause > 0
 
