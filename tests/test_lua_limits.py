@@ -226,3 +226,13 @@ def test_a_currency_switch_to_a_control_sequence_is_named_without_it(tmp_path: P
     assert session.stop_reason is not None
     assert "switched currency to btc;" in session.stop_reason.detail
     assert "\x1b" not in session.stop_reason.detail
+
+
+def test_a_huge_error_message_is_cut_to_one_short_line(tmp_path: Path) -> None:
+    strategy = _lua(tmp_path, "nextbet = 0.01\nfunction dobet() error(string.rep('x', 100000)) end\n")
+    session = play(strategy, bets=3)[0]
+    assert session.stop_reason is not None
+    detail = session.stop_reason.detail
+    assert detail.startswith("ScriptError: script.lua:2: xxx")
+    assert detail.endswith("… (99514 more characters)")  # "script.lua:2: " + 100,000 x, cut at 500
+    assert len(detail) < 600

@@ -58,6 +58,7 @@ def _prelude_bytecode() -> bytes:
 
 
 MAX_PRINT: Final = 10_000  # characters of one print() kept for the log
+MAX_MESSAGE: Final = 500  # characters of a script's error kept for the stop reason (the terminal, the journal)
 # Terminal control sequences: CSI (colours, cursor moves), OSC (window titles, hyperlinks, clipboard), the
 # string sequences DCS/SOS/PM/APC, any other escape, then every C0/C1 control left (not newline or tab).
 _CONTROLS: Final = re.compile(
@@ -227,6 +228,8 @@ class ScriptRuntime:
             return ScriptError(self._out_of_memory())
         if not text.startswith(self.config.name + ":"):
             text = f"{self.config.name}: {text}"
+        if len(text) > MAX_MESSAGE:  # error(string.rep("x", 1e6)) must not become a megabyte of stop reason
+            text = text[:MAX_MESSAGE] + f"… ({len(text) - MAX_MESSAGE} more characters)"
         return ScriptError(text)
 
     def get(self, name: str) -> Any:
