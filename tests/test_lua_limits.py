@@ -65,7 +65,7 @@ def test_each_hang_ends_within_its_budget_naming_the_scripts_line(name: str, tmp
     assert reason.detail.startswith("ScriptError: script.lua:4: ")
     assert "prelude" not in reason.detail
     assert "\n" not in reason.detail
-    assert "budget exhausted" in reason.detail or "could backtrack for hours" in reason.detail
+    assert "budget exhausted" in reason.detail
 
 
 @pytest.mark.parametrize("name", sorted(HANGS))
@@ -77,16 +77,17 @@ def test_each_hang_at_the_top_level_is_a_one_line_load_error(name: str, tmp_path
 
 
 @pytest.mark.parametrize(("pattern", "subject"), [
-    ("[^\n]+", "line\n" * 20000),  # one quantifier at the end never backtracks: allowed over 100 kB
+    ("[^\n]+", "line\n" * 20000),  # one quantifier at the end never backtracks: C's matcher, over 100 kB
     ("(%d+)%.(%d+)", "3.25"),
     ("(%w+)=(%w+)", "a=1, b=2"),
     ("%a+", "word " * 2000),
+    ("(%d+),(%d+)", "12,34\n" * 3000),  # two quantifiers over 18 kB: the budgeted matcher, same answer
 ])
 def test_ordinary_patterns_still_match(pattern: str, subject: str, tmp_path: Path) -> None:
     strategy = _lua(tmp_path, "nextbet = 0.01\nfunction dobet() end\n"
                               "function count(s, p) local n = 0 for _ in s:gmatch(p) do n = n + 1 end return n end\n")
     count = strategy.runtime.env.count
-    expected = {"[^\n]+": 20000, "(%d+)%.(%d+)": 1, "(%w+)=(%w+)": 2, "%a+": 2000}[pattern]
+    expected = {"[^\n]+": 20000, "(%d+)%.(%d+)": 1, "(%w+)=(%w+)": 2, "%a+": 2000, "(%d+),(%d+)": 3000}[pattern]
     assert count(subject, pattern) == expected
 
 
@@ -190,7 +191,8 @@ def test_a_hang_in_a_run_ends_in_one_line_within_its_budget(tmp_path: Path) -> N
                             env={**ENV, "XDG_DATA_HOME": str(tmp_path / "data")})
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert "strategy_error: ScriptError: hang.lua:3: string.find: the pattern" in result.stderr
+    assert "strategy_error: ScriptError: hang.lua:3: " in result.stderr
+    assert "budget exhausted" in result.stderr
 
 
 @pytest.mark.parametrize("signals", [1, 2])

@@ -51,11 +51,10 @@ def _escapes(outside: Path) -> list[tuple[str, str, str]]:
          "instruction budget exhausted"),
         ("xpcall-budget-handler-loop", "xpcall(function() while true do end end, function() while true do end end)",
          "instruction budget exhausted"),
-        ("find-backtracking", "string.rep('a', 5000):find('a*a*a*b')", "string.find: the pattern \"a*a*a*b\" over a "
-         "5000-character string could backtrack for hours"),
-        ("lazy-backtracking", "('a'):rep(20000):find(('a-'):rep(12) .. 'b')", "string.find: the pattern"),
-        ("gmatch-backtracking", "for x in ('a'):rep(30000):gmatch('a+a+b') do end", "string.gmatch: the pattern"),
-        ("gsub-backtracking", "local s = ('a'):rep(30000):gsub('(a*)*b', '')", "string.gsub: the pattern"),
+        ("find-backtracking", "string.rep('a', 5000):find('a*a*a*b')", "instruction budget exhausted"),
+        ("lazy-backtracking", "('a'):rep(20000):find(('a-'):rep(12) .. 'b')", "instruction budget exhausted"),
+        ("gmatch-backtracking", "for x in ('a'):rep(30000):gmatch('a+a+b') do end", "instruction budget exhausted"),
+        ("gsub-backtracking", "local s = ('a'):rep(30000):gsub('a*a*b', '')", "instruction budget exhausted"),
         ("getHistory", "getHistory()", "getHistory() is not supported by betbot"),
         ("runsim", "runsim(1, 100)", "runsim() is not supported by betbot"),
     ]

@@ -57,6 +57,16 @@ def _prelude_bytecode() -> bytes:
     return dump
 
 
+@cache
+def _patterns_bytecode() -> bytes:
+    """patterns.lua (the budgeted pattern matcher) compiled once per process, like the prelude."""
+    source = files("betbot.strategies.lua").joinpath("patterns.lua").read_text(encoding="utf-8")
+    compiler = lua.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
+    dump: bytes = compiler.eval("function(s) return string.dump(assert(loadstring(s, '=patterns.lua'))) end")(
+        source.encode())
+    return dump
+
+
 MAX_PRINT: Final = 10_000  # characters of one print() kept for the log
 MAX_MESSAGE: Final = 500  # characters of a script's error kept for the stop reason (the terminal, the journal)
 # Terminal control sequences: CSI (colours, cursor moves), OSC (window titles, hyperlinks, clipboard), the
@@ -86,7 +96,7 @@ class LuaRuntimeConfig:
     max_wall_seconds: float = 5.0  # a wall-clock bound too: CPU time misses a call that waits or is starved
     max_memory: int = 64 * 1024 * 1024
     rep_cap: int = 1024 * 1024
-    pattern_work: float = 5e7  # the worst case a string.find/match/gmatch/gsub may have (see prelude.lua)
+    pattern_work: float = 5e7  # worst case above which string.find & co run budgeted, in Lua (prelude.lua)
     file_cap: int = DEFAULT_FILE_CAP
     dir_cap: int = DEFAULT_DIR_CAP
     origin_dir: Path | None = None  # a batch run's files are read from here, copied on first use
@@ -140,7 +150,7 @@ class ScriptRuntime:
             "currencies": _CURRENCIES, "balance": config.balance, "rep_cap": config.rep_cap,
             "pattern_work": config.pattern_work, "file_cap": config.file_cap, "dir_cap": config.dir_cap,
             "files_dir": str(config.files_dir), "bit_names": BIT_NAMES["bit"], "bit32_names": BIT_NAMES["bit32"],
-            "gaps": _GAPS,
+            "gaps": _GAPS, "patterns": _patterns_bytecode(),
         })
         lua_globals = self.lua.globals()
         lua_globals.python = None
