@@ -62,7 +62,7 @@ def _both(runtime: ScriptRuntime, name: str, *args: Any) -> tuple[Any, Any]:
     lua_globals = runtime.lua.globals()
     packer = lua_globals.loadstring("return function(f, ...) return { n = select('#', ...), pcall(f, ...) } end")()
     answers = []
-    for fn in (getattr(lua_globals.string, name), getattr(runtime.control.patterns, name)):
+    for fn in (getattr(lua_globals.string, name), getattr(runtime.control.patterns(), name)):
         packed = packer(fn, *args)
         values = [packed[i] for i in range(1, len(packed) + 1)]
         answers.append(tuple(values[1:]) if values and values[0] else "error")
@@ -82,7 +82,7 @@ def _gmatch_all(runtime: ScriptRuntime, fn_name: str, s: str, p: str) -> Any:
           if not ok then return "error" end
           return table.concat(out, ",")
         end""")()
-    fn = runtime.lua.globals().string.gmatch if fn_name == "c" else runtime.control.patterns.gmatch
+    fn = runtime.lua.globals().string.gmatch if fn_name == "c" else runtime.control.patterns().gmatch
     return collect(fn, s, p)
 
 
@@ -125,7 +125,7 @@ def test_gsub_with_a_function_or_a_table_answers_as_c_does(runtime: ScriptRuntim
           out[#out + 1] = a .. "/" .. b .. "/" .. d
         end
         return out[1], out[2]""")
-    c, budgeted = run(runtime.lua.globals().string.gsub, runtime.control.patterns.gsub)
+    c, budgeted = run(runtime.lua.globals().string.gsub, runtime.control.patterns().gsub)
     assert c == budgeted == "HELLO WORLD from LUA/bob is 42/1a2b3c4"
 
 

@@ -219,10 +219,13 @@ local function shape(p)
   return spans, anchored
 end
 
-local budgeted = loadstring(cfg.patterns, "=patterns.lua")()
+local patterns_code, budgeted = cfg.patterns, nil
+local function budgeted_matcher()  -- loaded the first time it is needed: most scripts never need it
+  if budgeted == nil then budgeted = loadstring(patterns_code, "=patterns.lua")() end
+  return budgeted
+end
 
 local function bounded(name, real_fn, anchorable)
-  local slow = budgeted[name]
   return function(s, p, ...)
     local subject = type(s) == "number" and tostring(s) or s
     local pattern = type(p) == "number" and tostring(p) or p
@@ -232,7 +235,7 @@ local function bounded(name, real_fn, anchorable)
         local spans, anchored = shape(pattern)
         local work = (#pattern + 1) * ((anchored and anchorable) and 1 or n + 1) * (n + 1) ^ spans
         if work > pattern_work then
-          local results = pack(real_pcall(slow, s, p, ...))
+          local results = pack(real_pcall(budgeted_matcher()[name], s, p, ...))
           if exhausted then error(exhausted, 0) end
           if not results[1] then error(tostring(results[2]), 2) end  -- at the script's line, as C's would be
           return unpack(results, 2, results.n)
@@ -359,7 +362,9 @@ end
 -- The caps on the script's files: per file, and for the whole directory (kept up to date by every write).
 local file_cap, dir_cap = cfg.file_cap, cfg.dir_cap
 local py_used = bridge.used
-local dir_used = py_used()  -- bytes in the script's directory, kept up to date by every write
+-- Bytes in the script's directory: read when a file is opened for writing (a write needs such a handle),
+-- removed or renamed, and kept up to date by every write in between.
+local dir_used = 0
 
 -- os: the virtual clock and the harmless date functions; files only inside the script's directory.
 env.os = {
@@ -679,7 +684,7 @@ local function guarded(f, ...)
   return true
 end
 
-local control = { env = env, patterns = budgeted }  -- patterns: for the tests that compare it with C
+local control = { env = env, patterns = budgeted_matcher }  -- patterns: for the tests that compare it with C
 
 function control.load(source)
   -- Lua 5.1 would load precompiled bytecode too, and bytecode can break out of any sandbox: text only.
