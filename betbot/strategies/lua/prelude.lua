@@ -631,6 +631,10 @@ local lastbet_meta = {
       return last_date
     elseif key == "betdate" then
       return os_date("%Y-%m-%d %H:%M:%S", floor(last_time))
+    elseif key == "playerwin" then
+      return last.win
+    elseif key == "guid" then
+      return last.id
     end
     return last[key]
   end,
@@ -643,12 +647,16 @@ local lastbet = setmetatable({}, lastbet_meta)
 local site = {
   name = cfg.site_name, edge = cfg.site_edge, maxroll = 99.99, currency = cfg.currency, cantip = true,
   tipusingname = true, canwithdraw = false, canresetseed = true, caninvest = false, siteurl = cfg.site_url,
-  wins = 0, losses = 0, profit = 0, wagered = 0, balance = cfg.balance, bets = 0,
 }
+local site_balance = cfg.balance
 local insensitive_meta = {
+  -- The session's figures are read when asked for (not copied before every dobet: most scripts never ask).
   __index = function(_, key)
-    if type(key) == "string" then return site[s_lower(key)] end
-    return nil
+    if type(key) ~= "string" then return nil end
+    key = s_lower(key)
+    if key == "balance" then return site_balance end
+    if key == "wins" or key == "losses" or key == "profit" or key == "wagered" or key == "bets" then return raw[key] end
+    return site[key]
   end,
   __newindex = function() end,
 }
@@ -745,10 +753,8 @@ function control.step(amount, won, cprofit, roll, chance, high, nonce, id, balan
   env.profit, env.wagered = profit - base.profit, wagered - base.wagered
   last.amount, last.totalamount, last.chance, last.roll, last.profit = amount, amount, chance, roll, cprofit
   last.high, last.nonce, last.id, last.currency, last.win = high, nonce, id, bet_currency, won
-  last.serverhash, last.clientseed, last.playerwin, last.guid = serverhash, clientseed, won, id
-  last_time, last_date = epoch + vclock, nil
-  site.wins, site.losses, site.profit, site.wagered, site.balance, site.bets = wins, losses, profit, wagered,
-      balance, bets
+  last.serverhash, last.clientseed = serverhash, clientseed
+  last_time, last_date, site_balance = epoch + vclock, nil, balance
   env.lastBet, env.lastbet = lastbet, lastbet
   local dobet = env.dobet
   if type(dobet) ~= "function" then return nil, nil, nil, "dobet is not a function any more (the script replaced it)" end
