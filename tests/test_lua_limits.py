@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ def test_ordinary_patterns_still_match(pattern: str, subject: str, tmp_path: Pat
 
 def _runtime(tmp_path: Path, **caps: Any) -> ScriptRuntime:
     config = LuaRuntimeConfig(name="script.lua", files_dir=tmp_path / "files", rng_seed=1, currency="DOGE",
-                              balance=100.0, edge=__import__("decimal").Decimal(1), epoch=1_700_000_000.0, **caps)
+                              balance=100.0, edge=Decimal(1), epoch=1_700_000_000.0, **caps)
     return ScriptRuntime(config, lambda _text: None)
 
 
