@@ -332,6 +332,9 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
                             run_bets=session.next_seq - first_new_seq, session_id=session_id)
     if preview is not None:
         summary["risk_preview"] = preview  # into --summary-json and, with the summary, the journal
+    strategy_notes = getattr(strategy, "summary_notes", None)
+    if callable(strategy_notes):  # a strategy's own figures (a Lua script: the calls it skipped), journaled too
+        summary.update(strategy_notes())
     if journal is not None and session_id is not None:
         _journal_end(journal, session_id, session=session, strategy=strategy, summary=summary)
     watchers.finish(final, summary)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,18 +19,30 @@ EPOCH = 1_700_000_000.0
 
 
 def test_an_os_clock_busy_wait_costs_no_wall_time(tmp_path: Path) -> None:
-    text = (CORPUS / "busywait-sleep.lua").read_text() + "\nstamps = {}\nlocal inner = dobet\nfunction dobet()\n" \
-        "  inner()\n  stamps[#stamps + 1] = os.clock()\nend\n"
+    # The busy-wait's cost is counted in reads of the clock (a count, not a stopwatch): the virtual clock
+    # ends a wait of any length after a bounded number of reads, so it costs no wall time whatever the load.
+    counting = "local real_clock = os.clock\nreads = 0\nos.clock = function() reads = reads + 1 " \
+        "return real_clock() end\n"
+    wrapper = """
+stamps, most = {}, 0
+local inner = dobet
+function dobet()
+  local before = reads
+  inner()
+  if reads - before > most then most = reads - before end
+  stamps[#stamps + 1] = os.clock()
+end
+"""
+    text = counting + (CORPUS / "busywait-sleep.lua").read_text() + wrapper
     strategy = load(write(tmp_path, text), files_dir=tmp_path)
-    began = time.perf_counter()
     _session, settled = play(strategy, bets=200)
-    wall = time.perf_counter() - began
     assert len(settled) == 200
-    stamps = strategy.runtime.env.stamps
+    env = strategy.runtime.env
+    stamps = env.stamps
     waited = stamps[200] - stamps[1]
     assert waited >= 199 * 0.75  # each dobet really waited 0.75 s of the script's clock...
     assert waited <= 199 * 0.75 * 1.06  # ...overshooting by at most 5 %...
-    assert wall < waited / 10  # ...and the run took a small fraction of that (about 0.1 s here)
+    assert env.most <= 400  # ...in a few hundred reads of the clock per wait, not a spin of 0.75 s each
 
 
 def test_an_os_time_busy_wait_ends_as_quickly(tmp_path: Path) -> None:
@@ -91,14 +102,13 @@ def test_last_bet_date_fields(tmp_path: Path) -> None:
     assert env.same is True
 
 
-def test_ansi_prints_reach_the_printer_and_the_log_strips_them(tmp_path: Path) -> None:
+def test_ansi_prints_reach_the_printer_and_the_log_stripped(tmp_path: Path) -> None:
     printed: list[str] = []
     strategy = load(CORPUS / "ansi-print.lua", printer=printed.append, files_dir=tmp_path)
     session, _settled = play(strategy, bets=300)
-    assert "\x1b[32m" in printed[0]
-    assert "\x1b[0m" in printed[0]
-    assert re.fullmatch(r"\x1b\[3[12]m#1 (WIN |LOSS) \d+\.\d\d\x1b\[0m profit -?\d\.\d{8}", printed[0])
-    assert printed[-1] == "\x1b[32mtarget reached\x1b[0m"
+    # Colours, like every terminal control sequence, never leave the sandbox: the printer gets the text.
+    assert re.fullmatch(r"#1 (WIN |LOSS) \d+\.\d\d profit -?\d\.\d{8}", printed[0])
+    assert printed[-1] == "target reached"
     assert session.stop_reason is not None
     assert session.stop_reason.detail == "the script called stop()"
     context = StrategyContext(currency="DOGE", starting_balance=Decimal(100))
@@ -111,7 +121,7 @@ def test_ansi_prints_reach_the_printer_and_the_log_strips_them(tmp_path: Path) -
     assert texts[0].startswith("#1 ")
 
 
-def test_a_tip_guarded_by_an_off_setting_runs_and_reached_is_one_line(tmp_path: Path) -> None:
+def test_a_tip_guarded_by_an_off_setting_runs_and_reached_is_skipped(tmp_path: Path) -> None:
     source = (CORPUS / "tip-guarded.lua").read_text()
     session, settled = play(load(CORPUS / "tip-guarded.lua", files_dir=tmp_path), bets=300)
     assert len(settled) == 300
@@ -120,8 +130,15 @@ def test_a_tip_guarded_by_an_off_setting_runs_and_reached_is_one_line(tmp_path: 
 
     switched_on = write(tmp_path, source.replace("autotip   = false", "autotip   = true"), "tip-guarded.lua")
     line = next(number for number, text in enumerate(source.splitlines(), start=1) if "tip(tipto" in text)
-    session, settled = play(load(switched_on, files_dir=tmp_path), bets=300)
+    strategy = load(switched_on, files_dir=tmp_path)
+    with capture_logs() as logs:
+        session, settled = play(strategy, bets=300)
+    assert len(settled) == 300  # reached, the tip is skipped and the script goes on
     assert session.stop_reason is not None
-    assert session.stop_reason.kind is StopKind.STRATEGY_ERROR
-    assert session.stop_reason.detail == f"ScriptError: tip-guarded.lua:{line}: tip() is not supported by betbot"
-    assert 1 <= len(settled) < 300
+    assert session.stop_reason.kind is StopKind.MAX_BETS
+    skipped = strategy.summary_notes()["script_skipped"]
+    assert list(skipped) == ["tip"]
+    assert skipped["tip"]["calls"] >= 1
+    warnings = [entry["detail"] for entry in logs if entry["event"] == "script.skipped"]
+    assert len(warnings) == skipped["tip"]["calls"]
+    assert warnings[0].startswith(f"tip-guarded.lua:{line}: tip(")

@@ -47,8 +47,16 @@ def _escapes(outside: Path) -> list[tuple[str, str, str]]:
         ("endless-loop", "while true do end", "instruction budget exhausted (200000 instructions"),
         ("pcall-loop", "while true do pcall(function() while true do end end) end", "instruction budget exhausted"),
         ("coroutine-loop", "coroutine.wrap(function() while true do end end)()", "instruction budget exhausted"),
-        ("tip", 'tip("someone", 1)', "tip() is not supported by betbot"),
-        ("withdraw", 'withdraw(1, "addr")', "withdraw() is not supported by betbot"),
+        ("xpcall-handler-loop", 'xpcall(function() error("x") end, function() while true do end end)',
+         "instruction budget exhausted"),
+        ("xpcall-budget-handler-loop", "xpcall(function() while true do end end, function() while true do end end)",
+         "instruction budget exhausted"),
+        ("find-backtracking", "string.rep('a', 5000):find('a*a*a*b')", "instruction budget exhausted"),
+        ("lazy-backtracking", "('a'):rep(20000):find(('a-'):rep(12) .. 'b')", "instruction budget exhausted"),
+        ("gmatch-backtracking", "for x in ('a'):rep(30000):gmatch('a+a+b') do end", "instruction budget exhausted"),
+        ("gsub-backtracking", "local s = ('a'):rep(30000):gsub('a*a*b', '')", "instruction budget exhausted"),
+        ("getHistory", "getHistory()", "getHistory() is not supported by betbot"),
+        ("runsim", "runsim(1, 100)", "runsim() is not supported by betbot"),
     ]
 
 

@@ -140,7 +140,6 @@ def test_open_for_bets_deadline() -> None:
         dice("1", "0.001"),
         dice("1", "49.555"),
         dice("1", "-5"),
-        dice("0"),
         dice("-1"),
         dice("0.000000001"),
         dice("1", currency="BTC"),
@@ -149,13 +148,20 @@ def test_open_for_bets_deadline() -> None:
         BetRequest(amount=D(1), chance=D(1), currency=CURRENCY, range=(0, 10000)),
     ],
     ids=["chance-0", "chance-98.01", "chance-99", "chance-3-places", "chance-49.555", "chance-negative",
-         "stake-zero", "stake-negative", "stake-9-places", "wrong-currency", "range-reversed",
+         "stake-negative", "stake-9-places", "wrong-currency", "range-reversed",
          "range-below-0", "range-above-9999"],
 )
 def test_invalid_bets_stop(bet: BetRequest) -> None:
     session = make_session()
     assert_stopped(session.admit(bet, 0), StopKind.INVALID_BET)
     assert session.submitted == 0
+    assert session.exposure == 0
+
+
+def test_a_stake_of_zero_is_a_watch_bet_with_nothing_exposed() -> None:
+    session = make_session()
+    assert session.admit(dice("0"), 0) == 1
+    assert session.submitted == 1
     assert session.exposure == 0
 
 

@@ -338,8 +338,10 @@ class Session:
 
     def _invalid(self, bet: BetRequest) -> str | None:
         amount = bet.amount
-        if amount <= 0 or amount != amount.quantize(SATOSHI):
-            return f"stake {amount:f} must be above 0 with at most 8 decimal places"
+        # A stake of 0 is a "watch" bet (DiceBot scripts use them to see rolls): nothing at stake; live,
+        # the site's minimum decides (the minimum-bet rule).
+        if amount < 0 or amount != amount.quantize(SATOSHI):
+            return f"stake {amount:f} must be 0 or above with at most 8 decimal places"
         if bet.currency != self.currency:
             return f"currency {bet.currency} differs from the session's {self.currency}"
         rules = self.rules
@@ -367,7 +369,7 @@ class Session:
             self._exposure -= stake
             profit = outcome.profit
             win = outcome.win
-            if outcome.bet.amount != stake or ((profit < 0) if win else (profit >= 0 or profit != -stake)):
+            if outcome.bet.amount != stake or ((profit < 0) if win else profit != -stake):  # a 0-stake loss: profit 0
                 self.stop(
                     StopKind.BACKEND_ERROR,
                     f"bet {seq} does not add up: stake {_m(outcome.bet.amount)}, win {win}, profit {_m(profit)}",

@@ -12,7 +12,7 @@ shared by every coroutine, and the same bet is sent again after it; nothing else
 
 Fast path: when the backend can answer at once (`place_now`, a zero-latency simulator), no task is
 spawned: the outcome goes straight to the machine, and the loop yields to the event loop every
-`yield_every` bets so signals and the dashboard still run.
+`yield_every` bets (or after YIELD_SECONDS, when bets are slow) so signals and the dashboard still run.
 
 Stopping: when a limit fires, or on the first SIGINT/SIGTERM, the machine admits no new bet and the bets in
 flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still in
@@ -59,6 +59,7 @@ __all__ = ["RETRYABLE_REFUSALS", "Engine", "EngineHooks", "effective_concurrency
 _log = structlog.get_logger("betbot.engine")
 
 RETRYABLE_REFUSALS = frozenset({RefusalKind.RATE_LIMIT, RefusalKind.CHALLENGE, RefusalKind.CONNECT})
+YIELD_SECONDS = 0.05  # the fast path's longest stretch without a look at signals, when bets are slow
 
 
 class EngineHooks(Protocol):
@@ -190,6 +191,7 @@ class Engine:
         hooks = self.hooks
         sync = getattr(hooks, "sync", None)
         since_yield = 0
+        yield_by = clock() + YIELD_SECONDS
         while True:
             action = next_action(clock())
             if action.__class__ is Place:
@@ -207,11 +209,15 @@ class Engine:
                     self._bet_scopes[seq] = anyio.CancelScope()
                     tg.start_soon(self._bet, seq, bet)
                     continue
-                outcome_of(seq, outcome, clock())
+                now = clock()
+                outcome_of(seq, outcome, now)
                 since_yield += 1
-                if since_yield >= self.yield_every:
+                # Every `yield_every` bets, or sooner when the bets are slow (a script that computes for a
+                # while in each dobet): a signal waits at most about YIELD_SECONDS for the loop, never 256 bets.
+                if since_yield >= self.yield_every or now >= yield_by:
                     since_yield = 0
                     await checkpoint()
+                    yield_by = clock() + YIELD_SECONDS
                 continue
             if machine.draining:
                 # Every stop drains within the deadline, not only a signal's: a reply that never comes must

@@ -6,6 +6,8 @@ wagered, balance, starting_balance, currency, largest_bet, largest_win, largest_
 longest_win_streak, longest_loss_streak, max_drawdown, luck_percent, bets_per_second, elapsed_seconds,
 concurrency, strategy, backend, unresolved_bets, server_seed_hash, server_seed (revealed at the end of
 a simulated session; null live), client_seed, first_nonce, seed_pairs.
+Added when they apply: risk_preview (the preview's figures), script_skipped (a Lua script's tip/withdraw/
+invest calls that betbot skipped: per function, {"calls": N, "amount": "0.00000000"}).
 """
 
 from __future__ import annotations
@@ -117,6 +119,11 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("luck", "-" if luck is None else f"{luck:.2f} %"),
         ("speed", f"{rate_text(summary['bets_per_second'])} bets/s over {elapsed_text(summary['elapsed_seconds'])}"),
     ]
+    skipped = summary.get("script_skipped")
+    if skipped:
+        rows.append(("skipped calls", ", ".join(
+            f"{name} x{entry['calls']} ({entry['amount']} {cur})" for name, entry in skipped.items())
+            + ": betbot never moves money out of the account"))
     if summary["unresolved_bets"]:
         rows.append(("UNRESOLVED", f"{summary['unresolved_bets']} bet(s) of unknown outcome: reconcile"))
     return rows

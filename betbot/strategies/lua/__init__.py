@@ -3,7 +3,9 @@
     strategy.py  the `lua` Strategy: lifecycle, globals, decisions, resume
     runtime.py   the Lua state, the prelude that builds the sandbox, the budget (why Lua 5.1: see there)
     prelude.lua  the sandbox itself, in Lua: the script's environment and the calls Python drives
-    files.py     file I/O confined to one directory per script
+    files.py     file I/O confined to one directory per script (capped; copy-on-read in batch runs)
+    surface.py   DiceBot 3's functions betbot skips or lacks (DICEBOT_GAPS), and DuckDice's site facts
+    bits.py      the `bit` and `bit32` libraries
     dialect.py   recognising DiceBot v4 / Gambler.Bot scripts, to refuse them clearly
     state.py     plain-data globals to JSON and back
     errors.py    ScriptLoadError (exit code 2) and ScriptError (a STRATEGY_ERROR stop)

@@ -22,25 +22,44 @@ local t_concat = table.concat
 local py_print, py_path, py_remove, py_rename = bridge.print, bridge.path, bridge.remove, bridge.rename
 local py_random, py_randomseed = bridge.random, bridge.randomseed
 
--- The budget: a count hook every HOOK_EVERY instructions; a call that runs past `budget` instructions or
--- `seconds` of CPU time is stopped. Once exhausted, the hook keeps failing and the sandbox's pcall passes
--- the error on, so a script cannot catch its way out of the budget.
+-- The budget: a count hook every HOOK_EVERY instructions; a call that runs past `budget` instructions,
+-- `seconds` of CPU time or `wall` seconds of wall-clock time is stopped. Once exhausted, the hook keeps
+-- failing and the sandbox's pcall/xpcall pass the error on, so a script cannot catch its way out of the
+-- budget. The message names the script's own line (the innermost frame of the script's chunk), never a
+-- line of this prelude, whichever sandbox function the script was inside when the budget ran out.
 local HOOK_EVERY = 10000
-local budget, seconds = cfg.budget, cfg.seconds
-local used, deadline, exhausted = 0, 0, nil
+local budget, seconds, wall = cfg.budget, cfg.seconds, cfg.wall
+local used, deadline, wall_deadline, exhausted = 0, 0, 0, nil
+local getinfo = debug.getinfo
+local chunkname = cfg.chunkname
+local script_name = s_sub(chunkname, 2)
+
+local function where(level)
+  while true do
+    local info = getinfo(level, "Sl")
+    if info == nil then return script_name .. ": " end
+    if info.source == chunkname and info.currentline and info.currentline > 0 then
+      return script_name .. ":" .. info.currentline .. ": "
+    end
+    level = level + 1
+  end
+end
 
 local function hook()
   used = used + HOOK_EVERY
   if exhausted == nil then
     if used == HOOK_EVERY then
-      deadline = real_clock() + seconds  -- the CPU clock is read once a call has run a while, not per call
+      -- The clocks are read once a call has run a while, not per call.
+      deadline, wall_deadline = real_clock() + seconds, os_time() + wall
     elseif used > budget then
-      exhausted = "instruction budget exhausted (" .. budget .. " instructions in one call: an endless loop?)"
+      exhausted = where(3) .. "instruction budget exhausted (" .. budget .. " instructions in one call: an endless loop?)"
     elseif real_clock() > deadline then
-      exhausted = "time budget exhausted (" .. seconds .. " s of CPU in one call: an endless loop?)"
+      exhausted = where(3) .. "time budget exhausted (" .. seconds .. " s of CPU in one call: an endless loop?)"
+    elseif os_time() > wall_deadline then
+      exhausted = where(3) .. "time budget exhausted (" .. wall .. " s of wall-clock time in one call)"
     end
   end
-  if exhausted then error(exhausted, 2) end
+  if exhausted then error(exhausted, 0) end
 end
 
 -- The hook stays installed (so arming a call is one assignment); `used` restarts at every call.
@@ -70,7 +89,7 @@ local function refused(name)
 end
 
 local function unsupported(name)
-  return function() error(name .. "() is not supported by betbot", 2) end
+  return function() error(name .. "() is not supported by betbot (a DiceBot GUI feature)", 2) end
 end
 
 local function refused_table(name)
@@ -106,15 +125,26 @@ end
 env.debug = refused_table("debug")
 env.package = refused_table("package")
 
--- pcall/xpcall that cannot swallow an exhausted budget.
+-- pcall/xpcall that cannot swallow an exhausted budget. xpcall's handler is never handed to the real
+-- xpcall: Lua 5.1 runs a message handler inside the failing frame, with hooks off when the error came
+-- from the budget's hook, so a handler that loops would never be stopped. It runs after the unwinding
+-- instead, as plain code under the budget (a script's handler loses only the failing frame's traceback).
 local function passed(results)
-  if exhausted then error(type(results[2]) == "string" and results[2] or exhausted, 0) end
+  if exhausted then error(exhausted, 0) end
   return unpack(results, 1, results.n)
 end
 env.pcall = function(f, ...) return passed(pack(real_pcall(f, ...))) end
-env.xpcall = function(f, handler) return passed(pack(real_xpcall(f, handler))) end
+env.xpcall = function(f, handler)
+  local results = pack(real_pcall(f))
+  if exhausted then error(exhausted, 0) end
+  if results[1] then return unpack(results, 1, results.n) end
+  local _, handled = real_pcall(handler, results[2])  -- a failing handler: its error is the result, as in 5.1
+  if exhausted then error(exhausted, 0) end
+  return false, handled
+end
 
--- string: a copy, with string.rep capped and string.dump refused; the strings' own metatable points at it.
+-- string: a copy, with string.rep capped, string.dump refused and the pattern functions bounded; the
+-- strings' own metatable points at it.
 local rep_cap = cfg.rep_cap
 env.string = copy(string)
 env.string.dump = refused("string.dump")
@@ -125,6 +155,120 @@ env.string.rep = function(s, n)
   end
   return s_rep(s, n)
 end
+
+-- Lua's pattern matcher runs inside one C call, where no hook fires, and it backtracks: `a*a*a*b` over
+-- 5000 characters is about 5000^4 steps. So before a match the worst case is estimated from the pattern's
+-- shape, and a call whose bound is over `pattern_work` runs in patterns.lua instead: the same matcher
+-- written in Lua, slower, but under the budget like any script code (a hopeless pattern ends with the
+-- budget's one line at the script's line; an ordinary one over a long string just takes its time). The
+-- bound: every `*`, `+`, `-`, `%b` and back-reference can range over the whole subject (n + 1 ways),
+-- except a last quantifier that only captures may follow (it never backtracks); an unanchored search
+-- tries n + 1 starts; each step costs the pattern's length.
+local pattern_work = cfg.pattern_work
+local shapes, shape_count = {}, 0
+
+local function shape(p)
+  local known = shapes[p]
+  if known then return known[1], known[2] end
+  local n, i, spans, anchored, last_free = #p, 1, 0, s_sub(p, 1, 1) == "^", false
+  if anchored then i = 2 end
+  while i <= n do
+    local c = s_sub(p, i, i)
+    local single = true
+    if c == "(" or c == ")" then
+      single = false
+      i = i + 1
+    elseif c == "%" then
+      local d = s_sub(p, i + 1, i + 1)
+      if d == "b" then
+        spans, single, i = spans + 1, false, i + 4
+      elseif d == "f" then
+        single, i = false, i + 2
+        if s_sub(p, i, i) == "[" then i = i + 1 end
+        if s_sub(p, i, i) == "^" then i = i + 1 end
+        if s_sub(p, i, i) == "]" then i = i + 1 end
+        while i <= n and s_sub(p, i, i) ~= "]" do i = i + (s_sub(p, i, i) == "%" and 2 or 1) end
+        i = i + 1
+      elseif s_find(d, "^%d$") then
+        spans, single, i = spans + 1, false, i + 2
+      else
+        i = i + 2
+      end
+    elseif c == "[" then
+      i = i + 1
+      if s_sub(p, i, i) == "^" then i = i + 1 end
+      if s_sub(p, i, i) == "]" then i = i + 1 end
+      while i <= n and s_sub(p, i, i) ~= "]" do i = i + (s_sub(p, i, i) == "%" and 2 or 1) end
+      i = i + 1
+    else
+      i = i + 1
+    end
+    if single then
+      local q = s_sub(p, i, i)
+      if q == "*" or q == "+" or q == "-" then
+        spans, i = spans + 1, i + 1
+        last_free = not s_find(p, "[^)]", i)
+      elseif q == "?" then
+        i = i + 1
+      end
+    end
+  end
+  if last_free then spans = spans - 1 end
+  if shape_count >= 256 then shapes, shape_count = {}, 0 end
+  shapes[p], shape_count = { spans, anchored }, shape_count + 1
+  return spans, anchored
+end
+
+local patterns_code, budgeted = cfg.patterns, nil
+local function budgeted_matcher()  -- loaded the first time it is needed: most scripts never need it
+  if budgeted == nil then budgeted = loadstring(patterns_code, "=patterns.lua")() end
+  return budgeted
+end
+
+local function bounded(name, real_fn, anchorable)
+  return function(s, p, ...)
+    local subject = type(s) == "number" and tostring(s) or s
+    local pattern = type(p) == "number" and tostring(p) or p
+    if type(subject) == "string" and type(pattern) == "string" and not (name == "find" and select(2, ...)) then
+      local n = #subject
+      if n * (#pattern + 1) > 64 then
+        local spans, anchored = shape(pattern)
+        local work = (#pattern + 1) * ((anchored and anchorable) and 1 or n + 1) * (n + 1) ^ spans
+        if work > pattern_work then
+          local results = pack(real_pcall(budgeted_matcher()[name], s, p, ...))
+          if exhausted then error(exhausted, 0) end
+          if not results[1] then error(tostring(results[2]), 2) end  -- at the script's line, as C's would be
+          return unpack(results, 2, results.n)
+        end
+      end
+    end
+    return real_fn(s, p, ...)
+  end
+end
+env.string.find = bounded("find", string.find, true)
+env.string.match = bounded("match", string.match, true)
+env.string.gmatch = bounded("gmatch", string.gmatch, false)
+env.string.gsub = bounded("gsub", string.gsub, true)
+
+-- SharpLua's extra string function: split on a plain separator (never a pattern), empty pieces kept.
+env.string.split = function(s, sep)
+  s = tostring(s)
+  sep = sep == nil and " " or tostring(sep)
+  local out, start = {}, 1
+  if sep == "" then
+    for k = 1, #s do out[k] = s_sub(s, k, k) end
+    return out
+  end
+  while true do
+    local at, stop = s_find(s, sep, start, true)
+    if at == nil then break end
+    out[#out + 1] = s_sub(s, start, at - 1)
+    start = stop + 1
+  end
+  out[#out + 1] = s_sub(s, start)
+  return out
+end
+
 local string_meta = getmetatable("")
 string_meta.__index = env.string
 string_meta.__metatable = false
@@ -132,12 +276,66 @@ string_meta.__metatable = false
 env.table = copy(table)
 env.table.unpack = unpack  -- Lua 5.2 spelling (MoonSharp's), for scripts written against DiceBot 3
 env.table.pack = function(...) return { n = select("#", ...), ... } end
+-- SharpLua's extras: the first key holding a value, and a shallow copy.
+env.table.find = function(t, value)
+  for k, v in pairs(t) do
+    if v == value then return k end
+  end
+  return nil
+end
+env.table.copy = function(t) return copy(t) end
 
 env.math = copy(math)
 env.math.random = function(m, n) return py_random(m, n) end
 env.math.randomseed = function(x) py_randomseed(x) end
+-- SharpLua's extras. math.round is .NET's Math.Round: to `digits` places, a tie to the even neighbour.
+env.math.round = function(x, digits)
+  x = tonumber(x)
+  if x == nil then error("bad argument #1 to 'round' (number expected)", 2) end
+  local scale = 10 ^ (tonumber(digits) or 0)
+  local y = x * scale
+  local r = floor(y + 0.5)
+  if r - y == 0.5 and r % 2 ~= 0 then r = r - 1 end
+  return r / scale
+end
+env.math.factorial = function(n)
+  n = tonumber(n)
+  if n == nil or n < 0 or n ~= floor(n) then error("bad argument #1 to 'factorial' (a whole number >= 0 expected)", 2) end
+  local f = 1
+  for k = 2, (n > 170 and 171 or n) do f = f * k end
+  return f
+end
 
-env.bit32 = nil
+env.tobool = function(v)
+  if type(v) == "boolean" then return v end
+  if type(v) == "number" then return v ~= 0 end
+  if type(v) == "string" then
+    local w = s_lower(v)
+    if w == "true" or w == "1" or w == "yes" then return true end
+    if w == "false" or w == "0" or w == "no" or w == "" then return false end
+    return nil
+  end
+  return v ~= nil
+end
+
+-- bit (LuaBitOp's names; 32-bit results as signed numbers) and bit32 (Lua 5.2's; unsigned), both done
+-- in Python on 32-bit integers: Lua 5.1 has no bit operators of its own.
+local py_bits = bridge.bits
+local function bit_library(names, label)
+  local lib = {}
+  for name in string.gmatch(names, "%S+") do
+    -- A Lua closure per function around the one Python callable: the script never holds a Python
+    -- object; a bad argument comes back as text and is raised here, at the script's line.
+    lib[name] = function(...)
+      local result, problem = py_bits(label, name, ...)
+      if problem ~= nil then error("bad argument to '" .. label .. "." .. name .. "' (" .. problem .. ")", 2) end
+      return result
+    end
+  end
+  return lib
+end
+env.bit = bit_library(cfg.bit_names, "bit")
+env.bit32 = bit_library(cfg.bit32_names, "bit32")
 
 -- coroutines: every new coroutine gets the budget's hook too; resume passes an exhausted budget on.
 env.coroutine = {
@@ -161,6 +359,13 @@ env.coroutine.wrap = function(f)
   end
 end
 
+-- The caps on the script's files: per file, and for the whole directory (kept up to date by every write).
+local file_cap, dir_cap = cfg.file_cap, cfg.dir_cap
+local py_used = bridge.used
+-- Bytes in the script's directory: read when a file is opened for writing (a write needs such a handle),
+-- removed or renamed, and kept up to date by every write in between.
+local dir_used = 0
+
 -- os: the virtual clock and the harmless date functions; files only inside the script's directory.
 env.os = {
   clock = read_clock,
@@ -173,8 +378,16 @@ env.os = {
     return os_date(fmt or "%c", t)
   end,
   difftime = os_difftime,
-  remove = function(name) return py_remove(name) end,
-  rename = function(old, new) return py_rename(old, new) end,
+  remove = function(name)
+    local ok, err = py_remove(name)
+    dir_used = py_used()
+    return ok, err
+  end,
+  rename = function(old, new)
+    local ok, err = py_rename(old, new)
+    dir_used = py_used()
+    return ok, err
+  end,
 }
 for _, name in ipairs({ "execute", "exit", "getenv", "tmpname", "setlocale" }) do
   env.os[name] = refused("os." .. name)
@@ -182,7 +395,6 @@ end
 
 -- Files: a script's handle is a proxy; the real handle is kept where the script cannot reach it, and
 -- every write is checked against the file size cap.
-local file_cap = cfg.file_cap
 local handles = setmetatable({}, { __mode = "k" })
 local File = {}
 local file_meta = { __index = File, __metatable = false,
@@ -206,6 +418,15 @@ function File:write(...)
   fh:seek("set", cur)
   if cur and size and (cur > size and cur or size) + add > file_cap then
     return nil, "file size cap reached (" .. file_cap .. " bytes per file in betbot's sandbox)"
+  end
+  local grows = (cur and size) and (cur + add - size) or add
+  if grows > 0 then
+    if dir_used + grows > dir_cap then
+      -- Not nil-and-a-message: a script that ignores write's result would go on filling the disk.
+      error(s_format("the script's files would pass the %d-byte cap of its directory (%s); delete old files "
+                     .. "there or write less", dir_cap, cfg.files_dir), 2)
+    end
+    dir_used = dir_used + grows
   end
   local ok, err = fh:write(...)
   if not ok then return nil, err end
@@ -247,6 +468,7 @@ local function open(name, mode)
     local at = s_find(ferr, ": ", 1, true)
     return nil, tostring(name) .. (at and s_sub(ferr, at) or ": cannot open"), code
   end
+  if mode ~= "r" and mode ~= "rb" then dir_used = py_used() end  -- "w" may have truncated a file
   local proxy = setmetatable({}, file_meta)
   handles[proxy] = fh
   return proxy
@@ -288,13 +510,28 @@ env.sleep = function(ms)
   end
 end
 
-for _, name in ipairs({ "withdraw", "invest", "tip", "getHistory", "getHistoryByDate", "getHistoryByQuery",
-                        "runsim", "read", "readadv", "alarm", "ching", "resetbuiltin", "setvalueint",
-                        "setvaluestring", "setvaluedecimal", "setvaluebool", "getvalue", "loadstrategy",
-                        "resetpartialprofit", "vault", "scriptlog", "resetchart" }) do
-  env[name] = unsupported(name)
-end
+env.wait = env.sleep  -- DiceBot's other name for it
 
+-- The DiceBot functions betbot skips or lacks, as `cfg.gaps` lists them (one Python mapping:
+-- betbot.strategies.lua.surface.DICEBOT_GAPS). "skip": the call moves money (tip, withdraw, invest),
+-- which betbot never does: it is reported to Python (the name, the amount, the script's line) and the
+-- script goes on. "noop": a GUI alert, harmless to leave out. "unsupported": one line naming the
+-- function and the script's line, instead of Lua's "attempt to call a nil value".
+local py_skipped = bridge.skipped
+for name, kind in string.gmatch(cfg.gaps, "(%w+)=(%w+)") do
+  if kind == "skip" then
+    env[name] = function(...)
+      -- tip(user, amount); withdraw(amount, address); invest(amount)
+      local amount = tonumber((select(name == "tip" and 2 or 1, ...)))
+      local place = where(2)
+      py_skipped(name, amount, s_sub(place, 1, #place - 2))
+    end
+  elseif kind == "noop" then
+    env[name] = function() end
+  else
+    env[name] = unsupported(name)
+  end
+end
 -- The statistics the script sees, with resetstats()'s offsets.
 local raw = { bets = 0, wins = 0, losses = 0, profit = 0, wagered = 0 }
 local base = { bets = 0, wins = 0, losses = 0, profit = 0, wagered = 0 }
@@ -313,7 +550,7 @@ env.resetstats = function()
 end
 
 -- Built-in progressions as helpers (MyDiceBot's martingale(win) and friends): the next amount.
-local helpers = { fib = 0, line = nil }
+local helpers = { fib = 0, line = nil, preset = 1 }
 local function unit() return tonumber(env.basebet) or 0 end
 local function fib(n)
   local a, b = 1, 1
@@ -357,9 +594,18 @@ env.labouchere = function(won)
   local n = #line
   return unit() * ((n == 1) and line[1] or (line[1] + line[n]))
 end
+-- DiceBot's preset list: amounts in units of basebet (the script's `presets` table, else betbot's
+-- preset-list default 1, 2, 3, 5, 8), back to the first after a win, on to the next after a loss, looping.
+local DEFAULT_PRESETS = { 1, 2, 3, 5, 8 }
+env.presetlist = function(won)
+  local list = type(env.presets) == "table" and #env.presets > 0 and env.presets or DEFAULT_PRESETS
+  if won then helpers.preset = 1 else helpers.preset = (helpers.preset or 1) + 1 end
+  if helpers.preset > #list then helpers.preset = 1 end
+  return unit() * (tonumber(list[helpers.preset]) or 0)
+end
 
 -- lastBet: one proxy table, looked up case-insensitively; `date` is built when first read.
-local last = {}
+local last = { uid = 0, verified = false }  -- serverseed stays nil: the site reveals it only after a rotation
 local last_time = epoch
 local last_date = nil
 -- The bet's time as DiceBot shows a date: year, month, day, hour, minute, second (Lua's min and sec too),
@@ -383,6 +629,12 @@ local lastbet_meta = {
     if key == "date" then
       if last_date == nil then last_date = bet_date(last_time) end
       return last_date
+    elseif key == "betdate" then
+      return os_date("%Y-%m-%d %H:%M:%S", floor(last_time))
+    elseif key == "playerwin" then
+      return last.win
+    elseif key == "guid" then
+      return last.id
     end
     return last[key]
   end,
@@ -390,7 +642,28 @@ local lastbet_meta = {
 }
 local lastbet = setmetatable({}, lastbet_meta)
 
-env.site = { name = cfg.site_name, edge = cfg.site_edge, maxroll = 99.99, currency = cfg.currency }
+-- `site`: DuckDice as DiceBot 3 describes it (DuckDice.cs), read in any letter case (site.Balance, site.balance);
+-- the session's figures are brought up to date before every dobet().
+local site = {
+  name = cfg.site_name, edge = cfg.site_edge, maxroll = 99.99, currency = cfg.currency, cantip = true,
+  tipusingname = true, canwithdraw = false, canresetseed = true, caninvest = false, siteurl = cfg.site_url,
+}
+local site_balance = cfg.balance
+local insensitive_meta = {
+  -- The session's figures are read when asked for (not copied before every dobet: most scripts never ask).
+  __index = function(_, key)
+    if type(key) ~= "string" then return nil end
+    key = s_lower(key)
+    if key == "balance" then return site_balance end
+    if key == "wins" or key == "losses" or key == "profit" or key == "wagered" or key == "bets" then return raw[key] end
+    return site[key]
+  end,
+  __newindex = function() end,
+}
+env.site = setmetatable({}, insensitive_meta)
+env.currencies = {}
+for name in string.gmatch(cfg.currencies, "%S+") do env.currencies[#env.currencies + 1] = name end
+env.enablersc, env.enablezz = false, false
 env.currency = cfg.currency
 env.chance = 49.5
 env.bethigh = true
@@ -419,7 +692,7 @@ local function guarded(f, ...)
   return true
 end
 
-local control = { env = env }
+local control = { env = env, patterns = budgeted_matcher }  -- patterns: for the tests that compare it with C
 
 function control.load(source)
   -- Lua 5.1 would load precompiled bytecode too, and bytecode can break out of any sandbox: text only.
@@ -446,6 +719,31 @@ function control.decision() return decision() end
 -- bethigh, false) when the script only chose its next bet, (nil, nil, nil, true) when it asked for more
 -- (stop, resetseed, sleep, another currency: read them with decision()), (nil, nil, nil, message) on error.
 local currency = cfg.currency
+
+-- DiceBot keeps the previous value of nextbet, chance or bethigh that dobet() left nil or not a
+-- number/boolean (a numeric string counts as its number); Python is told, and says so once per name.
+local py_kept = bridge.kept
+local function kept(nb, ch, bh, amount, chance_before, high_before)
+  if type(nb) ~= "number" then
+    local n = type(nb) == "string" and tonumber(nb) or nil
+    if n == nil then py_kept("nextbet", type(nb)) end
+    nb = n or amount
+    env.nextbet = nb
+  end
+  if type(ch) ~= "number" then
+    local n = type(ch) == "string" and tonumber(ch) or nil
+    if n == nil then py_kept("chance", type(ch)) end
+    ch = n or chance_before
+    env.chance = ch
+  end
+  if type(bh) ~= "boolean" then
+    py_kept("bethigh", type(bh))
+    bh = high_before
+    env.bethigh = bh
+  end
+  return nb, ch, bh
+end
+
 function control.step(amount, won, cprofit, roll, chance, high, nonce, id, balance, profit, wagered, bets, wins,
                       losses, streak, inflight, bet_currency, serverhash, clientseed)
   env.previousbet, env.nextbet, env.win, env.currentprofit, env.currentroll = amount, amount, won, cprofit, roll
@@ -456,14 +754,19 @@ function control.step(amount, won, cprofit, roll, chance, high, nonce, id, balan
   last.amount, last.totalamount, last.chance, last.roll, last.profit = amount, amount, chance, roll, cprofit
   last.high, last.nonce, last.id, last.currency, last.win = high, nonce, id, bet_currency, won
   last.serverhash, last.clientseed = serverhash, clientseed
-  last_time, last_date = epoch + vclock, nil
+  last_time, last_date, site_balance = epoch + vclock, nil, balance
   env.lastBet, env.lastbet = lastbet, lastbet
   local dobet = env.dobet
   if type(dobet) ~= "function" then return nil, nil, nil, "dobet is not a function any more (the script replaced it)" end
+  local chance_before, high_before = env.chance, env.bethigh
   local ok, err = guarded(dobet)
   if not ok then return nil, nil, nil, err end
+  local nb, ch, bh = env.nextbet, env.chance, env.bethigh
+  if type(nb) ~= "number" or type(ch) ~= "number" or type(bh) ~= "boolean" then
+    nb, ch, bh = kept(nb, ch, bh, amount, chance_before, high_before)
+  end
   if stop_requested or reseed_requested or pause > 0 or env.currency ~= currency then return nil, nil, nil, true end
-  return env.nextbet, env.chance, env.bethigh, false
+  return nb, ch, bh, false
 end
 
 function control.state()
@@ -478,6 +781,7 @@ function control.restore(state)
   end
   if type(state.helpers) == "table" then
     helpers.fib = tonumber(state.helpers.fib) or 0
+    helpers.preset = tonumber(state.helpers.preset) or 1
     if type(state.helpers.line) == "table" then helpers.line = state.helpers.line end
   end
   publish_stats()

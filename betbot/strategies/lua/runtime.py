@@ -22,6 +22,7 @@ attribute of a Python object besides.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Callable
@@ -35,10 +36,13 @@ from typing import Any, Final
 
 import lupa.lua51 as lua
 
+from betbot.core.money import money_text, quantize
+from betbot.strategies.lua.bits import BIT, BIT32
 from betbot.strategies.lua.errors import ScriptError, one_line
-from betbot.strategies.lua.files import DEFAULT_FILE_CAP, ScriptFiles
+from betbot.strategies.lua.files import DEFAULT_DIR_CAP, DEFAULT_FILE_CAP, ScriptFiles
+from betbot.strategies.lua.surface import DICEBOT_GAPS, DUCKDICE_CURRENCIES, DUCKDICE_SITE_URL
 
-__all__ = ["LuaRuntimeConfig", "ScriptRuntime"]
+__all__ = ["LuaRuntimeConfig", "ScriptRuntime", "strip_controls"]
 
 _PRELUDE: Final = files("betbot.strategies.lua").joinpath("prelude.lua").read_text(encoding="utf-8")
 
@@ -53,8 +57,27 @@ def _prelude_bytecode() -> bytes:
     return dump
 
 
+@cache
+def _patterns_bytecode() -> bytes:
+    """patterns.lua (the budgeted pattern matcher) compiled once per process, like the prelude."""
+    source = files("betbot.strategies.lua").joinpath("patterns.lua").read_text(encoding="utf-8")
+    compiler = lua.LuaRuntime(encoding=None, register_eval=False, register_builtins=False)
+    dump: bytes = compiler.eval("function(s) return string.dump(assert(loadstring(s, '=patterns.lua'))) end")(
+        source.encode())
+    return dump
+
+
 MAX_PRINT: Final = 10_000  # characters of one print() kept for the log
-_ANSI: Final = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+MAX_MESSAGE: Final = 500  # characters of a script's error kept for the stop reason (the terminal, the journal)
+# Terminal control sequences: CSI (colours, cursor moves), OSC (window titles, hyperlinks, clipboard), the
+# string sequences DCS/SOS/PM/APC, any other escape, then every C0/C1 control left (not newline or tab).
+_CONTROLS: Final = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,38 +93,64 @@ class LuaRuntimeConfig:
     epoch: float  # os.time() of the virtual clock's zero
     max_instructions: int = 10_000_000
     max_seconds: float = 2.0
+    max_wall_seconds: float = 5.0  # a wall-clock bound too: CPU time misses a call that waits or is starved
     max_memory: int = 64 * 1024 * 1024
     rep_cap: int = 1024 * 1024
+    pattern_work: float = 5e7  # worst case above which string.find & co run budgeted, in Lua (prelude.lua)
     file_cap: int = DEFAULT_FILE_CAP
+    dir_cap: int = DEFAULT_DIR_CAP
+    origin_dir: Path | None = None  # a batch run's files are read from here, copied on first use
+
+
+# Handed to the prelude as text (one Lua string each, not a table of Python objects per script loaded).
+_CURRENCIES: Final = " ".join(c.lower() for c in DUCKDICE_CURRENCIES)
+_GAPS: Final = " ".join(f"{name}={gap.value}" for name, gap in DICEBOT_GAPS.items())
+_BIT_LIBRARIES: Final = {"bit": BIT, "bit32": BIT32}
+BIT_NAMES: Final = {library: " ".join(sorted(functions)) for library, functions in _BIT_LIBRARIES.items()}
+
+
+def _bits(library: str, name: str, *args: object) -> object:
+    """One Python callable for both bit libraries (the prelude's closures name the function)."""
+    return _BIT_LIBRARIES[library][name](*args)
 
 
 def _refuse_attributes(obj: object, name: object, is_setting: bool) -> object:
     raise AttributeError("Python objects are not reachable from a betbot script")
 
 
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
+def strip_controls(text: str) -> str:
+    """`text` without terminal control sequences: what a script prints never drives the terminal."""
+    return _CONTROLS.sub("", text)
 
 
 class ScriptRuntime:
     """One script's Lua state: load it, run dobet() after each result, read and write its globals."""
 
-    def __init__(self, config: LuaRuntimeConfig, printer: Callable[[str], None]) -> None:
+    def __init__(self, config: LuaRuntimeConfig, printer: Callable[[str], None],
+                 warn: Callable[[str, str], None] | None = None) -> None:
         self.config = config
         self.printer = printer
+        self.warn = warn or (lambda _event, _text: None)
+        self.skipped_totals: dict[str, tuple[int, Decimal]] = {}  # function -> (calls, amounts added up)
+        self._kept: set[str] = set()
         self._rng = random.Random(config.rng_seed)
-        self.files = ScriptFiles(config.files_dir, file_cap=config.file_cap)
+        self.files = ScriptFiles(config.files_dir, file_cap=config.file_cap, origin=config.origin_dir)
         self.lua = lua.LuaRuntime(max_memory=config.max_memory, register_eval=False, register_builtins=False,
                                   unpack_returned_tuples=True, attribute_filter=_refuse_attributes)
-        bridge = self.lua.table_from({
+        table = self.lua.table_from
+        bridge = table({
             "print": self._print, "path": self.files.path, "remove": self.files.remove,
             "rename": self.files.rename, "random": self._random, "randomseed": self._randomseed,
+            "used": self.files.used, "skipped": self._skipped, "kept": self._kept_previous, "bits": _bits,
         })
-        cfg = self.lua.table_from({
-            "budget": config.max_instructions, "seconds": config.max_seconds, "epoch": config.epoch,
-            "chunkname": "@" + config.name, "site_name": "DuckDice", "site_edge": float(config.edge),
-            "currency": config.currency.lower(), "balance": config.balance, "rep_cap": config.rep_cap,
-            "file_cap": config.file_cap,
+        cfg = table({
+            "budget": config.max_instructions, "seconds": config.max_seconds, "wall": config.max_wall_seconds,
+            "epoch": config.epoch, "chunkname": "@" + config.name, "site_name": "DuckDice",
+            "site_edge": float(config.edge), "site_url": DUCKDICE_SITE_URL, "currency": config.currency.lower(),
+            "currencies": _CURRENCIES, "balance": config.balance, "rep_cap": config.rep_cap,
+            "pattern_work": config.pattern_work, "file_cap": config.file_cap, "dir_cap": config.dir_cap,
+            "files_dir": str(config.files_dir), "bit_names": BIT_NAMES["bit"], "bit32_names": BIT_NAMES["bit32"],
+            "gaps": _GAPS, "patterns": _patterns_bytecode(),
         })
         lua_globals = self.lua.globals()
         lua_globals.python = None
@@ -116,7 +165,26 @@ class ScriptRuntime:
         line = str(text)
         if len(line) > MAX_PRINT:
             line = line[:MAX_PRINT] + f"… ({len(line) - MAX_PRINT} more characters)"
-        self.printer(line)
+        self.printer(strip_controls(line))
+
+    def _skipped(self, function: object, amount: object, where: object) -> None:
+        """A tip/withdraw/invest the script reached: counted, said, and not done (betbot never moves money)."""
+        name = str(function)
+        value = None
+        if isinstance(amount, int | float) and not isinstance(amount, bool) and math.isfinite(amount):
+            value = quantize(Decimal(format(amount, ".15g")))
+        count, total = self.skipped_totals.get(name, (0, Decimal(0)))
+        self.skipped_totals[name] = (count + 1, total + (value or 0))
+        shown = "no amount" if value is None else money_text(value)
+        self.warn("script.skipped", f"{strip_controls(str(where))}: {name}({shown}) skipped: betbot never moves "
+                                    "money out of the account; the script goes on")
+
+    def _kept_previous(self, name: object, kind: object) -> None:
+        if name in self._kept:
+            return
+        self._kept.add(str(name))
+        self.warn("script.kept_previous", f"{self.config.name}: dobet() left {name} {kind}; the previous value is "
+                                          "kept, as DiceBot does (said once)")
 
     def _random(self, m: object = None, n: object = None) -> float | int:
         rng = self._rng
@@ -165,11 +233,13 @@ class ScriptRuntime:
         return f"{self.config.name}: not enough memory (the sandbox's {cap} MiB cap: an allocation without bound?)"
 
     def message(self, raw: object) -> ScriptError:
-        text = one_line(str(raw))
+        text = strip_controls(one_line(str(raw)))
         if text == "not enough memory":
             return ScriptError(self._out_of_memory())
         if not text.startswith(self.config.name + ":"):
             text = f"{self.config.name}: {text}"
+        if len(text) > MAX_MESSAGE:  # error(string.rep("x", 1e6)) must not become a megabyte of stop reason
+            text = text[:MAX_MESSAGE] + f"… ({len(text) - MAX_MESSAGE} more characters)"
         return ScriptError(text)
 
     def get(self, name: str) -> Any:

@@ -8,9 +8,11 @@ calls `dobet()` in the same Lua call and keeps what it left. What the script ask
 answered at the next decision, in this order: stop() ends the session (at once, from `on_result`);
 resetseed() makes the next decision RESEED; sleep(ms) makes it Pause(ms / 1000); then the bet.
 
-A bad `nextbet` (not a number, NaN, zero, negative, above the balance) or a changed currency stops the
-session with the reason; a Lua error during the session raises `ScriptError` (one line: the file, the
-line, the message), which the session machine turns into a STRATEGY_ERROR stop.
+A `nextbet`, `chance` or `bethigh` that dobet() left nil or not a number keeps its previous value (as in
+DiceBot, said once in the log). `nextbet = 0` is DiceBot's "watch" bet: a roll with nothing at stake. A bad
+`nextbet` (NaN, negative, above the balance) or a changed currency stops the session with the reason; a Lua
+error during the session raises `ScriptError` (one line: the file, the line, the message), which the session
+machine turns into a STRATEGY_ERROR stop. tip/withdraw/invest are skipped and counted (`summary_notes`).
 
 `max_in_flight` is 1 (a script sees every result before its next bet) unless the script sets a top-level
 `inflight_ok = true`, when it is unbounded and the script reads `inflight` to know how many bets are
@@ -35,7 +37,7 @@ from pydantic import Field, field_validator
 from betbot.config.paths import data_dir
 from betbot.core.fairness import bet_wins, winning_numbers
 from betbot.core.models import BetRequest, Settled
-from betbot.core.money import SATOSHI, quantize
+from betbot.core.money import SATOSHI, money_text, quantize
 from betbot.core.strategy import (
     RESEED,
     Decision,
@@ -49,7 +51,7 @@ from betbot.core.strategy import (
 from betbot.observe.logs import get_logger
 from betbot.strategies.lua.dialect import foreign_dialect
 from betbot.strategies.lua.errors import ScriptLoadError
-from betbot.strategies.lua.runtime import LuaRuntimeConfig, ScriptRuntime, strip_ansi
+from betbot.strategies.lua.runtime import LuaRuntimeConfig, ScriptRuntime, strip_controls
 from betbot.strategies.lua.state import from_json, to_json
 
 __all__ = ["LuaParams", "LuaStrategy", "batch_mode", "script_decimal"]
@@ -110,10 +112,21 @@ def _discard(_text: str) -> None:
 def _log_print(name: str) -> Callable[[str], None]:
     log = get_logger()
 
-    def emit(text: str) -> None:
-        log.info("script.print", script=name, text=strip_ansi(text))
+    def emit(text: str) -> None:  # the runtime has stripped terminal control sequences already
+        log.info("script.print", script=name, text=text)
 
     return emit
+
+
+def _log_warning(name: str) -> Callable[[str, str], None]:
+    def emit(event: str, text: str) -> None:  # the logger is fetched when needed: most scripts never warn
+        get_logger().warning(event, script=name, detail=text)
+
+    return emit
+
+
+def _discard_warning(_event: str, _text: str) -> None:
+    return None
 
 
 class LuaStrategy(Strategy):
@@ -128,7 +141,7 @@ class LuaStrategy(Strategy):
 
     def __init__(self, params: StrategyParams, context: StrategyContext, *,
                  printer: Callable[[str], None] | None = None, epoch: float | None = None,
-                 files_dir: Path | None = None) -> None:
+                 files_dir: Path | None = None, origin_dir: Path | None = None) -> None:
         super().__init__(params, context)
         script = self.params.script
         self.script_name = script.name
@@ -150,16 +163,19 @@ class LuaStrategy(Strategy):
                 f"{self.script_name}:{line}: {what}: this is a DiceBot v4 / Gambler.Bot (Doormat) script; betbot "
                 "runs the classic DiceBot programmer mode (nextbet, chance, bethigh, dobet())")
         batch = _BATCH.get()
+        origin = None
         if files_dir is None and batch is not None:
-            files_dir = batch / script.stem
+            # The run's own directory, read through a copy: the preview plays what the run will play.
+            files_dir, origin = batch / script.stem, data_dir() / "scripts" / script.stem
         config = LuaRuntimeConfig(
             name=self.script_name, files_dir=files_dir or data_dir() / "scripts" / script.stem,
-            rng_seed=context.rng_seed,
+            origin_dir=origin if origin_dir is None else origin_dir, rng_seed=context.rng_seed,
             currency=context.currency, balance=float(context.starting_balance), edge=context.rules.edge,
             epoch=time.time() if epoch is None else epoch, max_instructions=self.params.max_instructions,
             max_memory=self.params.max_memory_mb * 1024 * 1024,
         )
-        self.runtime = ScriptRuntime(config, printer or (_discard if batch else _log_print(self.script_name)))
+        self.runtime = ScriptRuntime(config, printer or (_discard if batch else _log_print(self.script_name)),
+                                     warn=_discard_warning if batch else _log_warning(self.script_name))
         self._step = self.runtime.control.step
         self._currency = context.currency.lower()
         env = self.runtime.env
@@ -205,7 +221,8 @@ class LuaStrategy(Strategy):
         if pause:
             self._pause += float(pause)
         if currency is not None and str(currency).lower() != self._currency:
-            self._stop = (f"{self.script_name}: the script switched currency to {currency}; a session plays one "
+            shown = strip_controls(str(currency))  # the script's text: never a terminal control sequence
+            self._stop = (f"{self.script_name}: the script switched currency to {shown}; a session plays one "
                           f"currency ({self.context.currency})")
         self._pending = self._stop is not None or self._reseed or self._pause > 0
 
@@ -217,8 +234,8 @@ class LuaStrategy(Strategy):
         if math.isnan(nextbet):
             return "nextbet is NaN (not a number)"
         amount = self._amount(float(nextbet))
-        if amount <= 0:
-            return f"nextbet is {nextbet!r}: it must be above zero (at least 0.00000001)"
+        if amount < 0:
+            return f"nextbet is {nextbet!r}: it must not be negative (0 is a watch bet: a roll with nothing at stake)"
         if amount > balance:
             return f"nextbet {amount} is above the balance {balance}"
         return None
@@ -309,6 +326,14 @@ class LuaStrategy(Strategy):
             return StopStrategy(self._stop)
         return None
 
+    def summary_notes(self) -> dict[str, Any]:
+        """The summary's `script_skipped`: per function betbot skipped (tip, withdraw, invest), how many calls
+        and their amounts added up; with the summary it is journaled too."""
+        return {"script_skipped": {
+            name: {"calls": count, "amount": money_text(total)}
+            for name, (count, total) in sorted(self.runtime.skipped_totals.items())
+        }}
+
     def _facts_of(self, value: Decimal) -> tuple[float, int]:
         """An amount or a chance as the script sees it (a double) and, for a chance, its winning rolls."""
         if len(self._facts) >= _CACHE_LIMIT:
@@ -320,7 +345,7 @@ class LuaStrategy(Strategy):
         """A Lua state cannot be copied: a copy is the script loaded afresh, then given this one's state."""
         config = self.runtime.config
         twin = type(self)(self.params, self.context, printer=self.runtime.printer, epoch=config.epoch,
-                          files_dir=config.files_dir)
+                          files_dir=config.files_dir, origin_dir=config.origin_dir)
         twin.restore_state(self.save_state())
         return twin
 
@@ -339,7 +364,8 @@ class LuaStrategy(Strategy):
         }
         sandbox = runtime.control.state()
         return {"globals": to_json(mine, plain),
-                "sandbox": to_json({key: sandbox[key] for key in ("vclock", "base", "helpers")}, plain)}
+                "sandbox": to_json({key: sandbox[key] for key in ("vclock", "base", "helpers")}, plain),
+                **self.summary_notes()}
 
     def restore_state(self, state: dict[str, Any]) -> None:
         runtime = self.runtime
@@ -348,4 +374,6 @@ class LuaStrategy(Strategy):
             runtime.set(name, from_json(value, new_table))
         sandbox = {key: from_json(value, new_table) for key, value in dict(state.get("sandbox", {})).items()}
         runtime.control.restore(runtime.lua.table_from(sandbox))
+        for name, entry in dict(state.get("script_skipped", {})).items():  # a resumed session counts them all
+            runtime.skipped_totals[str(name)] = (int(entry["calls"]), Decimal(str(entry["amount"])))
         self._take(self.runtime.decision())
