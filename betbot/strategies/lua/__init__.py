@@ -4,7 +4,7 @@
     runtime.py   the Lua state, the prelude that builds the sandbox, the budget (why Lua 5.1: see there)
     prelude.lua  the sandbox itself, in Lua: the script's environment and the calls Python drives
     files.py     file I/O confined to one directory per script
-    dialect.py   recognising DiceBot v4 / Gambler.Bot scripts, to refuse them clearly
+    dialect/     DiceBot 3's SharpLua dialect rewritten into Lua 5.1, line for line; other dialects refused
     state.py     plain-data globals to JSON and back
     errors.py    ScriptLoadError (exit code 2) and ScriptError (a STRATEGY_ERROR stop)
 """

@@ -47,7 +47,7 @@ from betbot.core.strategy import (
     StrategyParams,
 )
 from betbot.observe.logs import get_logger
-from betbot.strategies.lua.dialect import foreign_dialect
+from betbot.strategies.lua.dialect import DialectError, Translation, translate
 from betbot.strategies.lua.errors import ScriptLoadError
 from betbot.strategies.lua.runtime import LuaRuntimeConfig, ScriptRuntime, strip_ansi
 from betbot.strategies.lua.state import from_json, to_json
@@ -143,12 +143,10 @@ class LuaStrategy(Strategy):
         self._pause = 0.0
         self._stop: str | None = None
         source = self._read(script)
-        foreign = foreign_dialect(source)
-        if foreign is not None:
-            line, what = foreign
-            raise ScriptLoadError(
-                f"{self.script_name}:{line}: {what}: this is a DiceBot v4 / Gambler.Bot (Doormat) script; betbot "
-                "runs the classic DiceBot programmer mode (nextbet, chance, bethigh, dobet())")
+        try:  # DiceBot 3's SharpLua into Lua 5.1, line for line (so errors name the user's lines)
+            self.translation: Translation = translate(source)
+        except DialectError as exc:
+            raise ScriptLoadError(f"{self.script_name}:{exc.line}: {exc}") from None
         batch = _BATCH.get()
         if files_dir is None and batch is not None:
             files_dir = batch / script.stem
@@ -164,7 +162,7 @@ class LuaStrategy(Strategy):
         self._currency = context.currency.lower()
         env = self.runtime.env
         self._baseline = {str(key) for key in env}  # the sandbox's own globals
-        error = self.runtime.load(source)
+        error = self.runtime.load(self.translation.text)
         if error is not None:
             raise ScriptLoadError(error)
         get = self.runtime.get  # raw reads: a script's metatable on _G (strict mode) is not run from here

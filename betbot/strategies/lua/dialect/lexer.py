@@ -1,0 +1,143 @@
+"""A Lua 5.1 lexer that also knows SharpLua's extra operators, for the rewriter (never for running code).
+
+It follows llex.c of Lua 5.1: names, the 21 keywords, numbers (decimal with exponent, hex), short strings
+with every escape (a backslash takes the next character, `\\ddd`, a backslash-newline), long strings and
+long comments of any level (`[==[ ... ]==]`), line comments. Each token keeps its offsets in the text, so
+the rewriter copies everything between tokens (spaces, comments) byte for byte: strings, long strings,
+comments and numbers are never rewritten.
+
+SharpLua's operators (`!=`, `!`, `+=` ... `..=`, `&`, `|`, `<<`, `>>`, `^^`, `~`, `&=` ... `^^=`) are single
+tokens here. None of them can appear in valid Lua 5.1 outside a string or a comment (each is a lexical or
+syntax error there), so recognising them never changes how a plain Lua 5.1 script is read.
+
+A lexical error (an unfinished string, a malformed number) raises `LexError` with the line; the rewriter
+then hands the text to Lua, whose own message the user sees.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["COMPOUND", "KEYWORDS", "LexError", "Token", "tokenize"]
+
+KEYWORDS: Final = frozenset({
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in", "local", "nil", "not",
+    "or", "repeat", "return", "then", "true", "until", "while",
+})
+# Compound assignments and the binary operator each one applies.
+COMPOUND: Final = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "^=": "^", "..=": "..",
+                   "&=": "&", "|=": "|", "<<=": "<<", ">>=": ">>", "^^=": "^^"}
+# Longest first, so `<<=` is not read as `<<` then `=`.
+_SYMBOLS: Final = ("...", "..=", "<<=", ">>=", "^^=", "..", "==", "~=", "<=", ">=", "!=", "+=", "-=", "*=", "/=",
+                   "%=", "^=", "&=", "|=", "<<", ">>", "^^")
+_SINGLE: Final = frozenset("+-*/%^#=<>(){}[];:,.!&|~")
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SPACE: Final = re.compile(r"[ \t\r\f\v]+")
+_NUMERAL: Final = re.compile(r"[0-9.]*(?:[eE][+-]?)?[A-Za-z0-9_]*")  # llex.c's read_numeral, then checked
+_VALID_NUMBER: Final = re.compile(r"(?:0[xX][0-9A-Fa-f]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+_LONG_OPEN: Final = re.compile(r"\[(=*)\[")
+
+
+class LexError(ValueError):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # "name", "keyword", "number", "string", "op", "eof"
+    text: str  # the source text of the token (for "eof", "<eof>")
+    start: int
+    end: int
+    line: int  # the line the token starts on (1-based)
+
+
+def _long_bracket_end(source: str, at: int, level: int, line: int, what: str) -> int:
+    close = source.find("]" + "=" * level + "]", at)
+    if close < 0:
+        raise LexError(line, f"unfinished long {what}")
+    return close + level + 2
+
+
+def _short_string_end(source: str, at: int, quote: str, line: int) -> int:
+    i, n = at + 1, len(source)
+    while i < n:
+        c = source[i]
+        if c == quote:
+            return i + 1
+        if c == "\n" or c == "\r":
+            raise LexError(line, "unfinished string")
+        if c == "\\":
+            i += 1
+            if i < n and source[i] == "\r" and source.startswith("\n", i + 1):
+                i += 1  # a backslash before CR LF continues the string on the next line
+        i += 1
+    raise LexError(line, "unfinished string")
+
+
+def tokenize(source: str) -> list[Token]:
+    """The tokens of `source`, ending with an "eof" token; comments and spaces are left between them."""
+    tokens: list[Token] = []
+    append = tokens.append
+    i, n, line = 0, len(source), 1
+    while i < n:
+        c = source[i]
+        if c == "\n":
+            line += 1
+            i += 1
+            continue
+        if c in " \t\r\f\v":
+            i = _SPACE.match(source, i).end()  # type: ignore[union-attr]
+            continue
+        if c == "-" and source.startswith("-", i + 1):
+            long = _LONG_OPEN.match(source, i + 2)
+            if long:
+                end = _long_bracket_end(source, long.end(), len(long.group(1)), line, "comment")
+            else:
+                end = source.find("\n", i)
+                end = n if end < 0 else end
+            line += source.count("\n", i, end)
+            i = end
+            continue
+        start = i
+        if c.isalpha() or c == "_":
+            m = _NAME.match(source, i)
+            if m is None:  # a non-ASCII letter: Lua's own message will name it
+                raise LexError(line, f"unexpected symbol near '{c}'")
+            text = m.group()
+            append(Token("keyword" if text in KEYWORDS else "name", text, start, m.end(), line))
+            i = m.end()
+        elif c.isdigit() or (c == "." and i + 1 < n and source[i + 1].isdigit()):
+            end = _NUMERAL.match(source, i).end()  # type: ignore[union-attr]
+            text = source[i:end]
+            if not _VALID_NUMBER.fullmatch(text):
+                raise LexError(line, f"malformed number near '{text}'")
+            append(Token("number", text, start, end, line))
+            i = end
+        elif c == '"' or c == "'":
+            end = _short_string_end(source, i, c, line)
+            append(Token("string", source[i:end], start, end, line))
+            line += source.count("\n", i, end)
+            i = end
+        elif c == "[" and (long := _LONG_OPEN.match(source, i)):
+            end = _long_bracket_end(source, long.end(), len(long.group(1)), line, "string")
+            append(Token("string", source[i:end], start, end, line))
+            line += source.count("\n", i, end)
+            i = end
+        elif c == "[" and source.startswith("=", i + 1):
+            raise LexError(line, "invalid long string delimiter near '[='")
+        else:
+            for symbol in _SYMBOLS:
+                if source.startswith(symbol, i):
+                    break
+            else:
+                if c not in _SINGLE:
+                    raise LexError(line, f"unexpected symbol near '{c}'")
+                symbol = c
+            append(Token("op", symbol, start, i + len(symbol), line))
+            i += len(symbol)
+    append(Token("eof", "<eof>", n, n, line))
+    return tokens
