@@ -85,17 +85,17 @@ def translate(source: str) -> Translation:
     """The Lua 5.1 text of a DiceBot 3 script. Raises DialectError (a line and a one-line message) for
     another dialect's script or a construct that cannot be translated faithfully. A syntax error is left
     for Lua to report (the text up to it is translated, so Lua's message names the right line)."""
+    readable = True
     try:
         tokens = tokenize(source)
-    except LexError:
-        foreign = foreign_dialect_in_text(source)
-        if foreign is not None:
-            raise _refusal(*foreign) from None
-        return Translation(source, source, (), None, ())
+    except LexError as exc:  # translated up to the error (a stray `end` before it still counts), the rest as is
+        tokens, readable = exc.tokens, False
     foreign = foreign_dialect(tokens)
+    result = rewrite_tokens(source, tokens)
+    if foreign is None and (not readable or result.syntax_error):  # C# or JavaScript, say
+        foreign = foreign_dialect_in_text(source)
     if foreign is not None:
         raise _refusal(*foreign)
-    result = rewrite_tokens(source, tokens)
     rewrites = tuple((what, result.counts[what]) for what in _ORDER if result.counts.get(what))
     return Translation(source, result.text, rewrites, result.stray_line, _reached(tokens))
 

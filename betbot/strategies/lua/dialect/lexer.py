@@ -10,8 +10,8 @@ SharpLua's operators (`!=`, `!`, `+=` ... `..=`, `&`, `|`, `<<`, `>>`, `^^`, `~`
 tokens here. None of them can appear in valid Lua 5.1 outside a string or a comment (each is a lexical or
 syntax error there), so recognising them never changes how a plain Lua 5.1 script is read.
 
-A lexical error (an unfinished string, a malformed number) raises `LexError` with the line; the rewriter
-then hands the text to Lua, whose own message the user sees.
+A lexical error (an unfinished string, a malformed number) raises `LexError` with the line and the tokens
+before it; the rewriter translates those and leaves the rest to Lua, whose own message the user sees.
 """
 
 from __future__ import annotations
@@ -41,9 +41,12 @@ _LONG_OPEN: Final = re.compile(r"\[(=*)\[")
 
 
 class LexError(ValueError):
+    """A lexical error; `tokens` holds the tokens before it, ended by an "eof" token where it is."""
+
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
         self.line = line
+        self.tokens: list[Token] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,15 @@ def _short_string_end(source: str, at: int, quote: str, line: int) -> int:
 def tokenize(source: str) -> list[Token]:
     """The tokens of `source`, ending with an "eof" token; comments and spaces are left between them."""
     tokens: list[Token] = []
+    try:
+        return _scan(source, tokens)
+    except LexError as exc:
+        at = tokens[-1].end if tokens else 0
+        exc.tokens = [*tokens, Token("eof", "<eof>", at, at, exc.line)]
+        raise
+
+
+def _scan(source: str, tokens: list[Token]) -> list[Token]:
     append = tokens.append
     i, n, line = 0, len(source), 1
     while i < n:

@@ -94,6 +94,7 @@ class Rewritten:
     text: str
     counts: dict[str, int]
     stray_line: int | None  # the line of a stray top-level end/else/until, if any
+    syntax_error: bool  # the parser stopped at a syntax error (Lua reports it)
 
 
 class _Parser:
@@ -500,6 +501,6 @@ def rewrite_tokens(source: str, tokens: list[Token]) -> Rewritten:
         parser.chunk()
     except _SyntaxError:
         parser.stop = None  # Lua reports the error, at the same place in the same line
-        return Rewritten(parser.output(), dict(parser.counts), None)
+        return Rewritten(parser.output(), dict(parser.counts), None, syntax_error=True)
     stray = tokens[parser.stop].line if parser.stop is not None else None
-    return Rewritten(parser.output(), dict(parser.counts), stray)
+    return Rewritten(parser.output(), dict(parser.counts), stray, syntax_error=False)
