@@ -70,7 +70,7 @@ def test_each_construct_bets_like_its_plain_lua_twin(construct: str, tmp_path: P
     twin_bets = _played(tmp_path, f"{construct}-twin.lua")
     assert len(dialect_bets) == 300
     assert dialect_bets == twin_bets
-    assert len({bet for bet in dialect_bets}) > 2  # the construct really steers the bets
+    assert len(set(dialect_bets)) > 2  # the construct really steers the bets
 
 
 @pytest.mark.parametrize(("source", "lua"), [
@@ -93,7 +93,8 @@ def test_each_construct_bets_like_its_plain_lua_twin(construct: str, tmp_path: P
     ("m <<= 2", "m = bit.lshift(m, ( 2))"),
     ("m ^^= k & 1", "m = bit.bxor(m, ( bit.band(k , 1)))"),
     ("if a != b then end", "if a ~= b then end"),
-    ("local continue = 1 continue = continue + 1 f(continue)", "local continue = 1 continue = continue + 1 f(continue)"),
+    ("local continue = 1 continue = continue + 1 f(continue)",
+     "local continue = 1 continue = continue + 1 f(continue)"),
 ])
 def test_rewrites_on_tokens_with_lua_53_precedence(source: str, lua: str) -> None:
     translation = translate(source)

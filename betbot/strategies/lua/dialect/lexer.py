@@ -71,7 +71,7 @@ def _short_string_end(source: str, at: int, quote: str, line: int) -> int:
         c = source[i]
         if c == quote:
             return i + 1
-        if c == "\n" or c == "\r":
+        if c in "\r\n":
             raise LexError(line, "unfinished string")
         if c == "\\":
             i += 1
@@ -129,7 +129,7 @@ def _scan(source: str, tokens: list[Token]) -> list[Token]:
                 raise LexError(line, f"malformed number near '{text}'")
             append(Token("number", text, start, end, line))
             i = end
-        elif c == '"' or c == "'":
+        elif c in "\"'":
             end = _short_string_end(source, i, c, line)
             append(Token("string", source[i:end], start, end, line))
             line += source.count("\n", i, end)
