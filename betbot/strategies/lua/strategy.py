@@ -52,7 +52,7 @@ from betbot.strategies.lua.errors import ScriptLoadError
 from betbot.strategies.lua.runtime import LuaRuntimeConfig, ScriptRuntime, strip_ansi
 from betbot.strategies.lua.state import from_json, to_json
 
-__all__ = ["LuaParams", "LuaStrategy", "batch_mode", "script_decimal"]
+__all__ = ["LuaParams", "LuaStrategy", "batch_mode", "read_script", "script_decimal"]
 
 _CHANCE_STEP: Final = Decimal("0.01")
 _CACHE_LIMIT: Final = 4096
@@ -79,6 +79,17 @@ class LuaParams(StrategyParams):
         if not path.is_file():
             raise ValueError(f"no such file: {value} (give the path of a .lua script)")
         return path.absolute()
+
+
+def read_script(script: Path) -> str:
+    """A script's text as betbot loads it (UTF-8, a byte-order mark dropped); ScriptLoadError if unreadable."""
+    try:
+        data = script.read_bytes()
+    except OSError as exc:
+        raise ScriptLoadError(f"{script}: cannot read the script: {exc.strerror}") from None
+    if len(data) > MAX_SCRIPT_BYTES:
+        raise ScriptLoadError(f"{script}: {len(data)} bytes is too big for a script (at most {MAX_SCRIPT_BYTES})")
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
 def script_decimal(value: float) -> Decimal:
@@ -183,13 +194,7 @@ class LuaStrategy(Strategy):
             raise ScriptLoadError(f"{self.script_name}: {problem}")
 
     def _read(self, script: Path) -> str:
-        try:
-            data = script.read_bytes()
-        except OSError as exc:
-            raise ScriptLoadError(f"{script}: cannot read the script: {exc.strerror}") from None
-        if len(data) > MAX_SCRIPT_BYTES:
-            raise ScriptLoadError(f"{script}: {len(data)} bytes is too big for a script (at most {MAX_SCRIPT_BYTES})")
-        return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        return read_script(script)
 
     # -- what the script left ---------------------------------------------------------------------------
     def _take(self, decision: tuple[Any, ...]) -> None:

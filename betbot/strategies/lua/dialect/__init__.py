@@ -62,7 +62,10 @@ class Translation:
 
     def numbered(self) -> list[tuple[int, str]]:
         """The Lua 5.1 text as (line of the user's file, line of text), for `script check --lua`."""
-        return list(enumerate(self.text.split("\n"), start=1))
+        lines = self.text.split("\n")
+        if len(lines) > 1 and not lines[-1]:
+            lines.pop()  # the text ends with a line break, not with an empty line
+        return list(enumerate(lines, start=1))
 
 
 def _reached(tokens: list[Token]) -> tuple[tuple[str, int], ...]:
