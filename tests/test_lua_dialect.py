@@ -15,6 +15,8 @@ import pytest
 from betbot.core.models import StopKind
 from betbot.strategies.lua import ScriptError, ScriptLoadError
 from betbot.strategies.lua.dialect import translate
+from betbot.strategies.lua.dialect.lexer import tokenize
+from betbot.strategies.lua.dialect.rewrite import Rewritten, rewrite_tokens
 from tests.lua_support import ROOT, bets_of, load, play, write
 
 DIALECT = ROOT / "tests" / "lua_dialect"
@@ -104,14 +106,17 @@ def test_rewrites_on_tokens_with_lua_53_precedence(source: str, lua: str) -> Non
 
 @pytest.mark.parametrize("text", [
     'print("a != b, x += 1, a & b, !x, a << 2")',
-    "print('it''s') -- a != b += 1",
+    "print('it\\'s', \"--\") -- a != b += 1",
     "s = [==[ a != b ]] += ]=] still ]==] -- !x",
     "--[==[ a += 1\n  b != c ]] ]=]\n]==] x = 1",
     "x = 0x1F + 1e-3 + .5 + 3. + 0xff",
     's = "\\"a != b\\" \\\n x += 1"',
 ])
 def test_strings_comments_and_numbers_are_never_rewritten(text: str) -> None:
+    assert rewrite_tokens(text, tokenize(text)) == Rewritten(text, {}, None, syntax_error=False)  # the rewriter itself
     assert translate(text).text == text
+    sharp = text + "\nx += 1"  # with a SharpLua line after it, so translate() parses it too
+    assert translate(sharp).text == text + "\nx = x + ( 1)"
 
 
 def test_a_break_beside_continue_leaves_the_real_loop(tmp_path: Path) -> None:
@@ -223,5 +228,5 @@ def test_the_translation_says_what_it_rewrote_and_what_dicebot_functions_are_rea
     ])
     translation = translate(source)
     assert translation.summary() == "2 compound assignments, 1 '!=', 1 '!', 1 bit operator"
-    assert translation.reached == (("tip", 5), ("ching", 6))
+    assert translation.reached() == (("tip", 5), ("ching", 6))
     assert translate("x = 1").summary() == "nothing (plain Lua 5.1)"

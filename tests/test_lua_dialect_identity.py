@@ -18,10 +18,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from betbot.strategies.lua.dialect import translate
+from betbot.strategies.lua.dialect.lexer import tokenize
+from betbot.strategies.lua.dialect.rewrite import rewrite_tokens
 from tests.lua_support import ROOT
 
 _COMPILER = lua.LuaRuntime(register_eval=False)
 _COMPILE = _COMPILER.eval("function(s) local f, err = loadstring(s, '=gen') return err end")
+
+
+def _rewritten(text: str) -> str:
+    """The token rewriter's output itself (translate() returns a text Lua compiles before parsing it)."""
+    result = rewrite_tokens(text, tokenize(text))
+    assert not result.syntax_error
+    return result.text
 
 NAMES = ("a", "b", "t", "x", "continue", "goto", "bit", "nextbet", "self")
 NUMBERS = ("0", "1", "42", "3.5", ".5", "3.", "1e3", "2E-2", "0x1F", "0XfF", "1e+2")
@@ -227,6 +236,7 @@ def programs(draw: st.DrawFn, *, sharp: bool = False) -> str:
 @given(programs())
 def test_plain_lua_passes_through_byte_for_byte(text: str) -> None:
     assert _COMPILE(text) is None, text  # the generator wrote Lua 5.1 that Lua accepts
+    assert _rewritten(text) == text
     translation = translate(text)
     assert translation.text == text
     assert translation.rewrites == ()
@@ -249,6 +259,7 @@ def _repo_lua_files() -> list[Path]:
 @pytest.mark.parametrize("path", _repo_lua_files(), ids=lambda path: str(path.relative_to(ROOT)))
 def test_every_lua_file_of_the_repository_passes_through_unchanged(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
+    assert _rewritten(text) == text
     assert translate(text).text == text
 
 

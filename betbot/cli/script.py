@@ -174,7 +174,7 @@ def _print_dialect(out: Console, translation: Translation) -> None:
     if translation.stray_line is not None:
         out.print(f"a stray top-level end at line {translation.stray_line}: the rest of the file is ignored, "
                   "as DiceBot ignores it", markup=False)
-    for name, line in translation.reached:
+    for name, line in translation.reached():
         out.print(f"calls {name}() (line {line}), which betbot runs differently: {NOT_LIKE_DICEBOT[name]}",
                   markup=False)
 

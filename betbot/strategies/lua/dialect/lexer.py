@@ -17,8 +17,7 @@ before it; the rewriter translates those and leaves the rest to Lua, whose own m
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 __all__ = ["COMPOUND", "KEYWORDS", "LexError", "Token", "tokenize"]
 
@@ -29,13 +28,18 @@ KEYWORDS: Final = frozenset({
 # Compound assignments and the binary operator each one applies.
 COMPOUND: Final = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "^=": "^", "..=": "..",
                    "&=": "&", "|=": "|", "<<=": "<<", ">>=": ">>", "^^=": "^^"}
-# Longest first, so `<<=` is not read as `<<` then `=`.
-_SYMBOLS: Final = ("...", "..=", "<<=", ">>=", "^^=", "..", "==", "~=", "<=", ">=", "!=", "+=", "-=", "*=", "/=",
-                   "%=", "^=", "&=", "|=", "<<", ">>", "^^")
-_SINGLE: Final = frozenset("+-*/%^#=<>(){}[];:,.!&|~")
-_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SPACE: Final = re.compile(r"[ \t\r\f\v]+")
-_NUMERAL: Final = re.compile(r"[0-9.]*(?:[eE][+-]?)?[A-Za-z0-9_]*")  # llex.c's read_numeral, then checked
+# One pattern for what needs no scanning by hand; the operators longest first (`<<=` before `<<`, `...`
+# before `..=` before `..`). Strings, long brackets and comments are read by hand (their ends need levels).
+_TOKEN: Final = re.compile(r"""
+    (?P<space>[ \t\r\n\f\v]+)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<number>[0-9][0-9.]*(?:[eE][+-]?)?[A-Za-z0-9_]*|\.[0-9][0-9.]*(?:[eE][+-]?)?[A-Za-z0-9_]*)
+  | (?P<comment>--)
+  | (?P<op>\.\.\.|\.\.=|<<=|>>=|\^\^=|\.\.|==|~=|<=|>=|!=|\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|>>|\^\^
+         |[-+*/%^\#=<>(){};:,.!&|~\]])
+  | (?P<open>\[=*\[|\[)
+  | (?P<quote>["'])
+""", re.VERBOSE)
 _VALID_NUMBER: Final = re.compile(r"(?:0[xX][0-9A-Fa-f]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 _LONG_OPEN: Final = re.compile(r"\[(=*)\[")
 
@@ -49,8 +53,7 @@ class LexError(ValueError):
         self.tokens: list[Token] = []
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # "name", "keyword", "number", "string", "op", "eof"
     text: str  # the source text of the token (for "eof", "<eof>")
     start: int
@@ -94,62 +97,47 @@ def tokenize(source: str) -> list[Token]:
 
 def _scan(source: str, tokens: list[Token]) -> list[Token]:
     append = tokens.append
+    match = _TOKEN.match
     i, n, line = 0, len(source), 1
     while i < n:
-        c = source[i]
-        if c == "\n":
-            line += 1
-            i += 1
-            continue
-        if c in " \t\r\f\v":
-            i = _SPACE.match(source, i).end()  # type: ignore[union-attr]
-            continue
-        if c == "-" and source.startswith("-", i + 1):
-            long = _LONG_OPEN.match(source, i + 2)
+        m = match(source, i)
+        if m is None:  # a character Lua does not know (or a `[=` that opens nothing)
+            c = source[i]
+            if c == "[":
+                raise LexError(line, "invalid long string delimiter near '[='")
+            raise LexError(line, f"unexpected symbol near '{c}'")
+        kind, end = m.lastgroup, m.end()
+        if kind == "space":
+            line += source.count("\n", i, end)
+        elif kind == "name":
+            text = m.group()
+            append(Token("keyword" if text in KEYWORDS else "name", text, i, end, line))
+        elif kind == "op":
+            append(Token("op", m.group(), i, end, line))
+        elif kind == "number":
+            text = m.group()
+            if not _VALID_NUMBER.fullmatch(text):
+                raise LexError(line, f"malformed number near '{text}'")
+            append(Token("number", text, i, end, line))
+        elif kind == "comment":
+            long = _LONG_OPEN.match(source, end)
             if long:
                 end = _long_bracket_end(source, long.end(), len(long.group(1)), line, "comment")
             else:
-                end = source.find("\n", i)
+                end = source.find("\n", end)
                 end = n if end < 0 else end
             line += source.count("\n", i, end)
-            i = end
-            continue
-        start = i
-        if c.isalpha() or c == "_":
-            m = _NAME.match(source, i)
-            if m is None:  # a non-ASCII letter: Lua's own message will name it
-                raise LexError(line, f"unexpected symbol near '{c}'")
-            text = m.group()
-            append(Token("keyword" if text in KEYWORDS else "name", text, start, m.end(), line))
-            i = m.end()
-        elif c.isdigit() or (c == "." and i + 1 < n and source[i + 1].isdigit()):
-            end = _NUMERAL.match(source, i).end()  # type: ignore[union-attr]
-            text = source[i:end]
-            if not _VALID_NUMBER.fullmatch(text):
-                raise LexError(line, f"malformed number near '{text}'")
-            append(Token("number", text, start, end, line))
-            i = end
-        elif c in "\"'":
-            end = _short_string_end(source, i, c, line)
-            append(Token("string", source[i:end], start, end, line))
-            line += source.count("\n", i, end)
-            i = end
-        elif c == "[" and (long := _LONG_OPEN.match(source, i)):
-            end = _long_bracket_end(source, long.end(), len(long.group(1)), line, "string")
-            append(Token("string", source[i:end], start, end, line))
-            line += source.count("\n", i, end)
-            i = end
-        elif c == "[" and source.startswith("=", i + 1):
-            raise LexError(line, "invalid long string delimiter near '[='")
         else:
-            for symbol in _SYMBOLS:
-                if source.startswith(symbol, i):
-                    break
+            if kind == "open":
+                if end - i == 1:  # a lone `[`: an index
+                    append(Token("op", "[", i, end, line))
+                    i = end
+                    continue
+                end = _long_bracket_end(source, end, end - i - 2, line, "string")
             else:
-                if c not in _SINGLE:
-                    raise LexError(line, f"unexpected symbol near '{c}'")
-                symbol = c
-            append(Token("op", symbol, start, i + len(symbol), line))
-            i += len(symbol)
+                end = _short_string_end(source, i, source[i], line)
+            append(Token("string", source[i:end], i, end, line))
+            line += source.count("\n", i, end)
+        i = end
     append(Token("eof", "<eof>", n, n, line))
     return tokens

@@ -142,6 +142,18 @@ class _Parser:
         """Tokens first..last with their edits, and the text between them (one space each when flat)."""
         t, source, before, after, replace = self.t, self.source, self.before, self.after, self.replace
         out: list[str] = []
+        if not flat:  # copy the text between edited tokens in one slice each
+            position = t[first].start
+            for k in sorted(k for k in {*before, *after, *replace} if first <= k <= last):
+                out.append(source[position:t[k].start])
+                if k in before:
+                    out.extend(reversed(before[k]))
+                out.append(replace.get(k, t[k].text))
+                if k in after:
+                    out.extend(after[k])
+                position = t[k].end
+            out.append(source[position:t[last].end])
+            return "".join(out)
         for k in range(first, last + 1):
             tok = t[k]
             if k > first:
