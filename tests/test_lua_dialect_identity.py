@@ -232,9 +232,7 @@ def programs(draw: st.DrawFn, *, sharp: bool = False) -> str:
     return program.text()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(programs())
-def test_plain_lua_passes_through_byte_for_byte(text: str) -> None:
+def _plain_lua_passes_through_byte_for_byte(text: str) -> None:
     assert _COMPILE(text) is None, text  # the generator wrote Lua 5.1 that Lua accepts
     assert _rewritten(text) == text
     translation = translate(text)
@@ -242,12 +240,22 @@ def test_plain_lua_passes_through_byte_for_byte(text: str) -> None:
     assert translation.rewrites == ()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(programs(sharp=True))
-def test_sharplua_becomes_lua_51_on_the_same_lines(text: str) -> None:
+def _sharplua_becomes_lua_51_on_the_same_lines(text: str) -> None:
     translation = translate(text)
     assert _COMPILE(translation.text) is None, (text, translation.text)
     assert translation.text.count("\n") == text.count("\n")
+
+
+_QUICK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_LONG = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+test_plain_lua_passes_through_byte_for_byte = _QUICK(given(programs())(_plain_lua_passes_through_byte_for_byte))
+test_sharplua_becomes_lua_51_on_the_same_lines = _QUICK(
+    given(programs(sharp=True))(_sharplua_becomes_lua_51_on_the_same_lines))
+test_plain_lua_passes_through_byte_for_byte_at_length = pytest.mark.slow(
+    _LONG(given(programs())(_plain_lua_passes_through_byte_for_byte)))
+test_sharplua_becomes_lua_51_on_the_same_lines_at_length = pytest.mark.slow(
+    _LONG(given(programs(sharp=True))(_sharplua_becomes_lua_51_on_the_same_lines)))
 
 
 def _repo_lua_files() -> list[Path]:
