@@ -230,3 +230,16 @@ def test_the_translation_says_what_it_rewrote_and_what_dicebot_functions_are_rea
     assert translation.summary() == "2 compound assignments, 1 '!=', 1 '!', 1 bit operator"
     assert translation.reached() == (("tip", 5), ("ching", 6))
     assert translate("x = 1").summary() == "nothing (plain Lua 5.1)"
+
+
+def test_windows_line_endings_keep_their_lines(tmp_path: Path) -> None:
+    source = "nextbet = 0.01\r\nfunction dobet()\r\n  if !win then nextbet *= 2 end -- a != b\r\nend\r\nend\r\njunk (\r\n"
+    translation = translate(source)
+    assert translation.text == ("nextbet = 0.01\r\nfunction dobet()\r\n  if not win then nextbet = nextbet * ( 2) end"
+                                " -- a != b\r\nend\r\n\n\n")  # as many line breaks as the source
+    assert translation.stray_line == 5
+    script = write(tmp_path, source.replace("nextbet *= 2", "nextbet *= nil"))
+    strategy = load(script, files_dir=tmp_path)
+    session, _settled = play(strategy, bets=20)
+    assert session.stop_reason is not None
+    assert session.stop_reason.detail.startswith("ScriptError: script.lua:3: attempt to perform arithmetic")

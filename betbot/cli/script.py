@@ -26,7 +26,6 @@ from rich.table import Table
 from rich.text import Text
 
 from betbot.cli.errors import BadInput
-from betbot.strategies.lua.dialect.surface import NOT_LIKE_DICEBOT
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -169,6 +168,8 @@ def _print_lua(out: Console, name: str, translation: Translation) -> None:
 
 
 def _print_dialect(out: Console, translation: Translation) -> None:
+    from betbot.strategies.lua.dialect.surface import NOT_LIKE_DICEBOT  # noqa: PLC0415 - keep `--help` light
+
     if translation.rewrites:
         out.print(f"SharpLua rewritten into Lua 5.1: {translation.summary()}", markup=False)
     if translation.stray_line is not None:
