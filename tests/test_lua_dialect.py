@@ -233,7 +233,8 @@ def test_the_translation_says_what_it_rewrote_and_what_dicebot_functions_are_rea
 
 
 def test_windows_line_endings_keep_their_lines(tmp_path: Path) -> None:
-    source = "nextbet = 0.01\r\nfunction dobet()\r\n  if !win then nextbet *= 2 end -- a != b\r\nend\r\nend\r\njunk (\r\n"
+    source = ("nextbet = 0.01\r\nfunction dobet()\r\n  if !win then nextbet *= 2 end -- a != b\r\nend\r\nend\r\n"
+              "junk (\r\n")
     translation = translate(source)
     assert translation.text == ("nextbet = 0.01\r\nfunction dobet()\r\n  if not win then nextbet = nextbet * ( 2) end"
                                 " -- a != b\r\nend\r\n\n\n")  # as many line breaks as the source
