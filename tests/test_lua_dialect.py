@@ -92,6 +92,7 @@ def test_each_construct_bets_like_its_plain_lua_twin(construct: str, tmp_path: P
     ("a.b['c'].d -= x * 2", "a.b['c'].d = a.b['c'].d - ( x * 2)"),
     ("t[\n  i\n] *= 2 + 1", "t[\n  i\n] = t[ i ] * ( 2 + 1)"),  # the copy of the target on the line of `*=`
     ("s ..= 'a' .. 'b'", "s = s .. ( 'a' .. 'b')"),
+    ("local n += 1", "local n = n + ( 1)"),
     ("m <<= 2", "m = bit.lshift(m, ( 2))"),
     ("m ^^= k & 1", "m = bit.bxor(m, ( bit.band(k , 1)))"),
     ("if a != b then end", "if a ~= b then end"),

@@ -281,13 +281,16 @@ class _Parser:
                     self._name()
                     self.function_body()
                 else:
-                    self._name()
+                    name = self._name()
+                    single = not self._is(",")
                     while self._is(","):
                         self._next()
                         self._name()
                     if self._is("="):
                         self._next()
                         self.explist()
+                    elif single and self.t[self.i].kind == "op" and self.t[self.i].text in COMPOUND:
+                        self.compound(name, name)  # SharpLua: `local x += 1` is `local x = x + (1)`
             else:
                 raise _SyntaxError
             return
@@ -477,7 +480,8 @@ class _Parser:
             return self._next()
         if self._is("{"):
             return self.table()[1]
-        if not self._is("(") or tok.line != self.t[self.i - 1].line:
+        previous = self.t[self.i - 1]
+        if not self._is("(") or tok.line != previous.line + previous.text.count("\n"):
             raise _SyntaxError  # Lua 5.1: "ambiguous syntax (function call x new statement)"
         self._next()
         if not self._is(")"):
