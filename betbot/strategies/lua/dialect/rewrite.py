@@ -17,7 +17,7 @@ The rows of the dialect table (docs/dicebot-scripts.md):
   `a != b`                -> `a ~= b`;  `!x` -> `not x`
   `t[i] += e` (any op)    -> `t[i] = t[i] + (e)`: the target is written twice, as SharpLua's
                              LuaCompatibleOutput writes it, so an index with a side effect (`t[f()] += 1`)
-                             runs twice, as it does in DiceBot
+                             runs twice, as it does in DiceBot; `local x += e` is `local x = x + (e)`
   `a & b`, `|`, `<<`, `>>`, `^^` (xor), `~a` and `&=` ...  -> `bit.band(a, b)`, `bit.bor`, `bit.lshift`,
                              `bit.rshift`, `bit.bxor`, `bit.bnot(a)`. Their precedence is Lua 5.3's (the
                              C order): below comparison `|`, then `^^`, then `&`, then the shifts, all
