@@ -154,11 +154,10 @@ class _Parser:
                 position = t[k].end
             out.append(source[position:t[last].end])
             return "".join(out)
-        for k in range(first, last + 1):
+        for k in range(first, last + 1):  # flat: comments and line breaks between tokens become one space
             tok = t[k]
-            if k > first:
-                gap = source[t[k - 1].end:tok.start]
-                out.append(" " if flat and gap else gap)
+            if k > first and tok.start > t[k - 1].end:
+                out.append(" ")
             if k in before:
                 out.extend(reversed(before[k]))
             out.append(replace.get(k, tok.text))
