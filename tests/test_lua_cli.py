@@ -136,8 +136,8 @@ def test_script_check_reports_a_runtime_error_with_exit_2(tmp_path: Path) -> Non
 @pytest.mark.parametrize(("text", "error"), [
     ("nextbet = = 1\n", "betbot: error: bad.lua:1: unexpected symbol near '='\n"),
     ("function DoDiceBet(PreviousBet, Win, NextBet) end\n",
-     "betbot: error: bad.lua:1: DoDiceBet(): this is a DiceBot v4 / Gambler.Bot (Doormat) script; betbot runs the "
-     "classic DiceBot programmer mode (nextbet, chance, bethigh, dobet())\n"),
+     "betbot: error: bad.lua:1: this is a DiceBot 4 / Doormat script (function DoDiceBet); betbot runs DiceBot 3's "
+     "programmer mode (dobet(), nextbet, chance, bethigh), not that dialect\n"),
 ])
 def test_script_check_reports_a_load_error_with_exit_2(tmp_path: Path, text: str, error: str) -> None:
     result = _betbot("script", "check", str(write(tmp_path, text, "bad.lua")))

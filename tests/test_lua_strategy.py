@@ -307,9 +307,9 @@ def test_a_runtime_error_is_one_line_naming_file_and_line(tmp_path: Path) -> Non
     ("nextbet = 0/0\nfunction dobet() end", r"^script\.lua: nextbet is NaN"),
     ("nextbet = 500\nfunction dobet() end", r"^script\.lua: nextbet 500\.00000000 is above the balance 100"),
     ("function DoDiceBet(PreviousBet, Win, NextBet)\n  NextBet.Amount = 1\nend",
-     r"^script\.lua:1: DoDiceBet\(\): this is a DiceBot v4 / Gambler\.Bot \(Doormat\) script"),
-    ("nextbet = 1\nfunction dobet()\n  if win != true then end\nend",
-     r"^script\.lua:3: `!=` where Lua writes `~=`: this is a DiceBot v4"),
+     r"^script\.lua:1: this is a DiceBot 4 / Doormat script \(function DoDiceBet\); betbot runs DiceBot 3's"),
+    ("nextbet = 1\nfunction dobet()\n  if win != true then end\nend\nlocal y = nil + 1",
+     r"^script\.lua:5: attempt to perform arithmetic"),  # SharpLua's `!=` is read, line numbers kept
     ("\x1bLua\x51\x00", r"^script\.lua: precompiled Lua bytecode is not allowed"),
 ])
 def test_load_errors_are_one_line_settings_errors(tmp_path: Path, text: str, message: str) -> None:

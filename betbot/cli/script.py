@@ -4,13 +4,16 @@ Loads a DiceBot programmer-mode script in its sandbox and plays it against the s
 results (100 by default) without betting anything: the same session machine as `betbot run` (the bare
 loop), a fixed seed, and the script's files in a throw-away directory (its real one is not touched). It
 reports the error with its file and line (exit code 2), or the bets the script would make as a compact
-table, what it printed, and how it ended (exit code 0).
+table, what it printed, and how it ended (exit code 0). Before that it says what betbot rewrote of
+DiceBot's SharpLua dialect and which DiceBot functions the script calls that betbot skips or lacks;
+`--lua` prints the Lua 5.1 text betbot runs, numbered with the lines of the user's file.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from betbot.core.models import Settled
+    from betbot.strategies.lua.dialect import Translation
 
 __all__ = ["check_command", "script_group"]
 
@@ -68,14 +72,20 @@ def _amount(text: str, what: str) -> Decimal:
               help="Seed of the simulated rolls (the same seed, the same rolls).")
 @click.option("--rows", type=click.IntRange(0, 100_000), default=20, show_default=True, metavar="N",
               help="Bets to show in the table (the first N, then the last few).")
-def check_command(script: Path, *, results: int, balance: str, currency: str, seed: str, rows: int) -> None:
+@click.option("--lua", "show_lua", is_flag=True,
+              help="Print the Lua 5.1 text betbot runs (SharpLua rewritten), numbered with the script's lines.")
+def check_command(script: Path, *, results: int, balance: str, currency: str, seed: str, rows: int,
+                  show_lua: bool) -> None:
     """Load a DiceBot Lua script and play it through simulated results, betting nothing.
 
     \b
     Reports a load or runtime error with the script's file and line (exit code 2), or the bets the
-    script would make, what it printed and how it ended (exit code 0).
-    Example:
+    script would make, what it printed and how it ended (exit code 0). It also says what betbot
+    rewrote of DiceBot's SharpLua dialect (`!=`, `+=`, `continue` ...) and which DiceBot functions
+    the script calls that betbot skips or lacks.
+    Examples:
       betbot script check strategies/martingale.lua
+      betbot script check --lua my-dicebot-script.lua
     """
     from betbot.core.bare_loop import play_sync  # noqa: PLC0415 - the engine only when a command runs
     from betbot.core.fairness import SeedPair  # noqa: PLC0415
@@ -84,6 +94,8 @@ def check_command(script: Path, *, results: int, balance: str, currency: str, se
     from betbot.core.session import Limits, Session  # noqa: PLC0415
     from betbot.core.strategy import StrategyContext  # noqa: PLC0415
     from betbot.strategies.lua import LuaParams, LuaStrategy, ScriptLoadError  # noqa: PLC0415
+    from betbot.strategies.lua.dialect import DialectError, translate  # noqa: PLC0415
+    from betbot.strategies.lua.strategy import read_script  # noqa: PLC0415
 
     if not script.is_file():
         raise BadInput(f"no such file: {script} (give the path of a DiceBot .lua script)")
@@ -108,6 +120,9 @@ def check_command(script: Path, *, results: int, balance: str, currency: str, se
             reseeds.append(from_seq)
             return super().rotate(from_seq, client_seed)
 
+    if show_lua:
+        with suppress(ScriptLoadError, DialectError):  # loading the script below reports it
+            _print_lua(out, script.name, translate(read_script(script)))
     context = StrategyContext(currency=symbol, starting_balance=start, rng_seed=0)
     with tempfile.TemporaryDirectory(prefix="betbot-script-check-") as scratch:
         try:
@@ -119,6 +134,7 @@ def check_command(script: Path, *, results: int, balance: str, currency: str, se
         play_sync(session, strategy, game)
 
     out.print(f"betbot: {script.name} loaded; {len(played)} simulated result(s), nothing bet (seed {seed!r})")
+    _print_dialect(out, strategy.translation)
     if played:
         out.print(_table(played, rows))
     _print_output(out, printed)
@@ -141,6 +157,27 @@ def check_command(script: Path, *, results: int, balance: str, currency: str, se
         out.print(f"ok, but the session stopped: {reason}")
     else:
         out.print(f"ok: the session stopped: {reason}")
+
+
+def _print_lua(out: Console, name: str, translation: Translation) -> None:
+    out.print(f"Lua 5.1 that betbot runs (numbered with the lines of {name}):", markup=False)
+    numbered = translation.numbered()
+    width = len(str(len(numbered)))
+    for line, text in numbered:
+        out.print(Text(f"{line:>{width}} | {text}"))
+
+
+def _print_dialect(out: Console, translation: Translation) -> None:
+    from betbot.strategies.lua.dialect.surface import NOT_LIKE_DICEBOT  # noqa: PLC0415 - keep `--help` light
+
+    if translation.rewrites:
+        out.print(f"SharpLua rewritten into Lua 5.1: {translation.summary()}", markup=False)
+    if translation.stray_line is not None:
+        out.print(f"a stray top-level end at line {translation.stray_line}: the rest of the file is ignored, "
+                  "as DiceBot ignores it", markup=False)
+    for name, line in translation.reached():
+        out.print(f"calls {name}() (line {line}), which betbot runs differently: {NOT_LIKE_DICEBOT[name]}",
+                  markup=False)
 
 
 def _table(played: Sequence[Settled], rows: int) -> Table:

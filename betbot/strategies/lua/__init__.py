@@ -6,7 +6,7 @@
     files.py     file I/O confined to one directory per script (capped; copy-on-read in batch runs)
     surface.py   DiceBot 3's functions betbot skips or lacks (DICEBOT_GAPS), and DuckDice's site facts
     bits.py      the `bit` and `bit32` libraries
-    dialect.py   recognising DiceBot v4 / Gambler.Bot scripts, to refuse them clearly
+    dialect/     DiceBot 3's SharpLua dialect rewritten into Lua 5.1, line for line; other dialects refused
     state.py     plain-data globals to JSON and back
     errors.py    ScriptLoadError (exit code 2) and ScriptError (a STRATEGY_ERROR stop)
 """

@@ -49,12 +49,12 @@ from betbot.core.strategy import (
     StrategyParams,
 )
 from betbot.observe.logs import get_logger
-from betbot.strategies.lua.dialect import foreign_dialect
+from betbot.strategies.lua.dialect import DialectError, Translation, translate
 from betbot.strategies.lua.errors import ScriptLoadError
 from betbot.strategies.lua.runtime import LuaRuntimeConfig, ScriptRuntime, strip_controls
 from betbot.strategies.lua.state import from_json, to_json
 
-__all__ = ["LuaParams", "LuaStrategy", "batch_mode", "script_decimal"]
+__all__ = ["LuaParams", "LuaStrategy", "batch_mode", "read_script", "script_decimal"]
 
 _CHANCE_STEP: Final = Decimal("0.01")
 _CACHE_LIMIT: Final = 4096
@@ -81,6 +81,17 @@ class LuaParams(StrategyParams):
         if not path.is_file():
             raise ValueError(f"no such file: {value} (give the path of a .lua script)")
         return path.absolute()
+
+
+def read_script(script: Path) -> str:
+    """A script's text as betbot loads it (UTF-8, a byte-order mark dropped); ScriptLoadError if unreadable."""
+    try:
+        data = script.read_bytes()
+    except OSError as exc:
+        raise ScriptLoadError(f"{script}: cannot read the script: {exc.strerror}") from None
+    if len(data) > MAX_SCRIPT_BYTES:
+        raise ScriptLoadError(f"{script}: {len(data)} bytes is too big for a script (at most {MAX_SCRIPT_BYTES})")
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
 def script_decimal(value: float) -> Decimal:
@@ -156,12 +167,10 @@ class LuaStrategy(Strategy):
         self._pause = 0.0
         self._stop: str | None = None
         source = self._read(script)
-        foreign = foreign_dialect(source)
-        if foreign is not None:
-            line, what = foreign
-            raise ScriptLoadError(
-                f"{self.script_name}:{line}: {what}: this is a DiceBot v4 / Gambler.Bot (Doormat) script; betbot "
-                "runs the classic DiceBot programmer mode (nextbet, chance, bethigh, dobet())")
+        try:  # DiceBot 3's SharpLua into Lua 5.1, line for line (so errors name the user's lines)
+            self.translation: Translation = translate(source)
+        except DialectError as exc:
+            raise ScriptLoadError(f"{self.script_name}:{exc.line}: {exc}") from None
         batch = _BATCH.get()
         origin = None
         if files_dir is None and batch is not None:
@@ -180,7 +189,7 @@ class LuaStrategy(Strategy):
         self._currency = context.currency.lower()
         env = self.runtime.env
         self._baseline = {str(key) for key in env}  # the sandbox's own globals
-        error = self.runtime.load(source)
+        error = self.runtime.load(self.translation.text)
         if error is not None:
             raise ScriptLoadError(error)
         get = self.runtime.get  # raw reads: a script's metatable on _G (strict mode) is not run from here
@@ -201,13 +210,7 @@ class LuaStrategy(Strategy):
             raise ScriptLoadError(f"{self.script_name}: {problem}")
 
     def _read(self, script: Path) -> str:
-        try:
-            data = script.read_bytes()
-        except OSError as exc:
-            raise ScriptLoadError(f"{script}: cannot read the script: {exc.strerror}") from None
-        if len(data) > MAX_SCRIPT_BYTES:
-            raise ScriptLoadError(f"{script}: {len(data)} bytes is too big for a script (at most {MAX_SCRIPT_BYTES})")
-        return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        return read_script(script)
 
     # -- what the script left ---------------------------------------------------------------------------
     def _take(self, decision: tuple[Any, ...]) -> None:
