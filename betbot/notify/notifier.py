@@ -21,6 +21,7 @@ On the way out `running()` gives the queue up to `flush_timeout` seconds to empt
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -49,9 +50,11 @@ _apprise_targets: dict[str, Any] = {}
 
 
 def _apprise_for(url: str) -> Any:
-    import apprise  # noqa: PLC0415 - slow to import: only in the sending thread, only when configured
+    # Apprise imports (at once, and its plugins on first use) modules the standard library deprecates (imghdr).
+    with warnings.catch_warnings(), _apprise_lock:
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise  # noqa: PLC0415 - slow to import: only in the sending thread, only when configured
 
-    with _apprise_lock:
         target = _apprise_targets.get(url)
         if target is None:
             target = apprise.Apprise()

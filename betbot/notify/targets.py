@@ -51,7 +51,7 @@ def register_url_secrets(url: str) -> None:
     if scheme not in _ADDRESS_SCHEMES:
         # The host of `tgram://TOKEN/...` is the token, case and all (urlsplit's hostname is lowercased).
         host = parts.netloc.rpartition("@")[2]
-        pieces += [parts.username or "", host.rsplit(":", 1)[0] if ":" in host else host]
+        pieces += [parts.username or "", host, *host.split(":")]  # `123456:ABC-token`: a bot token, colon and all
     for piece in pieces:
         if len(piece) >= _MIN_TOKEN:
             register_secret(piece)
