@@ -98,11 +98,12 @@ def _urls(value: Any) -> Any:
 
 
 def _events(value: Any) -> Any:
-    names = _text_list(value, re.compile(r"[\s,]+"))
+    separators = re.compile(r"[\s,]+")
+    names = _text_list(value, separators)
     if isinstance(names, list):
         picked: list[str] = []
-        for given in names:
-            name = str(given).strip().lower()
+        # `--notify-on stopped,error` (repeatable): each item may hold several names.
+        for name in (part.lower() for given in names for part in separators.split(str(given)) if part):
             if name == "all":
                 picked.extend(NOTIFY_EVENTS)
             elif name in NOTIFY_EVENTS:
