@@ -65,7 +65,7 @@ def test_notify_test_sends_and_says_so_by_label(target: Target) -> None:
 def test_notify_test_of_a_target_that_never_answers_fails_in_its_timeout() -> None:
     hung = HungTarget()
     try:
-        result = run("notify", "test", hung.url(), "--timeout", "0.3")
+        result = run("notify", "test", hung.url(), "--timeout", "300ms")
     finally:
         hung.close()
     assert result.returncode == 1

@@ -22,9 +22,9 @@ def notify_group() -> None:
 @click.argument("urls", nargs=-1, metavar="[URL]...")
 @click.option("--config", "config", cls=SettingOption, env="BETBOT_CONFIG", shows="none", type=FILE,
               envvar="BETBOT_CONFIG", help="TOML settings file: its notify URLs, when no URL is given.")
-@click.option("--timeout", type=click.FloatRange(min=0.1, max=300), default=10.0, show_default=True,
-              help="Seconds to wait for each target.")
-def test_command(urls: tuple[str, ...], config: Path | None, timeout: float) -> None:
+@click.option("--timeout", metavar="DURATION", default="10s", show_default=True,
+              help="How long to wait for each target (e.g. 500ms, 10s).")
+def test_command(urls: tuple[str, ...], config: Path | None, timeout: str) -> None:
     """Send a test notification to each URL (default: the notify URLs of the settings: config, BETBOT_NOTIFY).
 
     Exit 0 when every target took it, 1 when one did not; a URL is shown by its scheme only (it may be a
@@ -42,6 +42,14 @@ def test_command(urls: tuple[str, ...], config: Path | None, timeout: float) -> 
     from betbot.notify.events import test_notice  # noqa: PLC0415
     from betbot.observe.logs import configure_logging  # noqa: PLC0415
 
+    from betbot.config.units import parse_duration  # noqa: PLC0415
+
+    try:
+        seconds = parse_duration(timeout, require_unit=True)
+    except ValueError as exc:
+        raise BadInput(f"--timeout: {exc}") from None
+    if not 0 < seconds <= 300:
+        raise BadInput(f"--timeout {timeout}: give a duration above 0 and at most 5m")
     try:
         settings = load_settings({"notify": list(urls)} if urls else {}, config)
     except SettingsError as exc:
@@ -50,7 +58,7 @@ def test_command(urls: tuple[str, ...], config: Path | None, timeout: float) -> 
         raise BadInput("no notification URL: give one (betbot notify test ntfy://my-topic), or set notify in "
                        "the config file or BETBOT_NOTIFY")
     configure_logging(settings.log_format, "warning")
-    notifier = Notifier(settings.notify, timeout=timeout, attempts=1)
+    notifier = Notifier(settings.notify, timeout=seconds, attempts=1)
     try:
         results = anyio.run(notifier.send_now, test_notice())
     except SettingsError as exc:
