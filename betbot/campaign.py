@@ -358,7 +358,11 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
                        notifier: _Notifier | None = None,
                        pause: Callable[[float], Awaitable[bool]] = wait_or_signal,
                        utcnow: Callable[[], datetime] = _utcnow, play: Play = run_session) -> RunOutcome:
-    """Play sessions while the campaign's rules say so; the last session's outcome (its exit code)."""
+    """Play sessions while the campaign's rules say so; the last session's outcome (its exit code).
+
+    With `--repeat`, or with `--resume` of a session (or after a crash between sessions) of a campaign: a
+    resumed campaign goes on with the flags given now for what it did not journal (the pause, the seeds).
+    """
     state = _Campaign(settings, err=err, notifier=notifier)
     common: dict[str, Any] = {"out": out, "err": err, "api_key_from_cli": api_key_from_cli, "notices": notices}
     to_resume = None  # (session id, its UTC start day, its stop-loss)
@@ -368,7 +372,7 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
             campaign_id = None if record is None else campaign_of(journal, record.id)
             if record is not None and campaign_id is None:
                 return await play(settings, resume=record.id, **common)  # a session of no campaign
-            if campaign_id is None:
+            if campaign_id is None:  # interrupted between two sessions
                 open_one = newest_open_campaign(journal)
                 campaign_id = None if open_one is None else open_one.id
             if campaign_id is not None:
@@ -377,6 +381,8 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
                 own = record.limits.get("stop_loss")
                 to_resume = (record.id, record.started_at.astimezone(UTC).date(),
                              None if own is None else Decimal(str(own)))
+    if not settings.repeat and to_resume is None and state.books is None:
+        return await play(settings, resume=resume, **common)  # --resume alone, and no campaign to continue
     last = RunOutcome(summary={}, exit_code=0)
     blocked_day: date | None = None  # a day whose stop-loss budget is spent
     while True:

@@ -302,3 +302,34 @@ async def test_a_campaign_without_a_journal_runs_in_memory(tmp_path: Path) -> No
     assert outcome.summary["session_id"] is None
     assert not (tmp_path / "j.db").exists()
     assert clock.pauses == [30.0]
+
+
+async def test_resume_alone_continues_a_campaign_under_its_journaled_budget(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, stop_loss="3", take_profit="3", total_stop_loss="5", max_sessions="4")
+    clock = Clock(at(9))
+
+    async def crash_before_second(settings: Settings, **kwargs: Any) -> RunOutcome:
+        if sessions_of(tmp_path / "j.db"):
+            raise RuntimeError("the machine went down")
+        return await run_session(settings, **kwargs)
+
+    with pytest.raises(RuntimeError):
+        await run_campaign(settings, pause=clock.pause, utcnow=clock, play=crash_before_second, **consoles())
+    [first] = sessions_of(tmp_path / "j.db")
+    plain = settings.model_copy(update={"repeat": False, "total_stop_loss": None, "max_sessions": None})
+    await run_campaign(plain, resume="newest", pause=clock.pause, utcnow=clock, **consoles())
+    records = sessions_of(tmp_path / "j.db")
+    assert len(records) > 1
+    assert D(str(records[1].limits["stop_loss"])) == min(D(3), D(5) + profit(first))  # the journaled budget
+    with Journal.open(tmp_path / "j.db", durable=False) as journal:
+        assert newest_open_campaign(journal) is None  # it ran to its end
+
+
+async def test_resume_without_repeat_and_no_campaign_is_a_plain_session(tmp_path: Path) -> None:
+    plain = settings_for(tmp_path, stop_loss="3", take_profit="3").model_copy(update={"repeat": False})
+    clock = Clock(at(9))
+    await run_campaign(plain, resume="newest", pause=clock.pause, utcnow=clock, **consoles())
+    [record] = sessions_of(tmp_path / "j.db")
+    with Journal.open(tmp_path / "j.db", durable=False) as journal:
+        assert campaign_of(journal, record.id) is None
+    assert clock.pauses == []

@@ -38,11 +38,10 @@ def test_command(urls: tuple[str, ...], config: Path | None, timeout: str) -> No
     import anyio  # noqa: PLC0415 - start-up time
 
     from betbot.config.settings import SettingsError, load_settings  # noqa: PLC0415
+    from betbot.config.units import parse_duration  # noqa: PLC0415
     from betbot.notify import Notifier  # noqa: PLC0415
     from betbot.notify.events import test_notice  # noqa: PLC0415
     from betbot.observe.logs import configure_logging  # noqa: PLC0415
-
-    from betbot.config.units import parse_duration  # noqa: PLC0415
 
     try:
         seconds = parse_duration(timeout, require_unit=True)

@@ -136,7 +136,7 @@ def _run(settings: Settings, *, api_key_from_cli: bool, resume: ResumeRequest | 
     async def main() -> RunOutcome:
         async with notifier.running():
             try:
-                if settings.repeat:
+                if settings.repeat or resume is not None:  # --resume continues a campaign, not just a session
                     from betbot.campaign import run_campaign  # noqa: PLC0415
 
                     return await run_campaign(settings, out=out, err=err, api_key_from_cli=api_key_from_cli,

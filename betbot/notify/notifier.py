@@ -153,7 +153,11 @@ class Notifier:
                 for url, label in zip(self.urls, self.labels, strict=True)]
 
     async def _check_urls(self) -> None:
-        bad = await anyio.to_thread.run_sync(self._check, self.urls)
+        try:
+            bad = await anyio.to_thread.run_sync(self._check, self.urls)
+        except ImportError:
+            raise SettingsError("--notify needs Apprise, which is not installed: pip install "
+                                "'betbot-duckdice[notify]' (or apprise)") from None
         if bad:
             raise SettingsError(f"--notify {self.labels[bad[0]]} is not a notification URL Apprise can use; check "
                                 "its scheme and parts (https://github.com/caronc/apprise/wiki)")
