@@ -27,6 +27,7 @@ under the journaled budget (a budget given again may only tighten it). Time (`ut
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import closing
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from time import time as time_now
 from typing import Any, Protocol
 
 import anyio
@@ -56,6 +58,7 @@ from betbot.journal.campaigns import (
 )
 from betbot.journal.resume import choose_session
 from betbot.lifecycle import ResumeRequest, RunOutcome, SessionWatch, run_session
+from betbot.observe.heartbeat import DEFAULT_INTERVAL, Beat, write_beat
 from betbot.observe.logs import get_logger
 
 __all__ = ["Budget", "CampaignBooks", "Played", "run_campaign", "wait_or_signal"]
@@ -233,6 +236,18 @@ async def wait_or_signal(seconds: float) -> bool:
     return not interrupted
 
 
+async def _beat_while_waiting(path: Path, why: str) -> None:
+    """Between two sessions no engine beats: say `idle` (healthy), and why, until the next session starts."""
+    while True:
+        now = time_now()
+        try:
+            write_beat(path, Beat(pid=os.getpid(), time=now, state="idle", bets=0, in_flight=0, last_progress=now,
+                                  stop_reason=why))
+        except OSError:  # the session's heartbeat warned about it already; a stale beat says it to the check
+            return
+        await anyio.sleep(DEFAULT_INTERVAL)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -364,6 +379,18 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
     resumed campaign goes on with the flags given now for what it did not journal (the pause, the seeds).
     """
     state = _Campaign(settings, err=err, notifier=notifier)
+
+    async def wait(seconds: float) -> bool:
+        """`pause`, with heartbeats while it lasts."""
+        if settings.heartbeat_file is None:
+            return await pause(seconds)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_beat_while_waiting, settings.heartbeat_file,
+                          f"campaign: the next session starts in {seconds:.0f} s")
+            waited = await pause(seconds)
+            tg.cancel_scope.cancel()
+        return waited
+
     common: dict[str, Any] = {"out": out, "err": err, "api_key_from_cli": api_key_from_cli, "notices": notices}
     to_resume = None  # (session id, its UTC start day, its stop-loss)
     if resume is not None and state.path is not None and state.path.exists():
@@ -398,7 +425,7 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
                     state.end(reason)
                     return last
                 if blocked_day == now.date() or state.books.day_spent(now.date()):
-                    if not await pause(state.wait_for_day(now)):
+                    if not await wait(state.wait_for_day(now)):
                         return last  # a signal: the campaign stays open for --resume
                     blocked_day = None
                     continue
@@ -422,5 +449,5 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
             continue
         if state.books.over() is None and settings.pause_between > 0:
             state.announce(f"next session of the campaign in {settings.pause_between:g} s")
-            if not await pause(settings.pause_between):
+            if not await wait(settings.pause_between):
                 return last

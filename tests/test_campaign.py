@@ -22,6 +22,7 @@ from betbot.core.session import Limits
 from betbot.journal import Journal
 from betbot.journal.campaigns import campaign, campaign_of, campaign_sessions, newest_open_campaign
 from betbot.lifecycle import RunOutcome, run_session
+from betbot.observe.heartbeat import check, read_beat
 
 D = Decimal
 DAY = date(2026, 12, 7)
@@ -333,3 +334,23 @@ async def test_resume_without_repeat_and_no_campaign_is_a_plain_session(tmp_path
     with Journal.open(tmp_path / "j.db", durable=False) as journal:
         assert campaign_of(journal, record.id) is None
     assert clock.pauses == []
+
+
+async def test_between_two_sessions_the_heartbeat_says_idle_and_why(tmp_path: Path) -> None:
+    beat_file = tmp_path / "beat.json"
+    settings = settings_for(tmp_path, stop_loss="2", take_profit="2", max_sessions="2",
+                            heartbeat_file=str(beat_file))
+    clock = Clock(at(9))
+    beats: list[Any] = []
+
+    async def pause(seconds: float) -> bool:
+        await anyio.wait_all_tasks_blocked()  # the beating task has written and sleeps
+        beats.append(read_beat(beat_file))
+        return await clock.pause(seconds)
+
+    await run_campaign(settings, pause=pause, utcnow=clock, **consoles())
+    [beat] = beats
+    assert beat.state == "idle"
+    assert beat.stop_reason == "campaign: the next session starts in 30 s"
+    assert check(beat_file, max_age=90, now=beat.time + 1)[0]
+    assert read_beat(beat_file).state == "stopped"  # the last session's own last word
