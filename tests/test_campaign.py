@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +24,8 @@ from betbot.journal import Journal
 from betbot.journal.campaigns import campaign, campaign_of, campaign_sessions, newest_open_campaign
 from betbot.lifecycle import RunOutcome, run_session
 from betbot.observe.heartbeat import check, read_beat
+from tests.test_cli import ENV
+from tests.test_cli import run as cli
 
 D = Decimal
 DAY = date(2026, 12, 7)
@@ -354,3 +357,19 @@ async def test_between_two_sessions_the_heartbeat_says_idle_and_why(tmp_path: Pa
     assert beat.stop_reason == "campaign: the next session starts in 30 s"
     assert check(beat_file, max_age=90, now=beat.time + 1)[0]
     assert read_beat(beat_file).state == "stopped"  # the last session's own last word
+
+
+def test_betbot_sessions_groups_a_campaign(tmp_path: Path) -> None:
+    journal = str(tmp_path / "j.db")
+    result = cli("run", "-s", "flat", "-p", "base_bet=1", "--stop-loss", "2", "--take-profit", "2", "--repeat",
+                 "--max-sessions", "2", "--pause-between", "0s", "--seed", "grouped", "--no-preview", "--dashboard",
+                 "off", "--journal", journal)
+    assert result.returncode == 0, result.stderr
+    assert "campaign 1 ended: max_sessions reached: 2 sessions" in result.stderr
+    listed = cli("sessions", "--journal", journal, env={**ENV, "COLUMNS": "160"})
+    rows = [line.split() for line in listed.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert [row[:2] for row in rows[:2]] == [["1", "1"], ["1", "2"]]  # campaign, session
+    assert "campaign" in rows[2]
+    assert "ended: max_sessions reached" in listed.stdout
+    as_json = json.loads(cli("sessions", "--journal", journal, "--json").stdout)
+    assert [s["campaign_id"] for s in as_json] == [1, 1]
