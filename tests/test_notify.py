@@ -349,3 +349,16 @@ def test_notice_levels_are_what_apprise_takes() -> None:
     assert {n.level for n in session_notices({**SUMMARY, "unresolved_bets": 1}, "s")} <= {
         "info", "success", "warning", "failure"}
     assert Decimal(SUMMARY["profit"]) > 0
+
+
+def test_a_config_file_takes_a_list_of_urls_and_a_campaign(tmp_path: Any) -> None:
+    config = tmp_path / "betbot.toml"
+    config.write_text('notify = ["ntfy://topic-one", "json://127.0.0.1:8000/hook"]\nnotify_on = ["all"]\n'
+                      'notify_drawdown = "20%"\nnotify_every = "6h"\nrepeat = true\ntotal_stop_loss = "10%"\n')
+    settings = load_settings({}, config)
+    assert settings.notify == ["ntfy://topic-one", "json://127.0.0.1:8000/hook"]
+    assert settings.notify_on == list(NOTIFY_EVENTS)
+    assert settings.notify_drawdown == AmountOrPercent(D(20), percent=True)
+    assert settings.notify_every == 6 * 3600.0
+    assert settings.repeat
+    assert settings.total_stop_loss == AmountOrPercent(D(10), percent=True)
