@@ -10,7 +10,8 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml README.md /src/
 COPY betbot /src/betbot
 COPY strategies /src/strategies
-RUN /opt/venv/bin/pip install /src
+# The notify extra: Apprise, for --notify (loaded only when a notification URL is set).
+RUN /opt/venv/bin/pip install "/src[notify]"
 
 FROM python:3.12-slim
 RUN groupadd --system --gid 10001 betbot \

@@ -6,12 +6,12 @@ The CLI is a thin adapter over `run_session`; tests and embedders call it direct
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, closing, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, ExitStack, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from rich.console import Console
 
@@ -54,7 +54,8 @@ from betbot.observe.view import view_of
 from betbot.observe.watch import Watchers
 from betbot.strategies.registry import file_spec, is_file_spec
 
-__all__ = ["ResumeRequest", "RunOutcome", "build_limits", "build_strategy", "run_session"]
+__all__ = ["CampaignTurn", "ResumeRequest", "RunOutcome", "SessionWatch", "build_limits", "build_strategy",
+           "run_session"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +94,30 @@ def _live(settings: Settings, api_key_from_cli: bool) -> DuckDiceBackend:
 ResumeRequest = int | Literal["newest"]
 
 
+class SessionWatch(Protocol):
+    """What watches a session from outside the betting path (betbot.notify.SessionNotices): entered around the
+    run, told the summary once it is built."""
+
+    def watching(self, engine: Engine, limits: Limits, *,
+                 session_id: int | None) -> AbstractAsyncContextManager[None]: ...
+
+    def ended(self, summary: Mapping[str, Any]) -> None: ...
+
+
+class CampaignTurn(Protocol):
+    """A new session's place in a campaign (betbot.campaign): what remains of the campaign's budget caps its
+    limits (through `Limits.tightened`: only ever tighter), and the journal records which campaign it is in."""
+
+    new_seed: bool  # live: rotate the seed pair before the session's first bet
+
+    def cap(self, starting_balance: Decimal) -> Limits: ...
+
+    def joined(self, journal: Journal, session_id: int) -> None: ...
+
+
 async def run_session(settings: Settings, *, out: Console, err: Console, api_key_from_cli: bool = False,
-                      resume: ResumeRequest | None = None) -> RunOutcome:
+                      resume: ResumeRequest | None = None, notices: SessionWatch | None = None,
+                      campaign: CampaignTurn | None = None) -> RunOutcome:
     """Play one session to its end (or resume one); the summary goes to `out`, everything else to `err`.
 
     Raises SettingsError or click.UsageError for bad input, DuckDiceError when the site cannot be used,
@@ -135,7 +158,8 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
             # Bound before anything is journaled: a busy port fails the run before it starts.
             with _serving(settings.metrics_addr, log) as metrics:
                 wiring = _Wiring(backend=backend, reconciler=reconciler, min_bets=min_bets, rules=rules,
-                                 journal=journal, resumed=record, metrics=metrics, files=stack)
+                                 journal=journal, resumed=record, metrics=metrics, files=stack, notices=notices,
+                                 campaign=None if record is not None else campaign)
                 outcome = await _play(settings, wiring, log=log, out=out, err=err)
                 if metrics is not None:
                     await linger(settings.metrics_linger, log)
@@ -248,6 +272,8 @@ class _Wiring:
     resumed: SessionRecord | None
     metrics: Metrics | None
     files: ExitStack  # closes the journal with the run
+    notices: SessionWatch | None = None
+    campaign: CampaignTurn | None = None  # a new session of a campaign
 
 
 async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, err: Console) -> RunOutcome:
@@ -256,6 +282,14 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     if resumed is None:
         starting_balance = await backend.balance(settings.currency)
         limits = build_limits(settings, starting_balance)
+        if wiring.campaign is not None:
+            limits, notes = limits.tightened(wiring.campaign.cap(starting_balance))
+            for note in notes:
+                err.print(f"betbot: campaign: {note}", highlight=False, soft_wrap=True)
+            if wiring.campaign.new_seed and backend.live:
+                rotation = await backend.rotate_seed()
+                log.info("seed.rotated", server_seed_hash=rotation.server_seed_hash,
+                         previous_server_seed=rotation.previous_server_seed)
         if limits.min_balance is not None and limits.min_balance >= starting_balance:
             raise SettingsError(f"--min-balance {limits.min_balance:f} is at or above the balance "
                                 f"{starting_balance:f} {settings.currency}: no bet could be placed; lower it")
@@ -285,6 +319,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         journal.set_run_settings(session_id, {"concurrency": settings.concurrency,
                                               **{name: getattr(settings, name) for name in _OWN_GAME},
                                               **({"base_url": settings.base_url} if settings.live else {})})
+        if wiring.campaign is not None:
+            wiring.campaign.joined(journal, session_id)
     if resumed is not None:
         assert journal is not None  # noqa: S101 - resuming reads the journal
         replayed = replay_history(journal, resumed, session, strategy)
@@ -323,7 +359,9 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     show_dashboard = settings.dashboard == "on" or (settings.dashboard == "auto" and err.is_terminal)
     watchers = Watchers(engine, console=err, log=log, limits=limits, show_dashboard=show_dashboard,
                         heartbeat_file=settings.heartbeat_file, session_offset=clock() - started_at)
-    async with watchers.running():
+    notices = nullcontext() if wiring.notices is None else wiring.notices.watching(engine, limits,
+                                                                                    session_id=session_id)
+    async with watchers.running(), notices:
         await engine.run()
     final = view_of(engine)  # the dashboard's last frame and the summary: one snapshot
     summary = build_summary(final.snapshot, elapsed=final.elapsed, concurrency=final.concurrency,
@@ -338,6 +376,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     if journal is not None and session_id is not None:
         _journal_end(journal, session_id, session=session, strategy=strategy, summary=summary)
     watchers.finish(final, summary)
+    if wiring.notices is not None:
+        wiring.notices.ended(summary)
     log.info("session.end", **_end_fields(summary))
     print_summary(out, summary)
     if journal is not None and session_id is not None and backend.known_seeds:

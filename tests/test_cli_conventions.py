@@ -32,6 +32,7 @@ COMPUTED_DEFAULTS = {
     "journal": "$XDG_DATA_HOME/betbot/journal.sqlite3",
     "min_bet_cache": "$XDG_DATA_HOME/betbot/min_bets.json",
     "reseed_every": "never",
+    "notify_on": "all",  # every event: the list is long, its name says it
 }
 DURATIONS = {name for name in Settings.model_fields if is_duration(name)}
 

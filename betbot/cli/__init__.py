@@ -54,6 +54,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "simulate": LazyCommand("betbot.cli.simulate:simulate_command",
                             "Simulate many sessions of a strategy: risk of ruin, profit distribution, RTP."),
     "script": LazyCommand("betbot.cli.script:script_group", "Check a DiceBot Lua script before you run it."),
+    "notify": LazyCommand("betbot.cli.notify:notify_group",
+                          "Notifications: send a test to a notification URL (Apprise)."),
     "verify": LazyCommand("betbot.cli.verify:verify_command",
                           "Verify provably-fair rolls: print them from the seeds, check a seed's hash, or check "
                           "a session."),

@@ -20,10 +20,12 @@ from betbot.cli.options import (
     FILE,
     GroupedCommand,
     SettingOption,
+    campaign_options,
     collect_flags,
     concurrency_options,
     limit_options,
     live_options,
+    notify_options,
     output_options,
     simulator_options,
     strategy_options,
@@ -46,6 +48,8 @@ def config_group() -> None:
 @simulator_options
 @live_options
 @output_options
+@notify_options
+@campaign_options
 @click.option("--config", "config", cls=SettingOption, group="Session", env="BETBOT_CONFIG", shows="none",
               type=FILE, envvar="BETBOT_CONFIG", help="TOML settings file (see config/betbot.example.toml).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {setting: {value, source}}.")
@@ -53,7 +57,7 @@ def show_command(config: Path | None, as_json: bool, **options: Any) -> None:
     """Print the settings `betbot run` would use with these flags, and where each came from.
 
     Sources, highest first: flag, env (BETBOT_<NAME>), file (--config), default. The API key is shown
-    only as set or unset.
+    only as set or unset, a notification URL only by its scheme (and host, for a plain webhook).
     """
     from betbot.config.settings import (  # noqa: PLC0415 - start-up time
         SettingsError,
@@ -70,6 +74,10 @@ def show_command(config: Path | None, as_json: bool, **options: Any) -> None:
     sources = setting_sources(flags, config)
     values = {name: _shown(getattr(settings, name), secret=name in _SECRETS, duration=is_duration(name))
               for name in type(settings).model_fields}
+    if settings.notify:  # a notification URL may hold a token: shown by its label only
+        from betbot.notify.targets import target_label  # noqa: PLC0415
+
+        values["notify"] = [target_label(url) for url in settings.notify]
     if values.get("journal") is None and not settings.no_journal:
         from betbot.config.paths import data_dir  # noqa: PLC0415
 

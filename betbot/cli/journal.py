@@ -34,6 +34,7 @@ from betbot.journal import (
     UnknownSession,
     default_journal_path,
 )
+from betbot.journal.campaigns import CampaignRecord, campaign, session_campaigns
 from betbot.journal.export import FORMATS, ExportFormat, export_session, export_to_file
 from betbot.journal.formats import chance_text, latency_ms, latency_text, money, percent, roll_text
 from betbot.journal.lease import Holder
@@ -140,18 +141,26 @@ def sessions_command(journal_path: Path | None, as_json: bool) -> None:
             records = journal.sessions()
             # A session without an end is running now, or was interrupted: its lease tells which.
             runners = {record.id: journal.runner(record.id) for record in records if record.ended_at is None}
+            in_campaign = session_campaigns(journal)
+            campaigns = {cid: found for cid in set(in_campaign.values()) if (found := campaign(journal, cid))}
     except JournalError as exc:
         raise JournalFailure(str(exc)) from None
     if as_json:
-        click.echo(json.dumps([_session_json(record, runners.get(record.id)) for record in records], indent=2))
+        click.echo(json.dumps([{**_session_json(record, runners.get(record.id)),
+                                "campaign_id": in_campaign.get(record.id)} for record in records], indent=2))
         return
     if not records:
         click.echo(f"no sessions in the journal {path}")
         return
     table = Table(title=f"sessions in {path}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   collapse_padding=True)
-    for name in ("id", "started (UTC)", "strategy", "bets", "profit", "stopped by"):
+    columns: tuple[str, ...] = ("id", "started (UTC)", "strategy", "bets", "profit", "stopped by")
+    if in_campaign:
+        columns = ("campaign", *columns)
+    for name in columns:
         table.add_column(name, justify="right" if name in ("id", "bets", "profit") else "left")
+    last_of = {cid: max(sid for sid, c in in_campaign.items() if c == cid) for cid in campaigns}
+    profits: dict[int, Decimal] = {}
     for record in records:
         profit = (f"{_money(record.summary['profit'])} {record.currency}"
                   if record.summary and "profit" in record.summary else "-")
@@ -162,9 +171,26 @@ def sessions_command(journal_path: Path | None, as_json: bool) -> None:
         if record.unresolved:
             stopped += f", [bold red]{record.unresolved} unresolved[/]"
         backend = "" if record.backend == "simulator" else f" ({record.backend})"
-        table.add_row(str(record.id), f"{record.started_at:%Y-%m-%d %H:%M}", record.strategy + backend,
-                      str(record.journaled), profit, stopped)
+        cells = [str(record.id), f"{record.started_at:%Y-%m-%d %H:%M}", record.strategy + backend,
+                 str(record.journaled), profit, stopped]
+        cid = in_campaign.get(record.id)
+        if in_campaign:
+            cells.insert(0, "" if cid is None else str(cid))
+        table.add_row(*cells)
+        if cid is not None and record.summary and "profit" in record.summary:
+            profits[cid] = profits.get(cid, Decimal(0)) + Decimal(record.summary["profit"])
+        if cid is not None and last_of.get(cid) == record.id:
+            table.add_row(*_campaign_row(campaigns[cid], profits.get(cid, Decimal(0))), end_section=True)
     Console().print(table)
+
+
+def _campaign_row(record: CampaignRecord, profit: Decimal) -> list[str]:
+    """The line under a campaign's last session: its total, and how it ended (or that it is open)."""
+    # The reason's head (`total stop-loss reached`); `--json` and the journal keep the whole sentence.
+    reason = (record.stop_reason or "").partition(":")[0]
+    state = f"ended: {reason}" if record.finished else "[yellow]open (--resume continues it)[/]"
+    return [f"[bold]{record.id}[/]", "", "", "[bold]campaign[/]", "", f"[bold]{_money(profit)} {record.currency}[/]",
+            state]
 
 
 def _session_json(record: SessionRecord, runner: Holder | None) -> dict[str, Any]:

@@ -46,10 +46,12 @@ __all__ = [
     "OptionGroup",
     "SettingOption",
     "SettingText",
+    "campaign_options",
     "collect_flags",
     "concurrency_options",
     "limit_options",
     "live_options",
+    "notify_options",
     "opt",
     "output_options",
     "parse_params",
@@ -261,8 +263,42 @@ output_options = OptionGroup("Output", (
         help="Live dashboard on stderr (auto: when it is a terminal)."),
 ))
 
+notify_options = OptionGroup("Notifications", (
+    opt("--notify", "notify", type=URL, multiple=True, default=(), shows="[]",
+        help="Send notifications to this Apprise URL (ntfy://topic, tgram://TOKEN/CHAT, discord://..., "
+             "mailto://..., json://HOST/PATH ...); repeat for several. A URL is a secret: never logged whole. "
+             "The env var takes URLs separated by spaces."),
+    opt("--notify-on", "notify_on", type=SettingText("EVENTS"), multiple=True, default=(), shows="all",
+        help="Which events to send, comma-separated: stopped, take-profit, unresolved, backoff, drawdown, "
+             "digest, campaign, error (or all)."),
+    opt("--notify-drawdown", type=AMOUNT_OR_PCT, shows="none",
+        help="Notify when the balance falls this far below its peak (an amount, or % of the starting balance)."),
+    opt("--notify-every", type=DURATION, shows="none", help="Send a digest of the running session this often "
+        "(e.g. 6h)."),
+    opt("--notify-backoff", type=DURATION, shows="300s",
+        help="Notify when the site holds betting back (rate limit, challenge) longer than this."),
+))
+
+campaign_options = OptionGroup("Campaign", (
+    opt("--repeat/--no-repeat", "repeat", shows="no-repeat",
+        help="When a session ends by take-profit or stop-loss, start a new one after --pause-between: a "
+             "campaign, journaled with its sessions; --resume continues it."),
+    opt("--pause-between", type=DURATION, shows="60s", help="The pause between two sessions of a campaign."),
+    opt("--new-seed-each", is_flag=True, shows="off", help="A new seed pair for every session of a campaign."),
+    opt("--total-stop-loss", type=AMOUNT_OR_PCT, shows="none",
+        help="The campaign never loses more than this over all its sessions (an amount, or % of its starting "
+             "balance): each session's stop-loss is tightened to what remains, exposure included."),
+    opt("--daily-stop-loss", type=AMOUNT_OR_PCT, shows="none",
+        help="The campaign never loses more than this in one UTC day; once reached it waits for the next day "
+             "(a session never runs past UTC midnight)."),
+    opt("--total-take-profit", type=AMOUNT_OR_PCT, shows="none",
+        help="The campaign ends once its profit over all sessions reaches this."),
+    opt("--max-sessions", type=INT, shows="none", help="The campaign ends after this many sessions."),
+))
+
 #: The order of the headings in --help; options of other groups come after, "Other options" last.
-GROUP_ORDER = ("Strategy", "Limits", "Concurrency", "Simulator", "Live", "Output", "Session")
+GROUP_ORDER = ("Strategy", "Limits", "Concurrency", "Simulator", "Live", "Output", "Notifications", "Campaign",
+               "Session")
 
 
 class GroupedCommand(click.Command):
@@ -310,6 +346,9 @@ def collect_flags(options: Mapping[str, Any]) -> dict[str, Any]:
         flags["log_level"] = verbosity
     if "max_concurrent" in flags and "parallel" not in flags:
         flags["parallel"] = True
+    for name in ("notify", "notify_on"):  # repeated flags: a list for Settings to check
+        if name in flags:
+            flags[name] = list(flags[name])
     if "params" in flags:
         flags["params"] = parse_params(flags["params"])
     return flags

@@ -13,10 +13,12 @@ from betbot.cli.options import (
     FILE,
     GroupedCommand,
     SettingOption,
+    campaign_options,
     collect_flags,
     concurrency_options,
     limit_options,
     live_options,
+    notify_options,
     output_options,
     simulator_options,
     strategy_options,
@@ -24,7 +26,8 @@ from betbot.cli.options import (
 
 if TYPE_CHECKING:
     from betbot.config.settings import Settings
-    from betbot.lifecycle import ResumeRequest
+    from betbot.lifecycle import ResumeRequest, RunOutcome
+    from betbot.notify import Notifier
 
 # Heavy modules (anyio, pydantic, rich, the engine) are imported when the command runs, never at import:
 # `betbot run --help` must start in well under 0.15 s.
@@ -48,6 +51,8 @@ Exit codes: 0 finished or stopped by a limit or a signal, 1 runtime error, 2 bad
 @simulator_options
 @live_options
 @output_options
+@notify_options
+@campaign_options
 @click.option("--resume", "resume", cls=SettingOption, group="Session", env="", shows="a new session",
               is_flag=False, flag_value="newest", default=None, metavar="[SESSION]",
               help="Continue SESSION (default: the newest interrupted one, else start a new one): its unresolved "
@@ -123,15 +128,33 @@ def _run(settings: Settings, *, api_key_from_cli: bool, resume: ResumeRequest | 
     from betbot.journal import JournalError  # noqa: PLC0415
     from betbot.journal.resume import ResumeError, ResumeFailure  # noqa: PLC0415
     from betbot.lifecycle import run_session  # noqa: PLC0415
+    from betbot.notify import notices_for, notifier_for  # noqa: PLC0415
     from betbot.observe.logs import configure_logging  # noqa: PLC0415
     from betbot.observe.metrics import MetricsError  # noqa: PLC0415
 
     configure_logging(settings.log_format, settings.log_level)
     out = Console(file=sys.stdout)
     err = Console(file=sys.stderr)
+    # One notifier for the process (Apprise loads only with a --notify URL); every session reports to it.
+    notifier = notifier_for(settings)
+    notices = notices_for(settings, notifier)
+
+    async def main() -> RunOutcome:
+        async with notifier.running():
+            try:
+                if settings.repeat or resume is not None:  # --resume continues a campaign, not just a session
+                    from betbot.campaign import run_campaign  # noqa: PLC0415
+
+                    return await run_campaign(settings, out=out, err=err, api_key_from_cli=api_key_from_cli,
+                                              resume=resume, notices=notices, notifier=notifier)
+                return await run_session(settings, out=out, err=err, api_key_from_cli=api_key_from_cli,
+                                         resume=resume, notices=notices)
+            except Exception as exc:
+                _notify_error(notifier, exc)
+                raise
+
     try:
-        outcome = anyio.run(lambda: run_session(settings, out=out, err=err, api_key_from_cli=api_key_from_cli,
-                                                resume=resume))
+        outcome = anyio.run(main)
     except (SettingsError, ResumeError) as exc:
         raise BadInput(str(exc)) from None
     except DuckDiceError as exc:  # its message is already redacted
@@ -146,6 +169,19 @@ def _run(settings: Settings, *, api_key_from_cli: bool, resume: ResumeRequest | 
             raise
         raise JournalFailure(str(journal_error)) from None
     return outcome.exit_code
+
+
+def _notify_error(notifier: Notifier, exc: Exception) -> None:
+    """The process is about to exit on a runtime error (bad input is said on the terminal, not sent)."""
+    from betbot.config.settings import SettingsError  # noqa: PLC0415
+    from betbot.journal.resume import ResumeError  # noqa: PLC0415
+    from betbot.notify.events import error_notice  # noqa: PLC0415
+
+    cause: BaseException = exc
+    while isinstance(cause, BaseExceptionGroup):
+        cause = cause.exceptions[0]
+    if not isinstance(cause, SettingsError | ResumeError):
+        notifier.notify(error_notice(f"{type(cause).__name__}: {cause}"))  # the notifier redacts it
 
 
 def _first(group: BaseExceptionGroup[BaseException],

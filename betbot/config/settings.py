@@ -7,6 +7,7 @@ uses the same words. Errors become one line that names the setting, where it cam
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import tomllib
 from decimal import Decimal
@@ -25,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -34,7 +36,8 @@ from pydantic_settings import SettingsError as SourceError
 from betbot.config.units import AmountOrPercent, parse_amount_or_percent, parse_duration, parse_host_port
 from betbot.core.money import AmountError, parse_amount
 
-__all__ = ["LogFormat", "Settings", "SettingsError", "is_duration", "load_settings", "setting_sources"]
+__all__ = ["NOTIFY_EVENTS", "LogFormat", "Settings", "SettingsError", "is_duration", "load_settings",
+           "setting_sources"]
 
 ENV_PREFIX = "BETBOT_"
 SIM_LATENCY_MAX = 60.0  # seconds: a simulated reply slower than this is a mistake (1e308 would never come)
@@ -61,6 +64,56 @@ def _duration(value: Any) -> Any:
     # Text (a flag, the environment, a TOML string) needs a unit: `--sim-latency 50` is ambiguous. A TOML
     # number is seconds, as documented in the example config.
     return None if value is None else parse_duration(value, require_unit=isinstance(value, str))
+
+
+#: What `--notify-on` may pick (betbot.notify.events.NoticeKind has one member for each, and `test`).
+NOTIFY_EVENTS = ("stopped", "take-profit", "unresolved", "backoff", "drawdown", "digest", "campaign", "error")
+_URL_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S")
+# Several URLs in one string (the environment): split at whitespace, or at a comma that starts another URL.
+_URL_SPLIT = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def _text_list(value: Any, split: re.Pattern[str]) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError("is not a JSON list; give a JSON list or the items separated by spaces") from None
+        return [item for item in split.split(text) if item]
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _urls(value: Any) -> Any:
+    urls = _text_list(value, _URL_SPLIT)
+    if isinstance(urls, list):
+        for index, url in enumerate(urls):
+            # The message never repeats the URL: it may hold a token.
+            if not isinstance(url, str) or not _URL_SHAPE.match(url.strip()):
+                raise ValueError(f"URL #{index + 1} is not SCHEME://..., e.g. ntfy://my-topic or "
+                                 "json://127.0.0.1:8000/hook (Apprise's URLs: https://github.com/caronc/apprise/wiki)")
+        return [url.strip() for url in urls]
+    return urls
+
+
+def _events(value: Any) -> Any:
+    separators = re.compile(r"[\s,]+")
+    names = _text_list(value, separators)
+    if isinstance(names, list):
+        picked: list[str] = []
+        # `--notify-on stopped,error` (repeatable): each item may hold several names.
+        for name in (part.lower() for given in names for part in separators.split(str(given)) if part):
+            if name == "all":
+                picked.extend(NOTIFY_EVENTS)
+            elif name in NOTIFY_EVENTS:
+                picked.append(name)
+            else:
+                raise ValueError(f"unknown event {name!r}; choose from all, {', '.join(NOTIFY_EVENTS)}")
+        return list(dict.fromkeys(picked))
+    return names
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
@@ -176,6 +229,28 @@ class Settings(BaseSettings):
             raise ValueError(f"{value:g} s is more than a simulated reply may take ({SIM_LATENCY_MAX:g} s); "
                              "give milliseconds, e.g. 50ms")
         return value
+
+    # Notifications (Apprise URLs; nothing is sent, and Apprise is not even loaded, without one).
+    notify: Annotated[list[str], NoDecode, BeforeValidator(_urls)] = Field(
+        default_factory=list, description="notification URLs (Apprise): ntfy://topic, tgram://token/chat, "
+                                          "json://host/path ...; a URL is a secret, never logged whole")
+    notify_on: Annotated[list[str], NoDecode, BeforeValidator(_events)] = Field(
+        default_factory=lambda: list(NOTIFY_EVENTS), description=f"events to notify: all, {', '.join(NOTIFY_EVENTS)}")
+    notify_drawdown: Limit = Field(default=None, description="notify when the balance falls this far below its "
+                                                             "peak (amount, or % of the starting balance)")
+    notify_every: OptionalDuration = Field(default=None, description="send a digest this often (e.g. 6h)")
+    notify_backoff: Duration = Field(default=300.0, description="notify when the site holds betting back longer")
+
+    # Campaigns: sessions one after another under one budget.
+    repeat: bool = Field(default=False, description="when a session ends by take-profit or stop-loss, start "
+                                                    "another (a campaign)")
+    pause_between: Duration = Field(default=60.0, description="campaign: the pause between two sessions")
+    new_seed_each: bool = Field(default=False, description="campaign: a new seed pair for every session")
+    total_stop_loss: Limit = Field(default=None, description="campaign: never lose more than this over all its "
+                                                             "sessions (amount, or % of its starting balance)")
+    daily_stop_loss: Limit = Field(default=None, description="campaign: never lose more than this in one UTC day")
+    total_take_profit: Limit = Field(default=None, description="campaign: end once its profit reaches this")
+    max_sessions: int | None = Field(default=None, ge=1, description="campaign: at most this many sessions")
 
     @field_validator("metrics_addr")
     @classmethod
@@ -349,6 +424,13 @@ def _conflicts(settings: Settings, *, new_session: bool) -> list[tuple[str, str]
         found.append(("min_chance", f"{low} is above max_chance {high}; the lowest chance must be the lower"))
     if settings.stop_loss is not None and settings.stop_loss.percent and settings.stop_loss.value > 100:
         found.append(("stop_loss", f"{settings.stop_loss} is more than the whole balance; give at most 100%"))
+    for name in ("total_stop_loss", "daily_stop_loss", "total_take_profit", "max_sessions", "new_seed_each"):
+        if getattr(settings, name) not in (None, False) and not settings.repeat:
+            found.append((name, "is a campaign limit: add --repeat (repeat = true) to run a campaign, or drop it"))
+    for name in ("total_stop_loss", "daily_stop_loss"):
+        limit = getattr(settings, name)
+        if limit is not None and limit.percent and limit.value > 100:
+            found.append((name, f"{limit} is more than the whole balance; give at most 100%"))
     # A simulated session starts from the balance setting (a live one from the site's: checked once read;
     # a resumed one from its journal).
     if new_session and not settings.live and settings.min_balance is not None \

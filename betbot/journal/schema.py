@@ -133,8 +133,25 @@ _V2: Final = ("ALTER TABLE sessions ADD COLUMN site_baseline TEXT",)
 # rotation), JSON, so that `--resume` never silently falls back to whatever flags are given.
 _V3: Final = ("ALTER TABLE sessions ADD COLUMN run_settings TEXT",)
 
+# Version 4: campaigns, chains of sessions under one budget (betbot.campaign), and each session's campaign.
+# A campaign's limits are JSON with the amounts resolved (a percentage of its first session's balance).
+_V4: Final = (
+    """
+    CREATE TABLE campaigns (
+        id               INTEGER PRIMARY KEY,
+        created_at       TEXT NOT NULL,
+        ended_at         TEXT,
+        currency         TEXT NOT NULL,
+        starting_balance TEXT NOT NULL,
+        limits           TEXT NOT NULL,  -- JSON
+        stop_reason      TEXT
+    )
+    """,
+    "ALTER TABLE sessions ADD COLUMN campaign_id INTEGER REFERENCES campaigns (id)",
+)
+
 # MIGRATIONS[n - 1] takes a journal from version n - 1 to version n. Append; never edit a shipped one.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 
