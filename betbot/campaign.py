@@ -393,21 +393,27 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
 
     common: dict[str, Any] = {"out": out, "err": err, "api_key_from_cli": api_key_from_cli, "notices": notices}
     to_resume = None  # (session id, its UTC start day, its stop-loss)
+    # The journal is closed (and the session's lease released) before a session is played: `run_session` takes
+    # the lease again for itself, and a lease is one holder's, this process's other uses included.
+    plain: int | None = None  # a session of no campaign, resumed on its own
     if resume is not None and state.path is not None and state.path.exists():
         with closing(Journal.open(state.path, durable=False)) as journal:
             record = choose_session(journal, None if resume == "newest" else resume)
             campaign_id = None if record is None else campaign_of(journal, record.id)
             if record is not None and campaign_id is None:
-                return await play(settings, resume=record.id, **common)  # a session of no campaign
-            if campaign_id is None:  # interrupted between two sessions
-                open_one = newest_open_campaign(journal)
-                campaign_id = None if open_one is None else open_one.id
-            if campaign_id is not None:
-                state.load(journal, campaign_id, skip=None if record is None else record.id)
-            if record is not None:
-                own = record.limits.get("stop_loss")
-                to_resume = (record.id, record.started_at.astimezone(UTC).date(),
-                             None if own is None else Decimal(str(own)))
+                plain = record.id
+            else:
+                if campaign_id is None:  # interrupted between two sessions
+                    open_one = newest_open_campaign(journal)
+                    campaign_id = None if open_one is None else open_one.id
+                if campaign_id is not None:
+                    state.load(journal, campaign_id, skip=None if record is None else record.id)
+                if record is not None:
+                    own = record.limits.get("stop_loss")
+                    to_resume = (record.id, record.started_at.astimezone(UTC).date(),
+                                 None if own is None else Decimal(str(own)))
+    if plain is not None:
+        return await play(settings, resume=plain, **common)
     if not settings.repeat and to_resume is None and state.books is None:
         return await play(settings, resume=resume, **common)  # --resume alone, and no campaign to continue
     last = RunOutcome(summary={}, exit_code=0)
