@@ -51,6 +51,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "simulate": LazyCommand("betbot.cli.simulate:simulate_command",
                             "Simulate many sessions of a strategy: risk of ruin, profit distribution, RTP."),
     "script": LazyCommand("betbot.cli.script:script_group", "Check a DiceBot Lua script before you run it."),
+    "serve": LazyCommand("betbot.cli.serve:serve_command",
+                         "Host sessions in one process, with a web console and an HTTP API (127.0.0.1:8765 by "
+                         "default)."),
     "verify": LazyCommand("betbot.cli.verify:verify_command",
                           "Verify provably-fair rolls: print them from the seeds, check a seed's hash, or check "
                           "a session."),

@@ -31,6 +31,7 @@ from rich.console import Console
 
 from betbot.atomicfile import atomic_write
 from betbot.config.apikey import resolve_api_key
+from betbot.config.build import build_strategy, game_rules, strategy_context
 from betbot.config.settings import Settings, SettingsError
 from betbot.core.money import money_text
 from betbot.core.session import Limits
@@ -226,6 +227,8 @@ class Host:
         if old is not None and old.running:
             raise SessionBusy(f"session {spec.name} is already {old.state}; stop it first or choose another name")
         settings = self.settings_for(spec)
+        if resume_id is None:
+            _check_strategy(settings)  # bad parameters are the request's fault: said now, not as a failed session
         preview = None
         if resume_id is None and not settings.live and settings.preview:
             preview = await anyio.to_thread.run_sync(_preview, settings)
@@ -335,6 +338,11 @@ class Host:
                 session_id = entry.get("session_id")
                 found.append((spec, session_id if isinstance(session_id, int) else None))
         return found
+
+
+def _check_strategy(settings: Settings) -> None:
+    rules = game_rules(settings)
+    build_strategy(settings, strategy_context(settings, settings.balance, rules))
 
 
 def _preview(settings: Settings) -> dict[str, Any] | None:
