@@ -84,6 +84,7 @@ class HostedSession:
         self.started_wall = time.time()
         self.output = io.StringIO()  # what `betbot run` would print (announcements, the summary)
         self.done = anyio.Event()
+        self.attached = anyio.Event()  # the engine exists: controls work from now on
 
     @property
     def name(self) -> str:
@@ -103,6 +104,7 @@ class HostedSession:
         self.watch.attach(run.engine)
         if self.state == "starting":
             self.state = "running"
+        self.attached.set()
 
     # -- controls ------------------------------------------------------------------------------------------
     def _engine(self, what: str) -> Any:
