@@ -9,7 +9,7 @@ from anyio import wait_all_tasks_blocked
 from betbot.core.models import StopKind
 from betbot.core.session import Limits
 from betbot.engine.loop import Engine
-from tests.helpers import D, CheckpointBackend, make_game
+from tests.helpers import CheckpointBackend, D, make_game
 from tests.test_engine import GUARD, flat, make_engine, stop_kind
 
 
@@ -65,7 +65,8 @@ async def test_stop_now_leaves_the_bets_in_flight_unknown() -> None:
     assert engine.session.bets == 0
     assert engine.session.unresolved_seqs == [1, 2]
     reason = engine.session.stop_reason
-    assert reason is not None and "stopped at once" in reason.detail
+    assert reason is not None
+    assert "stopped at once" in reason.detail
 
 
 async def test_tighten_takes_a_tighter_limit_and_keeps_a_looser_one_out() -> None:

@@ -46,10 +46,13 @@ async def test_login_sets_a_strict_httponly_cookie_and_the_cookie_reads(tmp_path
     async with served(tmp_path) as s:
         response = await s.client.post("/api/v1/login", json={"token": TOKEN})
         cookie = response.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
-        assert TOKEN not in cookie and TOKEN not in response.text  # the cookie is a session id, not the token
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert TOKEN not in cookie
+        assert TOKEN not in response.text
         me = await s.client.get("/api/v1/me")
-        assert me.status_code == 200 and me.json()["csrf"] == response.json()["csrf"]
+        assert me.status_code == 200
+        assert me.json()["csrf"] == response.json()["csrf"]
         await s.client.post("/api/v1/logout")
         assert (await s.client.get("/api/v1/me")).status_code == 401
 
@@ -59,12 +62,14 @@ async def test_a_cookie_write_needs_the_csrf_header_and_the_same_origin(tmp_path
         csrf = await login(s.client)
         body = {"strategy": "flat", "settings": {**QUICK, "max_bets": 5}}
         missing = await s.client.post("/api/v1/sessions", json=body)
-        assert missing.status_code == 403 and CSRF_HEADER in missing.json()["error"]
+        assert missing.status_code == 403
+        assert CSRF_HEADER in missing.json()["error"]
         wrong = await s.client.post("/api/v1/sessions", json=body, headers={CSRF_HEADER: "forged"})
         assert wrong.status_code == 403
         cross = await s.client.post("/api/v1/sessions", json=body,
                                     headers={CSRF_HEADER: csrf, "Origin": "http://evil.example"})
-        assert cross.status_code == 403 and "cross-origin" in cross.json()["error"]
+        assert cross.status_code == 403
+        assert "cross-origin" in cross.json()["error"]
         assert not s.host.sessions  # nothing was started by the refused requests
         ok = await s.client.post("/api/v1/sessions", json=body,
                                  headers={CSRF_HEADER: csrf, "Origin": "http://127.0.0.1:8765"})
@@ -85,7 +90,8 @@ async def test_failed_logins_are_throttled(tmp_path: Path) -> None:
 async def test_a_read_only_server_refuses_every_control(tmp_path: Path) -> None:
     async with served(tmp_path, read_only=True) as s:
         response = await s.client.post("/api/v1/sessions", json={"strategy": "flat"}, headers=BEARER)
-        assert response.status_code == 403 and "read-only" in response.json()["error"]
+        assert response.status_code == 403
+        assert "read-only" in response.json()["error"]
         assert (await s.client.get("/api/v1/sessions", headers=BEARER)).status_code == 200
 
 
@@ -99,12 +105,15 @@ async def test_start_a_session_and_read_it_to_its_end(tmp_path: Path) -> None:
         assert [row["name"] for row in listing] == ["one"]
         detail = (await s.client.get("/api/v1/sessions/one", headers=BEARER)).json()
         assert detail["state"] == "ended"
-        assert detail["bets"] == 40 and detail["summary"]["bets"] == 40
+        assert detail["bets"] == 40
+        assert detail["summary"]["bets"] == 40
         for field in ("balance", "profit", "wagered", "starting_balance"):
             assert MONEY.match(detail[field]), (field, detail[field])
         assert all(MONEY.match(bet["profit"]) for bet in detail["last_bets"])
-        assert detail["verification"] is not None and "match" in detail["verification"]
-        assert detail["limits"][0]["name"] == "max_bets" and detail["limits"][0]["used"] == 1.0
+        assert detail["verification"] is not None
+        assert "match" in detail["verification"]
+        assert detail["limits"][0]["name"] == "max_bets"
+        assert detail["limits"][0]["used"] == 1.0
         assert detail["summary"]["balance"] == detail["balance"]
 
 
@@ -115,9 +124,11 @@ async def test_pause_resume_tighten_and_stop(tmp_path: Path) -> None:
         await hosted.attached.wait()
         paused = await s.client.post("/api/v1/sessions/long/pause", headers=BEARER)
         assert paused.json()["state"] == "paused"
-        assert hosted.run is not None and hosted.run.engine.paused
+        assert hosted.run is not None
+        assert hosted.run.engine.paused
         resumed = await s.client.post("/api/v1/sessions/long/resume", headers=BEARER)
-        assert resumed.json()["state"] == "running" and not hosted.run.engine.paused
+        assert resumed.json()["state"] == "running"
+        assert not hosted.run.engine.paused
         tightened = await s.client.post("/api/v1/sessions/long/limits", headers=BEARER,
                                         json={"max_bets": 50000, "stop_loss": "50%"})
         notes = tightened.json()["notes"]
@@ -131,10 +142,13 @@ async def test_pause_resume_tighten_and_stop(tmp_path: Path) -> None:
         assert stopped.json()["state"] == "stopping"
         await hosted.done.wait()
         reason = hosted.run.engine.session.stop_reason
-        assert reason is not None and reason.kind is StopKind.SIGNAL and "console" in reason.detail
+        assert reason is not None
+        assert reason.kind is StopKind.SIGNAL
+        assert "console" in reason.detail
         assert hosted.run.engine.session.unresolved_seqs == []
         again = await s.client.post("/api/v1/sessions/long/stop", headers=BEARER)
-        assert again.status_code == 409 and "ended" in again.json()["error"]
+        assert again.status_code == 409
+        assert "ended" in again.json()["error"]
 
 
 async def test_stop_now(tmp_path: Path) -> None:
@@ -146,7 +160,8 @@ async def test_stop_now(tmp_path: Path) -> None:
         response = await s.client.post("/api/v1/sessions/n/stop-now", headers=BEARER)
         assert response.status_code == 200
         await hosted.done.wait()
-        assert hosted.summary is not None and "stopped at once" in hosted.summary["stop_reason"]
+        assert hosted.summary is not None
+        assert "stopped at once" in hosted.summary["stop_reason"]
 
 
 async def test_unknown_sessions_are_404(tmp_path: Path) -> None:
@@ -189,16 +204,20 @@ async def test_bad_bodies(tmp_path: Path) -> None:
     async with served(tmp_path) as s:
         not_json = await s.client.post("/api/v1/sessions", content=b"{nope", headers={
             **BEARER, "Content-Type": "application/json"})
-        assert not_json.status_code == 422 and set(not_json.json()) == {"error"}
+        assert not_json.status_code == 422
+        assert set(not_json.json()) == {"error"}
         huge = await s.client.post("/api/v1/sessions", content=b"x" * (MAX_BODY + 1), headers={
             **BEARER, "Content-Type": "application/json"})
-        assert huge.status_code == 413 and "over" in huge.json()["error"]
+        assert huge.status_code == 413
+        assert "over" in huge.json()["error"]
         hosted = await s.start({"name": "t", "strategy": "flat", "settings": {**QUICK, "max_bets": 3}})
         await hosted.done.wait()
         empty = await s.client.post("/api/v1/sessions/t/limits", json={}, headers=BEARER)
-        assert empty.status_code == 400 and "at least one limit" in empty.json()["error"]
+        assert empty.status_code == 400
+        assert "at least one limit" in empty.json()["error"]
         bad = await s.client.post("/api/v1/sessions/t/limits", json={"max_duration": "soon"}, headers=BEARER)
-        assert bad.status_code == 400 and "max_duration" in bad.json()["error"]
+        assert bad.status_code == 400
+        assert "max_duration" in bad.json()["error"]
         ended = await s.client.post("/api/v1/sessions/t/limits", json={"max_bets": 1}, headers=BEARER)
         assert ended.status_code == 409
         busy = await s.client.post("/api/v1/sessions", json={"name": "t", "strategy": "flat",
@@ -213,8 +232,12 @@ async def test_start_from_a_preset_and_from_a_shipped_lua_script(tmp_path: Path)
         lua = await s.start({"name": "l", "lua": "martingale.lua", "settings": {**QUICK, "max_bets": 20}})
         await preset.done.wait()
         await lua.done.wait()
-        assert preset.summary is not None and preset.summary["bets"] == 20 and preset.summary["strategy"] == "hunter"
-        assert lua.summary is not None and lua.summary["bets"] == 20 and lua.state == "ended"
+        assert preset.summary is not None
+        assert preset.summary["bets"] == 20
+        assert preset.summary["strategy"] == "hunter"
+        assert lua.summary is not None
+        assert lua.summary["bets"] == 20
+        assert lua.state == "ended"
 
 
 async def test_the_risk_preview(tmp_path: Path) -> None:
@@ -223,7 +246,8 @@ async def test_the_risk_preview(tmp_path: Path) -> None:
             "strategy": "martingale", "settings": {"max_bets": 200, "stop_loss": "10"}})
         assert response.status_code == 200, response.text
         found = response.json()
-        assert 0 <= found["p_ruin"] <= 1 and MONEY.match(found["median_profit"])
+        assert 0 <= found["p_ruin"] <= 1
+        assert MONEY.match(found["median_profit"])
         assert found["sessions"] > 0
 
 
@@ -235,9 +259,12 @@ async def test_events_stream_ticks_then_the_end(tmp_path: Path) -> None:
         assert response.headers["content-type"].startswith("text/event-stream")
         frames = [frame for frame in response.text.split("\n\n") if frame]
         kinds = [frame.split("\n")[0] for frame in frames]
-        assert kinds[0] == "event: tick" and kinds[-1] == "event: end"
+        assert kinds[0] == "event: tick"
+        assert kinds[-1] == "event: end"
         last = json.loads(frames[-1].split("\n", 1)[1].removeprefix("data: "))
-        assert last["state"] == "ended" and last["bets"] == 300 and last["summary"]["bets"] == 300
+        assert last["state"] == "ended"
+        assert last["bets"] == 300
+        assert last["summary"]["bets"] == 300
 
 
 async def test_history_report_and_exports(tmp_path: Path) -> None:
@@ -246,20 +273,25 @@ async def test_history_report_and_exports(tmp_path: Path) -> None:
         hosted = await s.start({"name": "h", "strategy": "flat", "settings": {**QUICK, "max_bets": 25}})
         await hosted.done.wait()
         listing = (await s.client.get("/api/v1/history", headers=BEARER)).json()["sessions"]
-        assert len(listing) == 1 and listing[0]["bets"] == 25
+        assert len(listing) == 1
+        assert listing[0]["bets"] == 25
         session_id = listing[0]["id"]
         detail = (await s.client.get(f"/api/v1/history/{session_id}", headers=BEARER)).json()
         assert detail["summary"]["profit"] == hosted.summary["profit"]  # type: ignore[index]
         report = await s.client.get(f"/api/v1/history/{session_id}/report", headers=BEARER)
-        assert report.status_code == 200 and "<svg" in report.text and "<script" not in report.text
+        assert report.status_code == 200
+        assert "<svg" in report.text
+        assert "<script" not in report.text
         assert report.headers["content-security-policy"] == REPORT_CSP
         csv = await s.client.get(f"/api/v1/history/{session_id}/export?format=csv", headers=BEARER)
-        assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
+        assert csv.status_code == 200
+        assert "attachment" in csv.headers["content-disposition"]
         assert len(csv.text.strip().splitlines()) == 26
         jsonl = await s.client.get(f"/api/v1/history/{session_id}/export?format=jsonl", headers=BEARER)
         assert len(jsonl.text.strip().splitlines()) == 25
         bad = await s.client.get(f"/api/v1/history/{session_id}/export?format=xml", headers=BEARER)
-        assert bad.status_code == 422 and "format" in bad.json()["error"]
+        assert bad.status_code == 422
+        assert "format" in bad.json()["error"]
 
 
 async def test_strategies_give_the_start_form_its_fields(tmp_path: Path) -> None:
@@ -269,7 +301,8 @@ async def test_strategies_give_the_start_form_its_fields(tmp_path: Path) -> None
         assert {"base_bet", "chance", "multiplier"} <= set(martingale["params"]["properties"])
         assert any(p["name"] == "hunter-1pct.toml" for p in found["presets"])
         assert any(p["name"] == "martingale.lua" for p in found["lua"])
-        assert "api_key" not in found["settings"] and "max_bets" in found["settings"]
+        assert "api_key" not in found["settings"]
+        assert "max_bets" in found["settings"]
 
 
 async def test_metrics_label_every_session(tmp_path: Path) -> None:
@@ -286,9 +319,12 @@ async def test_metrics_label_every_session(tmp_path: Path) -> None:
 async def test_pages_carry_the_security_headers_and_static_files_stay_inside(tmp_path: Path) -> None:
     async with served(tmp_path) as s:
         index = await s.client.get("/")
-        assert index.status_code == 200 and "<script src=\"/static/app.js\"" in index.text
-        assert index.headers["content-security-policy"] == CSP and "'unsafe-inline'" not in CSP.split("style-src")[0]
-        assert index.headers["x-frame-options"] == "DENY" and index.headers["x-content-type-options"] == "nosniff"
+        assert index.status_code == 200
+        assert "<script src=\"/static/app.js\"" in index.text
+        assert index.headers["content-security-policy"] == CSP
+        assert "'unsafe-inline'" not in CSP.split("style-src")[0]
+        assert index.headers["x-frame-options"] == "DENY"
+        assert index.headers["x-content-type-options"] == "nosniff"
         assert "<script>" not in index.text  # no inline script
         assert (await s.client.get("/static/app.js")).status_code == 200
         for path in ("/static/..%2fapi.py", "/static/.hidden", "/static/nope.js"):
@@ -312,5 +348,6 @@ async def test_a_failing_start_does_not_leave_a_session(tmp_path: Path) -> None:
     async with served(tmp_path) as s:
         response = await s.client.post("/api/v1/sessions", headers=BEARER, json={
             "strategy": "martingale", "params": {"base_bet": "5"}, "settings": {"max_bets": 1000, "max_ruin": 0.0}})
-        assert response.status_code == 400 and "max-ruin" in response.json()["error"]
+        assert response.status_code == 400
+        assert "max-ruin" in response.json()["error"]
         assert not s.host.sessions
