@@ -58,7 +58,7 @@ def serve_command(ctx: click.Context, *, host: str, port: int, config: Path | No
     import anyio  # noqa: PLC0415 - start-up time
 
     from betbot.config.paths import data_dir  # noqa: PLC0415
-    from betbot.config.settings import SettingsError  # noqa: PLC0415
+    from betbot.config.settings import SettingsError, load_settings  # noqa: PLC0415
     from betbot.observe.logs import configure_logging  # noqa: PLC0415
     from betbot.redact import install_logging_filters  # noqa: PLC0415
     from betbot.serve.auth import TokenError, load_or_create_token  # noqa: PLC0415
@@ -72,11 +72,11 @@ def serve_command(ctx: click.Context, *, host: str, port: int, config: Path | No
         shared, specs = read_config(config)
         token_path = token_file or data_dir() / "serve-token"
         token, created = load_or_create_token(token_path)
-        journal = shared.get("journal")
+        journal = load_settings(dict(shared)).journal  # the sessions' own: the file, the environment
         options = ServeOptions(
             host=host, port=port, token=token, token_file=token_path, token_created=created, read_only=read_only,
             shared=shared, specs=specs, state_file=state_file or data_dir() / "serve-state.json",
-            journal=Path(journal).expanduser() if isinstance(journal, str) else None, heartbeat_file=heartbeat_file)
+            journal=journal, heartbeat_file=heartbeat_file)
         code = anyio.run(serve, options)
     except (SettingsError, TokenError) as exc:
         raise BadInput(str(exc)) from None
