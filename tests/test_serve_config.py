@@ -142,11 +142,13 @@ def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
 
 
 def view(**values: object) -> RunView:
+    zero = Decimal(0)
     base: dict[str, object] = {
-        "currency": "DOGE", "starting_balance": Decimal(100), "balance": Decimal(100), "profit": Decimal(0), "wagered": Decimal(0),
-        "bets": 0, "wins": 0, "losses": 0, "submitted": 0, "in_flight": 0, "exposure": Decimal(0), "unresolved": 0, "streak": 0,
-        "longest_win_streak": 0, "longest_loss_streak": 0, "largest_bet": Decimal(0), "largest_win": Decimal(0),
-        "largest_loss": Decimal(0), "max_drawdown": Decimal(0), "peak_profit": Decimal(0), "luck": None, "stop_reason": None}
+        "currency": "DOGE", "starting_balance": Decimal(100), "balance": Decimal(100), "profit": zero,
+        "wagered": zero, "bets": 0, "wins": 0, "losses": 0, "submitted": 0, "in_flight": 0, "exposure": zero,
+        "unresolved": 0, "streak": 0, "longest_win_streak": 0, "longest_loss_streak": 0, "largest_bet": zero,
+        "largest_win": zero, "largest_loss": zero, "max_drawdown": zero, "peak_profit": zero, "luck": None,
+        "stop_reason": None}
     base.update(values)
     return RunView(snapshot=SessionSnapshot(**base), elapsed=10.0, concurrency=1, buffered=0,  # type: ignore[arg-type]
                    backing_off=False, backoff_remaining=0.0, backoff_reason="", backoff_trips=0, retries=0)
