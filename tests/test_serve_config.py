@@ -184,3 +184,12 @@ def test_the_chart_keeps_the_whole_session_in_bounded_points(monkeypatch: pytest
     assert watch.points[-1][0] > 9 * CHART_POINTS
     gaps = {b - a for (a, _), (b, _) in itertools.pairwise(watch.points)}
     assert len(gaps) <= 2  # evenly spaced (the newest stride and the one before it)
+
+
+def test_the_example_config_reads() -> None:
+    example = Path(__file__).resolve().parents[1] / "config" / "serve.example.toml"
+    shared, specs = read_config(example)
+    found = {spec.name: spec_settings(shared, spec) for spec in specs}
+    assert set(found) == {"doge-flat", "btc-hunter", "lua-martingale"}
+    assert found["btc-hunter"].strategy == "hunter"
+    assert found["lua-martingale"].script is not None

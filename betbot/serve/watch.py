@@ -170,8 +170,10 @@ def limit_bars(limits: Limits, view: RunView, *, bets_per_s: float, profit_per_s
     bars: list[dict[str, Any]] = []
 
     def bar(name: str, value: str, used: float, eta: float | None) -> None:
-        bars.append({"name": name, "value": value, "used": max(0.0, min(1.0, used)),
-                     "eta_seconds": None if eta is None or eta < 0 else round(eta, 1)})
+        used = max(0.0, min(1.0, used))
+        reached = used >= 1.0 or view.stopped
+        bars.append({"name": name, "value": value, "used": used,
+                     "eta_seconds": None if eta is None or eta < 0 or reached else round(eta, 1)})
 
     if limits.max_bets is not None:
         left = limits.max_bets - snap.submitted
