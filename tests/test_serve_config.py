@@ -19,6 +19,7 @@ from betbot.config.settings import SettingsError
 from betbot.core.session import Limits, SessionSnapshot
 from betbot.observe.view import RunView
 from betbot.serve.auth import Auth, LoginThrottle, TokenError, load_or_create_token
+from betbot.serve.lag import LoopLag
 from betbot.serve.spec import SessionSpec, read_config, spec_settings
 from betbot.serve.watch import CHART_POINTS, SessionWatch, limit_bars
 from tests.helpers import FakeClock
@@ -193,3 +194,14 @@ def test_the_example_config_reads() -> None:
     assert set(found) == {"doge-flat", "btc-hunter", "lua-martingale"}
     assert found["btc-hunter"].strategy == "hunter"
     assert found["lua-martingale"].script is not None
+
+
+async def test_the_loop_lag_probe_measures_lateness() -> None:
+    clock = FakeClock()
+    lag = LoopLag(interval=0.01, clock=clock)
+    assert lag.quantile(0.99) == 0.0
+    for late in (0.0, 0.001, 0.002, 0.05):
+        lag.samples.append(late)
+    assert lag.quantile(0.5) == 0.002
+    assert lag.quantile(0.99) == 0.05
+    assert lag.quantile(1.0) == 0.05

@@ -35,6 +35,7 @@ from betbot.core.session import Limits
 from betbot.redact import redact
 from betbot.serve.auth import COOKIE, CSRF_HEADER, Auth
 from betbot.serve.host import Host, HostedSession, SessionBusy, UnknownHostedSession
+from betbot.serve.lag import LoopLag
 from betbot.serve.spec import API_FORBIDDEN, NAME_PATTERN, SessionSpec
 
 __all__ = ["MAX_BODY", "ApiError", "create_app"]
@@ -138,7 +139,8 @@ def limits_of(request: TightenRequest, hosted: HostedSession) -> Limits:
 
 
 # -- the app -------------------------------------------------------------------------------------------------
-def create_app(host: Host, auth: Auth, *, journal_path: Path | None, open_metrics: bool) -> ASGIApp:
+def create_app(host: Host, auth: Auth, *, journal_path: Path | None, open_metrics: bool,
+               lag: LoopLag | None = None) -> ASGIApp:
     app = FastAPI(title="betbot serve", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/api/v1/openapi.json")
     _errors(app)
@@ -335,7 +337,7 @@ def create_app(host: Host, auth: Auth, *, journal_path: Path | None, open_metric
             raise ApiError(401, "send Authorization: Bearer TOKEN (the server is not on loopback)")
         from betbot.serve.metrics import exposition  # noqa: PLC0415
 
-        return PlainTextResponse(exposition(host), media_type="text/plain; version=0.0.4")
+        return PlainTextResponse(exposition(host, lag), media_type="text/plain; version=0.0.4")
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

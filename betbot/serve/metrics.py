@@ -1,4 +1,5 @@
-"""`/metrics` of `betbot serve`: every hosted session's state in the Prometheus text format, `session` labelled.
+"""`/metrics` of `betbot serve`: every hosted session's state in the Prometheus text format (`session`
+labelled), and the event loop's lag.
 
 Read at scrape time from each session's `view_of` (through its watcher), like `betbot run`'s metrics; nothing
 on the betting path serves the scraper.
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from betbot.serve.host import Host
+    from betbot.serve.lag import LoopLag
 
 __all__ = ["exposition"]
 
@@ -45,11 +47,16 @@ def _samples(host: Host) -> Iterator[tuple[str, str, float]]:
         yield "betbot_backoff_active", name, 1.0 if view.backing_off else 0.0
 
 
-def exposition(host: Host) -> str:
+def exposition(host: Host, lag: LoopLag | None = None) -> str:
     by_metric: dict[str, list[str]] = {}
     for metric, session, value in _samples(host):
         by_metric.setdefault(metric, []).append(f'{metric}{{session="{session}"}} {value!r}')
     lines = []
     for metric, kind, help_text in _GAUGES:
         lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} {kind}", *by_metric.get(metric, [])]
+    if lag is not None:
+        lines += ["# HELP betbot_event_loop_lag_seconds How late the event loop woke a task (recent samples).",
+                  "# TYPE betbot_event_loop_lag_seconds gauge",
+                  f'betbot_event_loop_lag_seconds{{quantile="0.99"}} {lag.quantile(0.99)!r}',
+                  f'betbot_event_loop_lag_seconds{{quantile="1"}} {lag.quantile(1.0)!r}']
     return "\n".join(lines) + "\n"

@@ -32,6 +32,7 @@ from betbot.observe.heartbeat import Beat, write_beat
 from betbot.serve.api import create_app
 from betbot.serve.auth import Auth
 from betbot.serve.host import Host
+from betbot.serve.lag import LoopLag
 from betbot.serve.spec import SessionSpec
 
 __all__ = ["ServeOptions", "serve"]
@@ -82,7 +83,8 @@ async def serve(options: ServeOptions) -> int:
     host = Host(shared=options.shared, state_file=options.state_file)
     auth = Auth(options.token, read_only=options.read_only)
     loopback = is_loopback(options.host)
-    app = create_app(host, auth, journal_path=options.journal, open_metrics=loopback)
+    lag = LoopLag()
+    app = create_app(host, auth, journal_path=options.journal, open_metrics=loopback, lag=lag)
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False,
                             timeout_graceful_shutdown=5, ws="none")
     server = _Server(config)
@@ -91,6 +93,7 @@ async def serve(options: ServeOptions) -> int:
     async with anyio.create_task_group() as tg:
         host.bind(tg)
         await tg.start(_watch_signals, host, server, tg)
+        tg.start_soon(lag.run)
         await _start_sessions(host, options.specs)
         if options.heartbeat_file is not None:
             tg.start_soon(_heartbeat, host, options.heartbeat_file)
