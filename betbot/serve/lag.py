@@ -14,7 +14,7 @@ __all__ = ["LoopLag"]
 
 
 class LoopLag:
-    def __init__(self, *, interval: float = 0.01, window: int = 3000,
+    def __init__(self, *, interval: float = 0.01, window: int = 1000,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self.interval = interval
         self._clock = clock
