@@ -13,6 +13,7 @@ referrer) and the request-size limit are one ASGI middleware each, outside the a
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import re
@@ -30,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from betbot.config.build import build_limits
 from betbot.config.settings import Settings, SettingsError, load_settings
 from betbot.core.session import Limits
 from betbot.redact import redact
@@ -130,8 +132,6 @@ def limits_of(request: TightenRequest, hosted: HostedSession) -> Limits:
         parsed = load_settings(given)
     except SettingsError as exc:
         raise ApiError(400, _api_text(exc)) from None
-    from betbot.config.build import build_limits  # noqa: PLC0415 - the host's import already loaded it
-
     engine = hosted.run.engine if hosted.run is not None else None
     starting = engine.session.starting_balance if engine is not None else Decimal(0)
     built = build_limits(parsed, starting)
@@ -167,8 +167,6 @@ def create_app(host: Host, auth: Auth, *, journal_path: Path | None, open_metric
             origin = request.headers.get("origin")
             if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
                 raise ApiError(403, "cross-origin request refused")
-            import hmac  # noqa: PLC0415
-
             if not hmac.compare_digest(given.encode(), csrf.encode()):
                 raise ApiError(403, f"missing or wrong {CSRF_HEADER} header (the console sends the one the login "
                                     "returned)")

@@ -114,10 +114,12 @@ class SessionWatch:
         return list(self._notes)
 
     async def run(self, describe: Callable[[], dict[str, Any]]) -> None:
-        """Sample and publish every `interval` until cancelled."""
+        """Sample every `interval` until cancelled; publish a tick when someone is subscribed (building one
+        costs more than the sample: with ten sessions and nobody watching, that is all the loop is spared)."""
         while True:
             self.sample()
-            self.publish({"type": "tick", "session": describe()})
+            if self._subscribers:
+                self.publish({"type": "tick", "session": describe()})
             await anyio.sleep(self.interval)
 
     # -- subscribers ---------------------------------------------------------------------------------------
