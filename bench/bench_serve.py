@@ -176,12 +176,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bets", type=int, default=200_000, help="bets of the console-overhead session")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the console overhead (0: skip it)")
-    parser.add_argument("--ten-bets", type=int, default=3000, help="bets of each of the ten sessions")
+    parser.add_argument("--ten-bets", type=int, default=3000, help="bets of each of the ten sessions (0: skip them)")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     if args.rounds:
         console_overhead(args.bets, args.rounds)
-    ten_sessions(args.ten_bets)
+    if args.ten_bets:
+        ten_sessions(args.ten_bets)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

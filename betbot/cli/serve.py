@@ -65,18 +65,20 @@ def serve_command(ctx: click.Context, *, host: str, port: int, config: Path | No
     from betbot.serve.server import ServeOptions, serve  # noqa: PLC0415
     from betbot.serve.spec import read_config  # noqa: PLC0415
 
-    level = (ctx.obj or {}).get("log_level", "info")
-    configure_logging(level=level)
-    install_logging_filters()
     try:
         shared, specs = read_config(config)
+        defaults = load_settings(dict(shared))  # the shared settings as a session sees them (the environment too)
+    except SettingsError as exc:
+        raise BadInput(str(exc)) from None
+    configure_logging(defaults.log_format, (ctx.obj or {}).get("log_level", defaults.log_level))
+    install_logging_filters()
+    try:
         token_path = token_file or data_dir() / "serve-token"
         token, created = load_or_create_token(token_path)
-        journal = load_settings(dict(shared)).journal  # the sessions' own: the file, the environment
         options = ServeOptions(
             host=host, port=port, token=token, token_file=token_path, token_created=created, read_only=read_only,
             shared=shared, specs=specs, state_file=state_file or data_dir() / "serve-state.json",
-            journal=journal, heartbeat_file=heartbeat_file)
+            journal=defaults.journal, heartbeat_file=heartbeat_file)
         code = anyio.run(serve, options)
     except (SettingsError, TokenError) as exc:
         raise BadInput(str(exc)) from None

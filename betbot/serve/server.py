@@ -11,6 +11,7 @@ start, as do those a kill -9 left running.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -88,6 +89,9 @@ async def serve(options: ServeOptions) -> int:
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False,
                             timeout_graceful_shutdown=5, ws="none")
     server = _Server(config)
+    # The web stack's long-lived objects (FastAPI, pydantic, uvicorn), made once, are left out of the cyclic
+    # collector's full passes, which then walk mostly the sessions' own objects.
+    gc.freeze()
     address = f"http://{options.host if ':' not in options.host else f'[{options.host}]'}:{sock.getsockname()[1]}/"
     _announce(options, address, loopback)
     async with anyio.create_task_group() as tg:
