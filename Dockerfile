@@ -2,6 +2,7 @@
 #   docker build -t betbot .
 #   docker run --rm -v betbot-data:/data betbot                       # the default: a simulated run
 #   docker run --rm -v betbot-data:/data betbot run --max-bets 10000  # any betbot command line
+#   docker compose -f docker-compose.serve.yml up -d                  # betbot serve: the web console
 
 FROM python:3.12-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -10,8 +11,9 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml README.md /src/
 COPY betbot /src/betbot
 COPY strategies /src/strategies
-# The notify extra: Apprise, for --notify (loaded only when a notification URL is set).
-RUN /opt/venv/bin/pip install "/src[notify]"
+# The notify extra (Apprise, loaded only when a notification URL is set) and the serve extra (`betbot serve`:
+# the web console and the API) run from the same image.
+RUN /opt/venv/bin/pip install "/src[notify,serve]"
 
 FROM python:3.12-slim
 RUN groupadd --system --gid 10001 betbot \
@@ -30,6 +32,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     BETBOT_HEARTBEAT_FILE=/tmp/betbot.heartbeat \
     BETBOT_LOG_FORMAT=json
 VOLUME /data
+# `betbot serve`'s console and API (publish it on loopback: docker-compose.serve.yml).
+EXPOSE 8765
 WORKDIR /data
 USER betbot
 # SIGTERM drains the bets in flight (bounded by --drain-timeout, 30 s by default); give `docker stop` longer.

@@ -1,12 +1,15 @@
 """Run one session from settings: the lifecycle around the engine (start-up, the run, the summary).
 
-The CLI is a thin adapter over `run_session`; tests and embedders call it directly.
+The CLI is a thin adapter over `run_session`; tests and embedders call it directly. A host that runs many
+sessions in one process (`betbot serve`) calls it too, with a `Hosting`: the engine then handles no process
+signal itself, uses the account's shared back-off and rate budget, feeds the host's observers, and is handed
+to the host (`HostedRun`) before its first bet, for the host's controls and watchers.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, ExitStack, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +33,7 @@ from betbot.core.models import SeedRotation
 from betbot.core.money import money_text
 from betbot.core.session import Limits, Session
 from betbot.core.strategy import Strategy
+from betbot.engine.backoff import SharedBackoff
 from betbot.engine.hooks import combine
 from betbot.engine.loop import Engine
 from betbot.engine.ratelimit import TokenBucket
@@ -54,8 +58,8 @@ from betbot.observe.view import view_of
 from betbot.observe.watch import Watchers
 from betbot.strategies.registry import file_spec, is_file_spec
 
-__all__ = ["CampaignTurn", "ResumeRequest", "RunOutcome", "SessionWatch", "build_limits", "build_strategy",
-           "run_session"]
+__all__ = ["CampaignTurn", "HostedRun", "Hosting", "ResumeRequest", "RunOutcome", "SessionWatch", "build_limits",
+           "build_strategy", "run_session"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +119,31 @@ class CampaignTurn(Protocol):
     def joined(self, journal: Journal, session_id: int) -> None: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostedRun:
+    """What a host keeps of a session it runs: the engine (its controls, `view_of`), the journal's id for it,
+    the settings it plays with (a resumed session's own) and its limits at the start."""
+
+    engine: Engine
+    session_id: int | None
+    settings: Settings
+    limits: Limits
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hosting:
+    """A session run by a host rather than by `betbot run`: no signal handling of its own (the host stops it
+    through the engine's controls), the account's back-off and rate budget, and the host's observers."""
+
+    attached: Callable[[HostedRun], None]  # called once the engine exists, before its first bet
+    backoff: SharedBackoff | None = None  # one per account: a 429 on one session pauses them all
+    rate_limit: TokenBucket | None = None  # one per account, when it has a --max-rate
+    observers: tuple[Any, ...] = ()  # more of the machine's event consumers (see MachineObserver)
+
+
 async def run_session(settings: Settings, *, out: Console, err: Console, api_key_from_cli: bool = False,
                       resume: ResumeRequest | None = None, notices: SessionWatch | None = None,
-                      campaign: CampaignTurn | None = None) -> RunOutcome:
+                      campaign: CampaignTurn | None = None, hosting: Hosting | None = None) -> RunOutcome:
     """Play one session to its end (or resume one); the summary goes to `out`, everything else to `err`.
 
     Raises SettingsError or click.UsageError for bad input, DuckDiceError when the site cannot be used,
@@ -159,7 +185,7 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
             with _serving(settings.metrics_addr, log) as metrics:
                 wiring = _Wiring(backend=backend, reconciler=reconciler, min_bets=min_bets, rules=rules,
                                  journal=journal, resumed=record, metrics=metrics, files=stack, notices=notices,
-                                 campaign=None if record is not None else campaign)
+                                 campaign=None if record is not None else campaign, hosting=hosting)
                 outcome = await _play(settings, wiring, log=log, out=out, err=err)
                 if metrics is not None:
                     await linger(settings.metrics_linger, log)
@@ -274,6 +300,7 @@ class _Wiring:
     files: ExitStack  # closes the journal with the run
     notices: SessionWatch | None = None
     campaign: CampaignTurn | None = None  # a new session of a campaign
+    hosting: Hosting | None = None
 
 
 async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, err: Console) -> RunOutcome:
@@ -336,20 +363,24 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         log.info("session.running", hint="SIGINT/SIGTERM drains the bets in flight and stops; a second one "
                  "stops at once")
 
-    metrics = wiring.metrics
+    metrics, hosting = wiring.metrics, wiring.hosting
+    rate_limit = None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock)
     engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=settings.concurrency,
-                    drain_timeout=settings.drain_timeout, clock=clock, handle_signals=True, on_ready=ready,
-                    hooks=combine(journal, metrics), reconciler=wiring.reconciler,
+                    drain_timeout=settings.drain_timeout, clock=clock, handle_signals=hosting is None,
+                    on_ready=ready, hooks=combine(journal, metrics), reconciler=wiring.reconciler,
                     continue_after_reconciliation=settings.after_reconcile == "continue",
-                    observers=(wiring.min_bets, _SeedRotations(journal, session_id, backend, log)),
+                    observers=(wiring.min_bets, _SeedRotations(journal, session_id, backend, log),
+                               *(hosting.observers if hosting else ())),
                     min_bets=MinBetRule(wiring.min_bets.known() if wiring.min_bets else None, settings.below_min_bet),
-                    rate_limit=None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock),
-                    reseed_every=settings.reseed_every)
+                    rate_limit=hosting.rate_limit if hosting and hosting.rate_limit else rate_limit,
+                    backoff=hosting.backoff if hosting else None, reseed_every=settings.reseed_every)
     if resumed is not None and journal is not None:
         # What the site paid at each chance before the restart: reconciliation pays an unknown win the same.
         engine.machine.payouts.update(journal.site_payouts(resumed.id))
     if metrics is not None:
         metrics.watch(engine)
+    if hosting is not None:
+        hosting.attached(HostedRun(engine=engine, session_id=session_id, settings=settings, limits=limits))
     _announce(settings, engine, err, starting_balance=starting_balance, session_id=session_id)
     log.info("session.start", strategy=strategy.name, backend=backend.name, concurrency=engine.concurrency,
              currency=settings.currency, balance=money_text(starting_balance), limits=_limits_for_log(limits),

@@ -16,7 +16,7 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 # Imported by the command that runs, never by the CLI's module level.
 HEAVY = ("httpx", "anyio", "pydantic", "pydantic_settings", "structlog", "rich", "rich.traceback",
          "importlib.metadata", "sqlite3", "betbot.engine", "betbot.lifecycle", "betbot.strategies",
-         "betbot.core.session")
+         "betbot.core.session", "fastapi", "starlette", "uvicorn", "betbot.serve")
 
 _PROBE = """
 import json, sys
@@ -41,7 +41,8 @@ def loaded_after(*args: str) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["health", "--help"], ["config", "--help"],
-                                  ["config", "show", "--help"], ["balance", "--help"], ["fake-server", "--help"]])
+                                  ["config", "show", "--help"], ["balance", "--help"], ["fake-server", "--help"],
+                                  ["serve", "--help"]])
 def test_help_imports_nothing_heavy(args: list[str]) -> None:
     assert loaded_after(*args) == []
 
@@ -60,7 +61,7 @@ def test_betbot_help_imports_none_of_the_named_modules() -> None:
 def test_health_reads_a_beat_without_the_engine_or_the_network(tmp_path: Path) -> None:
     loaded = loaded_after("health", "--heartbeat-file", str(tmp_path / "beat.json"))
     for name in ("httpx", "pydantic", "pydantic_settings", "structlog", "rich", "sqlite3", "betbot.lifecycle",
-                 "betbot.strategies", "betbot.core.session"):
+                 "betbot.strategies", "betbot.core.session", "fastapi", "uvicorn", "betbot.serve"):
         assert name not in loaded
 
 

@@ -56,6 +56,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "script": LazyCommand("betbot.cli.script:script_group", "Check a DiceBot Lua script before you run it."),
     "notify": LazyCommand("betbot.cli.notify:notify_group",
                           "Notifications: send a test to a notification URL (Apprise)."),
+    "serve": LazyCommand("betbot.cli.serve:serve_command",
+                         "Host sessions in one process, with a web console and an HTTP API (127.0.0.1:8765 by "
+                         "default)."),
     "verify": LazyCommand("betbot.cli.verify:verify_command",
                           "Verify provably-fair rolls: print them from the seeds, check a seed's hash, or check "
                           "a session."),

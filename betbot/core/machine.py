@@ -18,6 +18,8 @@ Monte Carlo run and a live run cannot disagree about a limit, a stop or the mini
       DONE              the session is over
     machine.signal(name, now): the first stops admitting and drains; the second stops at once, and the bets
     still in flight come back as Unknown and stay so until the next start reconciles them.
+    machine.pause() / resume_admission(): the operator holds admission (the next action is AWAIT once the
+    bets in flight have resolved); machine.tighten(limits, now): the limits, tightened only.
 
 Outcomes arrive in any order; the reorder buffer hands them on in seq order, and for each one, in this
 order: the session applies it (statistics, exposure), the strategy hears it, the minimum-bet rule learns
@@ -43,7 +45,7 @@ from typing import Any, Final, Literal, NamedTuple, Protocol
 from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, SeedRotation, Settled, StopKind, StopReason
 from betbot.core.reconcile import Reconciliation
 from betbot.core.reorder import ReorderBuffer
-from betbot.core.session import Held, Session
+from betbot.core.session import Held, Limits, Session
 from betbot.core.strategy import Pause, Reseed, StopStrategy, Strategy, Wait
 
 __all__ = [
@@ -208,6 +210,7 @@ class SessionMachine:
         self._reseed = False
         self._since_rotation = 0
         self._reconcile_blocked = False  # the books could not settle the unknown bets: stop for good
+        self.paused = False  # admission paused by the operator: bets in flight resolve, no new one is decided
         self._last_reason: StopReason | None = session.stop_reason
         self._observe(observer)
 
@@ -238,7 +241,8 @@ class SessionMachine:
     # -- the driver asks ----------------------------------------------------------------------------------
     def next_action(self, now: float) -> Action:
         session = self.session
-        if session.in_flight < self.concurrency and not self._reseed and session.open_for_bets(now):
+        if session.in_flight < self.concurrency and not self._reseed and not self.paused \
+                and session.open_for_bets(now):
             if self._resume_at is not None:
                 if now < self._resume_at:
                     return Sleep(self._resume_at)
@@ -368,6 +372,21 @@ class SessionMachine:
                 session.stop(reason.kind, f"{reason.detail}; {left}", replace=True)
         self._note_stop(now)
         return self.signals
+
+    def pause(self) -> None:
+        """Admit no new bet until `resume_admission` (the strategy is not asked); bets in flight resolve."""
+        self.paused = True
+
+    def resume_admission(self) -> None:
+        self.paused = False
+
+    def tighten(self, requested: Limits, now: float) -> list[str]:
+        """Tighten the session's limits (never loosen one: `Limits.tightened`); a limit that now holds stops
+        the session at once. The notes say what was done with each limit requested."""
+        notes = self.session.tighten(requested)
+        self.session.check_limits(now)
+        self._note_stop(now)
+        return notes
 
     def seed_rotated(self, rotation: SeedRotation, now: float) -> None:
         """The driver rotated the seed pair; bets from the next seq on roll under the new one."""

@@ -149,15 +149,9 @@ class Session:
         first_seq: int = 1,
     ) -> None:
         self.currency = currency
-        self._limits = limits
         self.rules = rules or GameRules()
         self.started_at = started_at
-        self._deadline = None if limits.max_duration is None else started_at + limits.max_duration
-        # Whether any limit is read off the results (the rest bound the count and the clock): with none set,
-        # checking the limits after a result costs one test.
-        self._result_limits = any(value is not None for value in (
-            limits.take_profit, limits.stop_loss, limits.max_losses, limits.max_wins, limits.trailing_stop,
-            limits.min_balance))
+        self._set_limits(limits)
         self._starting_balance = starting_balance
         self._next_seq = first_seq
         self._stop_reason: StopReason | None = None
@@ -188,9 +182,26 @@ class Session:
 
     @property
     def limits(self) -> Limits:
-        """The session's limits, fixed for its life (the deadline and the checks after each result are
-        worked out from them once)."""
+        """The session's limits (the deadline and the checks after each result are worked out from them when
+        they are set: at the start, and by `tighten`)."""
         return self._limits
+
+    def tighten(self, requested: Limits) -> list[str]:
+        """Take each limit of `requested` that is tighter than the session's own (never a looser one, the rule
+        of `Limits.tightened`); the notes say what was done. The deadline and the checks after each result are
+        worked out again from the new limits. The caller checks the limits next (one may already hold)."""
+        limits, notes = self._limits.tightened(requested)
+        self._set_limits(limits)
+        return notes
+
+    def _set_limits(self, limits: Limits) -> None:
+        self._limits = limits
+        self._deadline = None if limits.max_duration is None else self.started_at + limits.max_duration
+        # Whether any limit is read off the results (the rest bound the count and the clock): with none set,
+        # checking the limits after a result costs one test.
+        self._result_limits = any(value is not None for value in (
+            limits.take_profit, limits.stop_loss, limits.max_losses, limits.max_wins, limits.trailing_stop,
+            limits.min_balance))
 
     # -- the read-only view a strategy gets ------------------------------------------------------
     @property

@@ -17,6 +17,10 @@ spawned: the outcome goes straight to the machine, and the loop yields to the ev
 Stopping: when a limit fires, or on the first SIGINT/SIGTERM, the machine admits no new bet and the bets in
 flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still in
 flight are cancelled and recorded as Unknown (they may have run), for reconciliation.
+
+Controls (for a host that runs the engine without signals of its own, `betbot serve`): `stop` is the first
+signal, `stop_now` the second, `pause`/`resume` hold and release admission, `tighten` tightens a limit; each
+goes through the machine's own inputs and wakes the strategy task.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from betbot.core.machine import (
 from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, Unknown
 from betbot.core.reconcile import Reconciliation
 from betbot.core.reorder import ReorderBuffer
-from betbot.core.session import Session
+from betbot.core.session import Limits, Session
 from betbot.core.strategy import Strategy
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.ratelimit import TokenBucket
@@ -141,6 +145,7 @@ class Engine:
         self._bet_scopes: dict[int, anyio.CancelScope] = {}
         self._send, self._receive = anyio.create_memory_object_stream[tuple[int, Outcome] | None](math.inf)
         self._drain_deadline: anyio.CancelScope | None = None  # armed while a stop drains
+        self._tg: anyio.abc.TaskGroup | None = None  # the run's, while it runs: a control's drain timer goes in it
 
     # The machine's state, under the names observers and tests read.
     @property
@@ -171,6 +176,7 @@ class Engine:
             await self.reconciler.take_baseline()
         try:
             async with anyio.create_task_group() as tg:
+                self._tg = tg
                 if self.handle_signals:
                     await tg.start(self._watch_signals, tg)
                 if self.on_ready is not None:
@@ -178,6 +184,7 @@ class Engine:
                 await self._loop(tg)
                 tg.cancel_scope.cancel()  # the signal watcher and the drain timer
         finally:
+            self._tg = None
             self.finished_at = self.clock()
             self._send.close()
             self._receive.close()
@@ -324,7 +331,41 @@ class Engine:
             _log.warning("engine.cancelling", why=why, in_flight=in_flight,
                          hint="bets in flight are recorded as unknown, to be reconciled")
             self.cancel_in_flight()
-        self._send.send_nowait(None)  # wake the strategy task if it waits for an outcome
+        self._wake()
+
+    # -- controls (a host's: `betbot serve`); call them from the engine's own event loop ------------------
+    def stop(self, why: str) -> None:
+        """Stop admitting and drain the bets in flight (bounded by drain_timeout): a first signal's effect."""
+        if self.signals.received == 0:
+            self.request_stop(why, self._tg)
+
+    def stop_now(self, why: str) -> None:
+        """Stop at once: the bets in flight are given up and recorded as Unknown (a second signal's effect)."""
+        while self.signals.received < 2:
+            self.request_stop(why, self._tg)
+
+    def pause(self) -> None:
+        """Admit no new bet until `resume`; the bets in flight resolve as usual."""
+        self.machine.pause()
+
+    def resume(self) -> None:
+        self.machine.resume_admission()
+        self._wake()
+
+    @property
+    def paused(self) -> bool:
+        return self.machine.paused
+
+    def tighten(self, requested: Limits) -> list[str]:
+        """Tighten the limits (never loosen one); a limit that now holds stops the session. Returns the notes."""
+        notes = self.machine.tighten(requested, self.clock())
+        self._wake()
+        return notes
+
+    def _wake(self) -> None:
+        """Wake the strategy task if it waits for an outcome, so it asks the machine again."""
+        if self._tg is not None:
+            self._send.send_nowait(None)
 
     def _arm_drain_deadline(self, tg: anyio.abc.TaskGroup) -> None:
         if self._drain_deadline is None:
