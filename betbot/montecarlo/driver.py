@@ -49,16 +49,23 @@ class SimulationOutcome:
 
 def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | None = None,
              on_result: Callable[[SessionResult], Any] | None = None,
-             clock: Callable[[], float] = time.perf_counter) -> SimulationOutcome:
-    """Run every session of the spec; raises SessionFailure / ExecutorError after stopping the workers."""
+             clock: Callable[[], float] = time.perf_counter, first: int = 0,
+             size: int | None = None) -> SimulationOutcome:
+    """Run sessions first..spec.sessions-1 of the spec (chunks of `size` sessions, or the plan's); raises
+    SessionFailure / ExecutorError after stopping the workers.
+
+    `first` lets a caller extend an evaluation it already has (`betbot optimize` plays a candidate on more
+    sessions as it survives the pruning): the sessions are the same whether played in one call or several.
+    """
     began = clock()
     outcome = SimulationOutcome(aggregates=Aggregates())
-    size = chunk_size(spec.sessions, executor.workers, kernel=uses_kernel(spec))
-    chunks = plan_chunks(spec.sessions, size)
+    if size is None:
+        size = chunk_size(spec.sessions - first, executor.workers, kernel=uses_kernel(spec))
+    chunks = plan_chunks(spec.sessions, size, first=first)
     limit = IN_FLIGHT_PER_WORKER * executor.workers
     in_flight: set[Any] = set()
     arrived: dict[int, ChunkResult] = {}  # by start index, until every earlier chunk is in
-    next_start = 0
+    next_start = first
     try:
         exhausted = False
         while True:
