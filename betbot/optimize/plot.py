@@ -9,14 +9,14 @@ that no other complete candidate beats on both axes (a higher chance of the targ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from betbot.montecarlo.plots import html_table, write_figure
 from betbot.optimize.search import Candidate
 
-__all__ = ["pareto_front", "write_tradeoff_plot"]
+__all__ = ["pareto_front", "tradeoff_figure", "write_tradeoff_plot"]
 
 
 def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -30,7 +30,9 @@ def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
     return front
 
 
-def _figure(candidates: Sequence[Candidate], best: Candidate | None, *, title: str) -> Any:
+def tradeoff_figure(candidates: Sequence[Candidate], best: Candidate | None, *, title: str,
+                    labels: Mapping[int, str] | None = None) -> Any:
+    """The figure; `labels` names points by candidate number (`compare` names its strategies)."""
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
@@ -54,6 +56,11 @@ def _figure(candidates: Sequence[Candidate], best: Candidate | None, *, title: s
         front = pareto_front(complete)
         axes.step([c.figures.p_ruin.value * 100 for c in front], [c.figures.p_take_profit.value * 100 for c in front],
                   where="post", color="#dd8452", linewidth=1.8, label="Pareto front")
+    for candidate in candidates if labels else ():
+        if labels is not None and candidate.number in labels:
+            axes.annotate(labels[candidate.number], (candidate.figures.p_ruin.value * 100,
+                                                     candidate.figures.p_take_profit.value * 100),
+                          textcoords="offset points", xytext=(4, 4), fontsize=7)
     if best is not None:
         axes.scatter([best.figures.p_ruin.value * 100], [best.figures.p_take_profit.value * 100], s=160,
                      facecolors="none", edgecolors="#c44e52", linewidths=2, label="best", zorder=5)
@@ -68,4 +75,4 @@ def _figure(candidates: Sequence[Candidate], best: Candidate | None, *, title: s
 def write_tradeoff_plot(path: Path, candidates: Sequence[Candidate], best: Candidate | None, *, title: str,
                         rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
     """The plot as PNG, or as an HTML page with the ranking table above it (by the file's suffix)."""
-    write_figure(path, _figure(candidates, best, title=title), title=title, table=html_table(header, rows))
+    write_figure(path, tradeoff_figure(candidates, best, title=title), title=title, table=html_table(header, rows))
