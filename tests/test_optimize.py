@@ -1,0 +1,264 @@
+"""`betbot optimize`: theory as the oracle, determinism, bad search spaces, the preset, Ctrl-C, studies.
+
+Small sessions throughout: flat betting at 49.5 % with a 1 % edge pays exactly the stake on a win, so with a
+balance and a target that are multiples of the stake, P(take-profit) is the gambler's-ruin closed form.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from betbot.cli import main
+from betbot.config.settings import load_settings
+from betbot.montecarlo.executors import InProcessExecutor, ProcessExecutor
+from betbot.optimize.evaluate import Evaluator, KeptOpen
+from betbot.optimize.figures import Columns, Constraints, compare_paired, figures_of
+from betbot.optimize.search import SearchOptions, rungs, run_search
+from betbot.optimize.space import SearchSpace, SpaceError, load_space_file, split_params
+from betbot.strategies.registry import load_strategy
+
+pytest.importorskip("optuna")
+
+P_WIN = 0.495  # chance 49.5 %, payout 2x: a win pays the stake
+
+
+def gamblers_ruin(start: int, target: int, p: float = P_WIN) -> float:
+    """P(reaching `target` units before 0 from `start`), one unit won or lost per bet with P(win) = p."""
+    r = (1 - p) / p
+    return (1 - r**start) / (1 - r**target)
+
+
+def evaluator(flags: dict[str, Any], *, seed: str = "theory", executor: Any = None) -> Evaluator:
+    settings = load_settings(flags)
+    return Evaluator(settings=settings, master_seed=seed, executor=KeptOpen(executor or InProcessExecutor()),
+                     max_bets_cap=10_000)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), captured.out, captured.err
+
+
+# -- theory as the oracle -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("stake", "units"), [("1", 10), ("2", 5)])
+def test_p_take_profit_of_flat_betting_is_the_gamblers_ruin_closed_form(stake: str, units: int) -> None:
+    flags = {"strategy": "flat", "balance": "10", "take_profit": "10", "params": {"base_bet": stake}}
+    figures = figures_of(evaluator(flags).evaluate({"base_bet": stake}, 3_000))
+    expected = gamblers_ruin(units, 2 * units)
+    estimate = figures.p_take_profit
+    assert estimate.error > 0
+    assert abs(estimate.value - expected) < 3 * estimate.error, (estimate, expected)
+    assert figures.p_ruin.value == pytest.approx(1 - estimate.value)  # no cap reached: target or bust
+
+
+def test_bold_play_the_largest_stake_the_limits_allow_wins_and_beats_small_stakes_beyond_the_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "bold.json"
+    code, _, err = run_cli(capsys, "optimize", "-s", "flat", "--balance", "10", "--take-profit", "10",
+                           "--max-bet", "2", "-p", "base_bet=0.25..4:log", "--grid", "--grid-points", "5",
+                           "--sessions", "2000", "--no-prune", "--seed", "bold", "--workers", "1", "--json", str(out))
+    assert code == 0, err
+    document = json.loads(out.read_text())
+    ranking = document["ranking"]
+    stakes = [Decimal(row["params"]["base_bet"]) for row in ranking]
+    assert sorted(stakes) == [Decimal("0.25"), Decimal("0.5"), Decimal(1), Decimal(2), Decimal(4)]
+    assert stakes[0] == 2  # the largest stake max_bet allows (4 is refused at once: no target ever)
+    best = ranking[0]["objective"]
+    assert best["value"] == pytest.approx(gamblers_ruin(5, 10), abs=3 * best["standard_error"])
+    for row in ranking:
+        if Decimal(row["params"]["base_bet"]) <= Decimal("0.5"):
+            small = row["objective"]
+            assert best["value"] - small["value"] > best["standard_error"] + small["standard_error"]
+
+
+# -- determinism --------------------------------------------------------------------------------------------
+MARTINGALE = {"strategy": "martingale", "balance": "5", "take_profit": "1", "stop_loss": "50%", "max_bets": "120"}
+
+
+def _search(executor: Any, *, trials: int = 10) -> list[tuple[int, dict[str, Any], bool, float, float]]:
+    model = load_strategy("martingale").Params
+    dimensions, _ = split_params([("multiplier", "1.5..4"), ("base_bet", "0.001..0.1:log")], model, "martingale")
+    ev = evaluator(MARTINGALE, seed="same", executor=executor)
+    options = SearchOptions(objective="p-take-profit", constraints=Constraints(), sessions=600, trials=trials,
+                            seed="same")
+    try:
+        found = run_search(ev, SearchSpace(tuple(dimensions), {}), options)
+    finally:
+        ev.executor.shutdown()
+    return [(c.number, c.params, c.complete, c.figures.p_take_profit.value, c.figures.p_ruin.value)
+            for c in found.candidates]
+
+
+def test_the_same_seed_gives_the_same_candidates_and_figures_on_one_or_two_workers() -> None:
+    one = _search(InProcessExecutor())
+    assert _search(ProcessExecutor(2)) == one
+    assert any(not complete for _, _, complete, _, _ in one)  # the pruning did stop some
+    assert len({json.dumps(params, sort_keys=True) for _, params, _, _, _ in one}) > 1
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_candidates_on_a_local_dask_cluster() -> None:
+    pytest.importorskip("distributed")
+    from betbot.montecarlo.executors import DaskExecutor  # noqa: PLC0415
+
+    assert _search(DaskExecutor(scheduler=None, workers=2), trials=6) == _search(InProcessExecutor(), trials=6)
+
+
+def test_a_stop_between_candidates_keeps_what_was_found() -> None:
+    model = load_strategy("flat").Params
+    dimensions, _ = split_params([("base_bet", "0.5..2")], model, "flat")
+    ev = evaluator({"strategy": "flat", "balance": "10", "take_profit": "10"})
+    seen: list[int] = []
+    options = SearchOptions(objective="p-take-profit", constraints=Constraints(), sessions=100, trials=50, seed="s")
+    found = run_search(ev, SearchSpace(tuple(dimensions), {}), options, stop=lambda: len(seen) >= 3,
+                       progress=lambda done, candidate: seen.append(done))
+    assert found.interrupted
+    assert len(found.candidates) == 3
+    assert all(c.figures.sessions > 0 for c in found.candidates)
+
+
+# -- the statistics -----------------------------------------------------------------------------------------
+def test_rungs_triple_up_to_the_sessions() -> None:
+    assert rungs(10_000) == [371, 1113, 3339, 10_000]
+    assert rungs(600) == [200, 600]
+    assert rungs(300) == [300]
+    assert rungs(10_000, prune=False) == [10_000]
+
+
+def test_the_paired_comparison_tells_a_real_difference_from_none() -> None:
+    from betbot.montecarlo.results import SessionResult  # noqa: PLC0415
+
+    def columns(take: list[bool]) -> Columns:
+        made = Columns()
+        made.extend(SessionResult(index=i, bets=1, wagered=1, profit=1 if hit else -1, final_balance=0,
+                                  stop_kind="take_profit" if hit else "stop_loss", max_drawdown=0,
+                                  longest_loss_streak=0, expected_return_x10k=0) for i, hit in enumerate(take))
+        return made
+
+    base = [i % 2 == 0 for i in range(400)]
+    better = [hit or i % 4 == 1 for i, hit in enumerate(base)]  # wins every session base wins, and more
+    assert compare_paired(columns(better), columns(base), "p-take-profit").distinguishable
+    assert not compare_paired(columns(base), columns(base), "p-take-profit").distinguishable
+    assert compare_paired(columns(better), columns(base), "median-profit").distinguishable
+
+
+# -- the search space ---------------------------------------------------------------------------------------
+def test_a_space_from_flags_and_from_toml() -> None:
+    model = load_strategy("advanced").Params
+    dimensions, fixed = split_params([("on_loss", "multiply,add"), ("every_nth_loss", "1..5:int"),
+                                      ("base_bet", "0.01..1:log"), ("on_loss_by", "1.5..4"), ("chance", "49.5")],
+                                     model, "advanced")
+    kinds = {d.name: (d.kind, d.log) for d in dimensions}
+    assert kinds == {"on_loss": ("choice", False), "every_nth_loss": ("int", False), "base_bet": ("decimal", True),
+                     "on_loss_by": ("decimal", False)}
+    assert fixed == {"chance": "49.5"}
+    by_name = {d.name: d for d in dimensions}
+    assert by_name["every_nth_loss"].grid(5) == [1, 2, 3, 4, 5]
+    assert by_name["base_bet"].grid(3) == ["0.01", "0.1", "1"]
+    assert by_name["on_loss_by"].value(2.718281828) == "2.718"  # 4 significant digits
+    assert by_name["base_bet"].value(0.0100000001) == "0.01"
+
+
+def test_a_toml_space_file(tmp_path: Path) -> None:
+    space = tmp_path / "space.toml"
+    space.write_text('[space]\nmultiplier = "1.5..4"\non_loss = ["multiply", "add"]\nmax_multiplies = 6\n')
+    assert load_space_file(space) == [("multiplier", "1.5..4"), ("on_loss", "multiply,add"),
+                                      ("max_multiplies", "6")]
+    space.write_text('multiplier = "1.5..4"\n')
+    with pytest.raises(SpaceError, match=r"\[space\] table"):
+        load_space_file(space)
+
+
+BAD_SPACES = [
+    pytest.param(["-s", "martingale", "-p", "multipler=1.5..4"], ("multipler", "no parameter"), id="unknown"),
+    pytest.param(["-s", "martingale", "-p", "multiplier=0.5..4"], ("multiplier=0.5..4", "greater than 1"),
+                 id="outside-the-model-bounds"),
+    pytest.param(["-s", "martingale", "-p", "multiplier=4..1.5"], ("lower end first",), id="empty-range"),
+    pytest.param(["-s", "martingale", "-p", "base_bet=0..1:log"], ("log range",), id="log-from-zero"),
+    pytest.param(["-s", "advanced", "-p", "on_loss=multiply,explode"], ("on_loss", "explode"), id="bad-choice"),
+    pytest.param(["-s", "advanced", "-p", "on_loss=1..3"], ("on_loss", "not a range"), id="range-on-a-choice"),
+    pytest.param(["-s", "martingale", "-p", "max_multiplies=1.5..4:int"], ("whole ends",), id="int-with-decimals"),
+    pytest.param(["-s", "martingale", "-p", "chance=10..99"], ("chance", "98"), id="chance-above-the-site-max"),
+    pytest.param(["-s", "martingale", "-p", "multiplier=2"], ("nothing to search",), id="nothing-searched"),
+    pytest.param(["-s", "martingale", "-p", "multiplier=1.5..4", "--objective", "p-take-profit"],
+                 ("--take-profit",), id="target-objective-without-a-target"),
+    pytest.param(["-s", "martingale", "-p", "multiplier=1.5..4", "--max-ruin", "150%"], ("--max-ruin",),
+                 id="ruin-above-100"),
+    pytest.param(["-s", "martingale", "-p", "multiplier=1.5..4", "--chance", "40", "-p", "chance=10..20"],
+                 ("drop --chance",), id="searched-and-fixed-chance"),
+]
+
+
+@pytest.mark.parametrize(("args", "needles"), BAD_SPACES)
+def test_a_search_space_that_makes_no_sense_is_one_line_and_exit_2(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], needles: tuple[str, ...]) -> None:
+    preset = tmp_path / "p.toml"
+    code, out, err = run_cli(capsys, "optimize", "--balance", "10", "--seed", "x", *args,
+                             "--write-preset", str(preset))
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("betbot: error: ")
+    for needle in needles:
+        assert needle in lines[0]
+    assert out == ""
+    assert not preset.exists()
+
+
+def test_a_constraint_no_candidate_meets_is_said_after_the_run(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    preset = tmp_path / "p.toml"
+    code, out, err = run_cli(capsys, "optimize", "-s", "martingale", "--balance", "1", "--max-bets", "200",
+                             "-p", "multiplier=2..3", "--trials", "3", "--sessions", "200", "--max-ruin", "0%",
+                             "--seed", "x", "--workers", "1", "--write-preset", str(preset))
+    assert code == 2
+    assert "no candidate met --max-ruin: the lowest P(bust) was" in err
+    assert "missed" in out
+    assert not preset.exists()
+
+
+# -- the preset reproduces the figures through simulate -------------------------------------------------------
+def test_the_written_preset_runs_and_simulate_reproduces_the_figures(capsys: pytest.CaptureFixture[str],
+                                                                     tmp_path: Path) -> None:
+    preset, report, simulated = tmp_path / "best.toml", tmp_path / "o.json", tmp_path / "s.json"
+    code, _, err = run_cli(capsys, "optimize", "-s", "martingale", "--balance", "5", "--take-profit", "1",
+                           "--stop-loss", "50%", "--max-bets", "150", "-p", "multiplier=1.5..3",
+                           "-p", "base_bet=0.005..0.05:log", "--trials", "6", "--sessions", "400", "--seed", "pre",
+                           "--workers", "1", "--json", str(report), "--write-preset", str(preset))
+    assert code == 0, err
+    assert f"betbot simulate --config {preset} --sessions 400 --seed pre" in preset.read_text()
+    best = json.loads(report.read_text())["best"]
+    code, _, err = run_cli(capsys, "simulate", "--config", str(preset), "--sessions", "400", "--seed", "pre",
+                           "--workers", "1", "--json", str(simulated))
+    assert code == 0, err
+    figures = json.loads(simulated.read_text())
+    assert figures["p_take_profit"] == best["figures"]["p_take_profit"]["value"]
+    assert figures["mean_profit"]["mean"] == best["figures"]["mean_profit"]["value"]
+    assert figures["p_ruin"] + figures["p_stop_loss"] == pytest.approx(best["figures"]["p_ruin"]["value"])
+    code, out, err = run_cli(capsys, "run", "--config", str(preset), "--seed", "r", "--max-bets", "20",
+                             "--no-journal", "--dashboard", "off")
+    assert code == 0, err
+
+
+def test_a_study_resumes_and_refuses_another_search(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    args = ["optimize", "-s", "flat", "--balance", "10", "--take-profit", "10", "-p", "base_bet=0.5..2",
+            "--sessions", "100", "--seed", "st", "--workers", "1", "--study", "mine"]
+    code, _, err = run_cli(capsys, *args, "--trials", "3")
+    assert code == 0, err
+    assert (tmp_path / "betbot" / "studies.sqlite3").is_file()
+    code, _, err = run_cli(capsys, *args, "--trials", "5")
+    assert code == 0, err
+    assert err.count("betbot: candidate ") == 2  # the three done are kept, two more played
+    code, _, err = run_cli(capsys, *[a if a != "10" else "20" for a in args], "--trials", "5")
+    assert code == 2
+    assert "--study mine was made with" in err
