@@ -262,3 +262,48 @@ def test_a_study_resumes_and_refuses_another_search(capsys: pytest.CaptureFixtur
     code, _, err = run_cli(capsys, *[a if a != "10" else "20" for a in args], "--trials", "5")
     assert code == 2
     assert "--study mine was made with" in err
+
+
+# -- compare ------------------------------------------------------------------------------------------------
+def test_compare_ranks_every_entry_on_the_same_sessions_as_simulate(capsys: pytest.CaptureFixture[str],
+                                                                    tmp_path: Path) -> None:
+    ranking, simulated = tmp_path / "c.json", tmp_path / "s.json"
+    common = ["--balance", "5", "--take-profit", "1", "--stop-loss", "50%", "--max-bets", "40", "--seed", "cmp"]
+    plugin = f"{Path(__file__).parent.parent / 'strategies' / 'example_plugin.py'}:StreakStrike"
+    code, out, err = run_cli(capsys, "compare", *common, "--sessions", "60", "--workers", "1", "--presets",
+                             "--plugin", plugin, "--json", str(ranking))
+    assert code == 0, err
+    document = json.loads(ranking.read_text())
+    names = [row["strategy"] for row in document["ranking"]]
+    assert {"flat", "martingale", "dalembert", "advanced-martingale-zigzag.toml", plugin} <= set(names)
+    assert len(names) == len(set(names))
+    values = [row["figures"]["p_take_profit"]["value"] for row in document["ranking"]]
+    assert values == sorted(values, reverse=True)
+    code, _, err = run_cli(capsys, "simulate", "-s", "martingale", *common, "--sessions", "60", "--workers", "1",
+                           "--json", str(simulated))
+    assert code == 0, err
+    row = next(row for row in document["ranking"] if row["strategy"] == "martingale")
+    assert row["simulate"] == json.loads(simulated.read_text())
+
+
+def test_compare_writes_a_page_with_simulates_charts_for_each_entry(capsys: pytest.CaptureFixture[str],
+                                                                    tmp_path: Path) -> None:
+    page = tmp_path / "c.html"
+    script = Path(__file__).parent.parent / "strategies" / "martingale.lua"
+    code, _, err = run_cli(capsys, "compare", "--no-builtins", "--no-presets", "--script", str(script),
+                           "--plugin", f"{script.parent / 'example_plugin.py'}:StreakStrike", "--balance", "5",
+                           "--max-bets", "30", "--sessions", "40", "--seed", "page", "--workers", "1",
+                           "--html", str(page))
+    assert code == 0, err
+    html = page.read_text()
+    assert html.count("<svg") == 3  # the trade-off chart, then simulate's charts for each of the two
+    assert "<h2>martingale.lua</h2>" in html
+    assert "Balance paths" in html
+
+
+def test_compare_refuses_a_script_it_cannot_load(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run_cli(capsys, "compare", "--no-builtins", "--no-presets", "--script",
+                             str(tmp_path / "missing.lua"))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "missing.lua" in err
