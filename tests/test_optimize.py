@@ -18,7 +18,7 @@ from betbot.config.settings import load_settings
 from betbot.montecarlo.executors import InProcessExecutor, ProcessExecutor
 from betbot.optimize.evaluate import Evaluator, KeptOpen
 from betbot.optimize.figures import Columns, Constraints, compare_paired, figures_of
-from betbot.optimize.search import SearchOptions, rungs, run_search
+from betbot.optimize.search import SearchOptions, run_search, rungs
 from betbot.optimize.space import SearchSpace, SpaceError, load_space_file, split_params
 from betbot.strategies.registry import load_strategy
 
@@ -243,7 +243,7 @@ def test_the_written_preset_runs_and_simulate_reproduces_the_figures(capsys: pyt
     assert figures["p_take_profit"] == best["figures"]["p_take_profit"]["value"]
     assert figures["mean_profit"]["mean"] == best["figures"]["mean_profit"]["value"]
     assert figures["p_ruin"] + figures["p_stop_loss"] == pytest.approx(best["figures"]["p_ruin"]["value"])
-    code, out, err = run_cli(capsys, "run", "--config", str(preset), "--seed", "r", "--max-bets", "20",
+    code, _out, err = run_cli(capsys, "run", "--config", str(preset), "--seed", "r", "--max-bets", "20",
                              "--no-journal", "--dashboard", "off")
     assert code == 0, err
 
@@ -270,7 +270,7 @@ def test_compare_ranks_every_entry_on_the_same_sessions_as_simulate(capsys: pyte
     ranking, simulated = tmp_path / "c.json", tmp_path / "s.json"
     common = ["--balance", "5", "--take-profit", "1", "--stop-loss", "50%", "--max-bets", "40", "--seed", "cmp"]
     plugin = f"{Path(__file__).parent.parent / 'strategies' / 'example_plugin.py'}:StreakStrike"
-    code, out, err = run_cli(capsys, "compare", *common, "--sessions", "60", "--workers", "1", "--presets",
+    code, _out, err = run_cli(capsys, "compare", *common, "--sessions", "60", "--workers", "1", "--presets",
                              "--plugin", plugin, "--json", str(ranking))
     assert code == 0, err
     document = json.loads(ranking.read_text())
@@ -302,7 +302,7 @@ def test_compare_writes_a_page_with_simulates_charts_for_each_entry(capsys: pyte
 
 
 def test_compare_refuses_a_script_it_cannot_load(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = run_cli(capsys, "compare", "--no-builtins", "--no-presets", "--script",
+    code, _out, err = run_cli(capsys, "compare", "--no-builtins", "--no-presets", "--script",
                              str(tmp_path / "missing.lua"))
     assert code == 2
     assert len(err.strip().splitlines()) == 1
