@@ -307,3 +307,26 @@ def test_compare_refuses_a_script_it_cannot_load(capsys: pytest.CaptureFixture[s
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "missing.lua" in err
+
+
+def test_a_lua_scripts_top_level_numbers_are_its_parameters(capsys: pytest.CaptureFixture[str],
+                                                            tmp_path: Path) -> None:
+    script = Path(__file__).parent.parent / "strategies" / "martingale.lua"
+    preset, report, simulated = tmp_path / "lua.toml", tmp_path / "o.json", tmp_path / "s.json"
+    common = ["--balance", "0.001", "--take-profit", "0.0002", "--stop-loss", "50%", "--max-bets", "60"]
+    code, _, err = run_cli(capsys, "optimize", "--script", str(script), *common, "-p", "multiplier=1.5..3",
+                           "-p", "maxdoubles=8", "--trials", "3", "--sessions", "40", "--seed", "lua",
+                           "--workers", "1", "--json", str(report), "--write-preset", str(preset))
+    assert code == 0, err
+    best = json.loads(report.read_text())["best"]
+    variant = (tmp_path / "lua.lua").read_text()
+    assert f"multiplier = {best['params']['multiplier']}\n" in variant
+    assert "maxdoubles = 8   -- 12 losses in a row cost 4095 base bets\n" in variant  # the rest of the line kept
+    assert len(variant.splitlines()) == len(script.read_text().splitlines())
+    code, _, err = run_cli(capsys, "simulate", "--config", str(preset), "--sessions", "40", "--seed", "lua",
+                           "--workers", "1", "--json", str(simulated))
+    assert code == 0, err
+    assert json.loads(simulated.read_text())["p_take_profit"] == best["figures"]["p_take_profit"]["value"]
+    code, _, err = run_cli(capsys, "optimize", "--script", str(script), *common, "-p", "multipler=1.5..3")
+    assert code == 2
+    assert "script martingale.lua has no parameter 'multipler'; it takes basebet, chance, maxdoubles" in err

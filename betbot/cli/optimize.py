@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -161,48 +161,20 @@ def _split_flags(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def _setup(config: Path | None, options: dict[str, Any], search: dict[str, Any], *, sessions: int, trials: int,
            grid_points: int, rolls: str, kernel: bool) -> _Setup:
-    from betbot.config.build import build_strategy, game_rules, strategy_context  # noqa: PLC0415
     from betbot.config.paths import data_dir  # noqa: PLC0415
-    from betbot.config.settings import SettingsError, load_settings  # noqa: PLC0415
     from betbot.config.units import parse_amount_or_percent  # noqa: PLC0415
     from betbot.core.money import to_satoshis  # noqa: PLC0415
     from betbot.montecarlo.spec import random_master_seed  # noqa: PLC0415
     from betbot.optimize.search import SearchOptions  # noqa: PLC0415
     from betbot.optimize.space import (  # noqa: PLC0415
-        SearchSpace,
         SpaceError,
         load_space_file,
-        looks_searched,
-        split_params,
     )
-    from betbot.strategies.registry import StrategyNotFound, load_strategy  # noqa: PLC0415
 
     items = _split_flags(options.pop("params") or ())
     if search["space_path"] is not None:
         items = load_space_file(search["space_path"]) + items
-    # The strategy is known only once the settings are loaded; the fixed -p are needed to load them.
-    first = collect_flags({**options, "params": tuple(f"{n}={v}" for n, v in items if not looks_searched(v))})
-    base = load_settings(first, config)
-    try:
-        model = load_strategy(base.strategy).Params
-    except StrategyNotFound as exc:
-        raise SettingsError(str(exc)) from None
-    dimensions, fixed = split_params(items, model, base.strategy)
-    if not dimensions:
-        raise SpaceError("nothing to search: give at least one parameter as a range or a choice, e.g. "
-                         "-p base_bet=0.01..1:log or -p on_loss=multiply,add")
-    for name, flag in (("chance", "--chance"), ("high", "--high/--low")):
-        if getattr(base, name) is not None and any(d.name == name for d in dimensions):
-            raise SpaceError(f"-p {name} is searched; drop {flag}")
-    flags = collect_flags({**options, "params": tuple(f"{n}={v}" for n, v in fixed.items())})
-    settings = load_settings(flags, config)
-    space = SearchSpace(tuple(dimensions), dict(settings.params))
-
-    def build(params: dict[str, Any]) -> None:
-        candidate = load_settings({**flags, "params": params}, config)
-        build_strategy(candidate, strategy_context(candidate, candidate.balance, game_rules(candidate)))
-
-    space.check(build)
+    settings, space = _space(items, options, config)
     objective: Objective = search["objective"] or (
         "p-take-profit" if settings.take_profit is not None else "median-profit")
     if objective == "p-take-profit" and settings.take_profit is None:
@@ -217,12 +189,97 @@ def _setup(config: Path | None, options: dict[str, Any], search: dict[str, Any],
     record = {"strategy": settings.strategy, "space": space.describe(), "fixed": dict(space.fixed),
               "objective": objective, "constraints": constraints, "sessions": sessions, "seed": seed,
               "balance": settings.balance, "limits": [getattr(settings, n) for n in _LIMITS], "rolls": rolls,
-              "grid": search["grid"], "prune": search["prune"]}
+              "grid": search["grid"], "prune": search["prune"], "script": _script_digest(settings)}
     search_options = SearchOptions(objective=objective, constraints=constraints, sessions=sessions, trials=trials,
                                    seed=seed, grid=search["grid"], grid_points=grid_points, prune=search["prune"],
                                    study=search["study"], storage=storage, setup=record)
     return _Setup(settings=settings, config=config, space=space, objective=objective, constraints=constraints,
                   options=search_options, cap=cap, rolls=rolls, kernel=kernel, seed=seed)
+
+
+def _script_digest(settings: Settings) -> str | None:
+    import hashlib  # noqa: PLC0415
+
+    script = settings.params.get("script") if settings.strategy == "lua" else None
+    return None if script is None else hashlib.sha256(Path(script).read_bytes()).hexdigest()
+
+
+def _fmt(items: Any) -> tuple[str, ...]:
+    return tuple(f"{name}={value}" for name, value in items)
+
+
+def _space(items: list[tuple[str, str]], options: dict[str, Any], config: Path | None
+           ) -> tuple[Settings, SearchSpace]:
+    """The settings with the fixed -p, and the search space checked against the strategy's model."""
+    from betbot.config.build import build_strategy, game_rules, strategy_context  # noqa: PLC0415
+    from betbot.config.settings import SettingsError, load_settings  # noqa: PLC0415
+    from betbot.optimize.space import SearchSpace, SpaceError, looks_searched, split_params  # noqa: PLC0415
+    from betbot.strategies.registry import StrategyNotFound, load_strategy  # noqa: PLC0415
+
+    # The strategy is known only once the settings are loaded: first with the fixed -p, and without any
+    # when those are a script's own (they are not the lua strategy's).
+    try:
+        base = load_settings(collect_flags({**options, "params": _fmt((n, v) for n, v in items
+                                                                      if not looks_searched(v))}), config)
+    except SettingsError:
+        base = load_settings(collect_flags({**options, "params": ()}), config)
+    try:
+        model = load_strategy(base.strategy).Params
+    except StrategyNotFound as exc:
+        raise SettingsError(str(exc)) from None
+    render = None
+    if base.strategy == "lua":
+        own = [(n, v) for n, v in items if n.strip().replace("-", "_") in model.model_fields]
+        searched_own, fixed = split_params(own, model, "lua")
+        if searched_own:
+            raise SpaceError(f"-p {searched_own[0].name}: a setting of the Lua runner, not of the script; give "
+                             "it one value")
+        script = _script_parameters(Path(base.params["script"]))
+        dimensions, script_fixed = split_params(
+            [item for item in items if item not in own], script.model(), f"script {script.script.name}",
+            listed="its top-level lines `name = number`")
+    else:
+        dimensions, fixed = split_params(items, model, base.strategy)
+    if not dimensions:
+        raise SpaceError("nothing to search: give at least one parameter as a range or a choice, e.g. "
+                         "-p base_bet=0.01..1:log or -p on_loss=multiply,add")
+    for name, flag in (("chance", "--chance"), ("high", "--high/--low")):
+        if getattr(base, name) is not None and any(d.name == name for d in dimensions):
+            raise SpaceError(f"-p {name} is searched; drop {flag}")
+    flags = collect_flags({**options, "params": _fmt(fixed.items())})
+    settings = load_settings(flags, config)
+    if base.strategy == "lua":
+        runner = dict(settings.params)
+
+        def render(values: Mapping[str, Any]) -> dict[str, Any]:
+            return {**runner, "script": str(script.variant({**script_fixed, **values}))}
+
+    space = SearchSpace(tuple(dimensions), dict(settings.params) if render is None else script_fixed, render)
+
+    def build(params: dict[str, Any]) -> None:
+        candidate = load_settings({**flags, "params": params}, config)
+        build_strategy(candidate, strategy_context(candidate, candidate.balance, game_rules(candidate)))
+
+    space.check(build)
+    return settings, space
+
+
+def _script_parameters(script: Path) -> Any:
+    """The script's parameters; its variants go to a directory of this run's, removed at exit."""
+    import atexit  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from betbot.optimize.script_params import ScriptParameters  # noqa: PLC0415
+    from betbot.optimize.space import SpaceError  # noqa: PLC0415
+
+    folder = Path(tempfile.mkdtemp(prefix="betbot-optimize-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    found = ScriptParameters(script, folder)
+    if not found.defaults:
+        raise SpaceError(f"script {script.name} sets no parameter at its top: optimize searches the numbers of "
+                         "its top-level lines `name = number` (basebet = 0.000001)")
+    return found
 
 
 _LIMITS = ("max_bets", "max_duration", "stop_loss", "take_profit", "trailing_stop", "max_losses", "max_wins",
@@ -304,7 +361,7 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
         raise click.ClickException(str(exc)) from None
     evaluator = Evaluator(settings=settings, master_seed=setup.seed, executor=executor, max_bets_cap=setup.cap,
                           rolls=RollSource(setup.rolls), use_kernel=setup.kernel)
-    path = "the vectorised kernel" if evaluator.on_kernel(evaluator.spec(setup.space.fixed, 1)) and \
+    path = "the vectorised kernel" if evaluator.on_kernel(evaluator.spec(setup.space.candidate(setup.space.first()), 1)) and \
         setup.rolls == "fast" else "the generic path"
     cap_note = f", sessions capped at {setup.cap:,} bets (no --max-bets)" if setup.cap else ""
     err.print(f"betbot: optimizing {settings.strategy} over {', '.join(setup.space.describe())} for "
@@ -346,6 +403,11 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
         _plot(plot_path, summary, best, top=top)
     if preset_path is not None and best is not None:
         params = setup.space.candidate(best.params)
+        if settings.strategy == "lua":  # the winner's variant of the script, beside the preset that names it
+            script = preset_path.with_suffix(".lua")
+            with atomic_write(script) as handle:
+                handle.write(Path(params["script"]).read_text(encoding="utf-8"))
+            params["script"] = str(script.resolve())
         reproduce = _reproduce_line(preset_path, setup)
         write_preset(preset_path, settings, params, title=f"{settings.strategy} chosen by betbot optimize for "
                      f"{setup.objective}: {_figure_text(best, setup.objective)}", reproduce=reproduce)

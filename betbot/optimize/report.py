@@ -173,7 +173,7 @@ def _toml(value: Any) -> str:
 
 def write_preset(path: Path, settings: Settings, params: Mapping[str, Any], *, title: str,
                  reproduce: str) -> None:
-    lines = [f"# {title}", "#", "# Written by `betbot optimize`. Run it:", f"#   betbot run --config {path.name}",
+    lines = [f"# {title}", "#", "# Written by `betbot optimize`. Run it:", f"#   betbot run --config {path}",
              "# Reproduce the figures it was chosen by:", f"#   {reproduce}", ""]
     defaults = Settings.model_fields
     for name in PRESET_FIELDS:

@@ -109,10 +109,19 @@ class Dimension:
 class SearchSpace:
     dimensions: tuple[Dimension, ...]
     fixed: Mapping[str, Any] = field(default_factory=dict)
+    # How a candidate's values become the strategy's parameters, when not simply put in place (a Lua
+    # script's parameters become a variant of the script: `betbot.optimize.script_params`).
+    render: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     def candidate(self, values: Mapping[str, str | int]) -> dict[str, Any]:
         """The strategy's parameters for one candidate: the fixed ones, then the searched ones."""
+        if self.render is not None:
+            return self.render(values)
         return {**self.fixed, **values}
+
+    def first(self) -> dict[str, str | int]:
+        """A candidate's values: every range at its lower end, every choice at its first value."""
+        return {dimension.name: dimension.ends()[0] for dimension in self.dimensions}
 
     def describe(self) -> dict[str, str]:
         return {dimension.name: dimension.spec for dimension in self.dimensions}
@@ -120,7 +129,7 @@ class SearchSpace:
     def check(self, build: Callable[[dict[str, Any]], None]) -> None:
         """Build the strategy at every end of every range and every choice (the others at their first value);
         `build` raises ValueError with the model's own message, re-raised as SpaceError naming the -p."""
-        first = {dimension.name: dimension.ends()[0] for dimension in self.dimensions}
+        first = self.first()
         for dimension in self.dimensions:
             for value in dimension.ends():
                 try:
@@ -214,17 +223,19 @@ def looks_searched(spec: str) -> bool:
     return "," in spec and not spec.lstrip().startswith(("[", "{"))
 
 
-def split_params(items: Iterable[tuple[str, str]], model: type[BaseModel], strategy: str
-                 ) -> tuple[list[Dimension], dict[str, str]]:
-    """`-p name=spec` pairs as the searched dimensions and the fixed values (as text, for the model)."""
+def split_params(items: Iterable[tuple[str, str]], model: type[BaseModel], strategy: str, *,
+                 listed: str | None = None) -> tuple[list[Dimension], dict[str, str]]:
+    """`-p name=spec` pairs as the searched dimensions and the fixed values (as text, for the model).
+
+    `strategy` names what takes the parameters in messages; `listed` says where they are listed."""
     dimensions: list[Dimension] = []
     fixed: dict[str, str] = {}
     for raw_name, spec in items:
         name = raw_name.strip().replace("-", "_")
         if name not in model.model_fields:
-            known = ", ".join(sorted(model.model_fields))
-            raise SpaceError(f"-p {raw_name}: strategy {strategy} has no parameter {name!r}; it takes {known} "
-                             f"(`betbot strategies show {strategy}`)")
+            known = ", ".join(sorted(model.model_fields)) or "none"
+            where = listed or f"`betbot strategies show {strategy}`"
+            raise SpaceError(f"-p {raw_name}: {strategy} has no parameter {name!r}; it takes {known} ({where})")
         if name in fixed or any(dimension.name == name for dimension in dimensions):
             raise SpaceError(f"-p {raw_name}: given twice; give each parameter once")
         dimension = _dimension(model, name, spec)
