@@ -361,8 +361,8 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
         raise click.ClickException(str(exc)) from None
     evaluator = Evaluator(settings=settings, master_seed=setup.seed, executor=executor, max_bets_cap=setup.cap,
                           rolls=RollSource(setup.rolls), use_kernel=setup.kernel)
-    path = "the vectorised kernel" if evaluator.on_kernel(evaluator.spec(setup.space.candidate(setup.space.first()), 1)) and \
-        setup.rolls == "fast" else "the generic path"
+    first = evaluator.spec(setup.space.candidate(setup.space.first()), 1)
+    path = "the vectorised kernel" if evaluator.on_kernel(first) else "the generic path"
     cap_note = f", sessions capped at {setup.cap:,} bets (no --max-bets)" if setup.cap else ""
     err.print(f"betbot: optimizing {settings.strategy} over {', '.join(setup.space.describe())} for "
               f"{setup.objective}: {options.trials} candidates x up to {options.sessions:,} sessions on {path}, "
