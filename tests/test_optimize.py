@@ -330,3 +330,33 @@ def test_a_lua_scripts_top_level_numbers_are_its_parameters(capsys: pytest.Captu
     code, _, err = run_cli(capsys, "optimize", "--script", str(script), *common, "-p", "multipler=1.5..3")
     assert code == 2
     assert "script martingale.lua has no parameter 'multipler'; it takes basebet, chance, maxdoubles" in err
+
+
+def test_ctrl_c_stops_after_the_candidate_in_progress_and_keeps_what_was_found(tmp_path: Path) -> None:
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    report = tmp_path / "o.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "betbot", "optimize", "-s", "flat", "--balance", "10", "--take-profit", "10",
+         "-p", "base_bet=0.5..2", "--trials", "10000", "--sessions", "200", "--seed", "int", "--workers", "1",
+         "--json", str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:  # the first candidate's line: the search is under way
+        lines.append(line)
+        if line.startswith("betbot: candidate 1/"):
+            break
+    process.send_signal(signal.SIGINT)
+    out, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, "".join(lines) + rest
+    assert "interrupted; the candidates finished are shown" in rest
+    assert "Traceback" not in rest
+    document = json.loads(report.read_text())
+    assert document["interrupted"] is True
+    assert 1 <= len(document["ranking"]) < 10000
+    assert document["ranking"][0]["figures"]["sessions"] == 200
+    assert "base_bet" in out

@@ -163,7 +163,9 @@ def _compare(entries: list[_Entry], skipped: list[str], executor: Executor, *, s
     from betbot.optimize.report import rank  # noqa: PLC0415
     from betbot.optimize.search import Candidate  # noqa: PLC0415
 
-    out, err = Console(file=sys.stdout), Console(file=sys.stderr)
+    # Not on a terminal (a file, a pipe): wide enough that the table's rows stay on one line each.
+    out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    err = Console(file=sys.stderr)
     for line in skipped:
         err.print(f"betbot: left out {line}", highlight=False, soft_wrap=True)
     err.print(f"betbot: comparing {len(entries)} strategies on the same {sessions:,} sessions, seed {seed!r}, "

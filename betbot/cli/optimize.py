@@ -348,7 +348,9 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
     from betbot.optimize.report import optimize_document, ranking_table, write_preset  # noqa: PLC0415
     from betbot.optimize.search import StudyMismatch, run_search  # noqa: PLC0415
 
-    out, err = Console(file=sys.stdout), Console(file=sys.stderr)
+    # Not on a terminal (a file, a pipe): wide enough that the table's rows stay on one line each.
+    out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    err = Console(file=sys.stderr)
     try:
         requested = parse_workers(workers)
     except ValueError as exc:

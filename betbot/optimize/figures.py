@@ -202,6 +202,10 @@ class Constraints:
     max_drawdown: int | None = None
     min_bets: int | None = None
 
+    @property
+    def given(self) -> bool:
+        return any(limit is not None for limit in (self.max_ruin, self.max_drawdown, self.min_bets))
+
     def violations(self, figures: Figures) -> dict[str, float]:
         """By constraint, how far it is broken (<= 0: met), scaled so 1 means "off by the whole limit"."""
         found: dict[str, float] = {}

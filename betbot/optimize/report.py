@@ -89,7 +89,9 @@ def ranking_table(summary: Summary, *, top: int) -> Table:
     table.add_column("P(take-profit)")
     table.add_column("P(bust)")
     table.add_column("mean profit")
-    table.add_column("constraints")
+    constrained = summary.constraints.given
+    if constrained:
+        table.add_column("constraints")
     for place, candidate in enumerate(summary.ranked[:top], start=1):
         figures = candidate.figures
         mean, error = figures.mean_profit_exact
@@ -97,7 +99,8 @@ def ranking_table(summary: Summary, *, top: int) -> Table:
             str(place), *(str(candidate.params.get(name)) for name in names),
             _pm(figures.objective(summary.objective), percent=percent),
             _pm(figures.p_take_profit, percent=True), _pm(figures.p_ruin, percent=True),
-            f"{_coins(mean)} ± {_coins(error)}", "met" if candidate.feasible else "missed")
+            f"{_coins(mean)} ± {_coins(error)}",
+            *(["met" if candidate.feasible else "missed"] if constrained else []))
     return table
 
 
