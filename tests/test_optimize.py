@@ -360,3 +360,17 @@ def test_ctrl_c_stops_after_the_candidate_in_progress_and_keeps_what_was_found(t
     assert 1 <= len(document["ranking"]) < 10000
     assert document["ranking"][0]["figures"]["sessions"] == 200
     assert "base_bet" in out
+
+
+def test_a_candidate_extended_rung_by_rung_plays_the_sessions_of_one_whole_run() -> None:
+    flags = {**MARTINGALE, "params": {"multiplier": "2.5"}}
+    stepwise, whole = evaluator(flags, seed="rungs"), evaluator(flags, seed="rungs")
+    params = {"multiplier": "2.5"}
+    stepwise.evaluate(params, 150)
+    extended = stepwise.evaluate(params, 700)
+    assert stepwise.sessions_played == 700
+    played = whole.evaluate(params, 700)
+    assert extended.profit.tolist() == played.profit.tolist()
+    assert extended.bust.tolist() == played.bust.tolist()
+    assert stepwise.evaluate(params, 400).profit.tolist() == played.profit[:400].tolist()
+    assert stepwise.sessions_played == 700  # already played: nothing more

@@ -504,6 +504,9 @@ class _Progress:
             self._best = candidate
         params = " ".join(f"{k}={v}" for k, v in candidate.params.items())
         state = "" if candidate.complete else f" (pruned at {candidate.figures.sessions:,} sessions)"
+        missed = [name for name, value in candidate.violations.items() if value > 0]
+        if missed:
+            state += f" (misses {', '.join('--' + name.replace('_', '-') for name in missed)})"
         best = "none yet" if self._best is None else \
             f"#{self._best.number} {_figure_text(self._best, self._objective)}"
         self._console.print(f"betbot: candidate {done}/{self._total}: {params}: "
