@@ -485,7 +485,8 @@ def _plot(path: Path, summary: Any, best: Any, *, top: int) -> None:
              f"{c.figures.p_take_profit.value:.2%}", f"{c.figures.p_ruin.value:.2%}", str(c.figures.sessions)]
             for k, c in enumerate(summary.ranked[:top], start=1)]
     title = f"{summary.strategy}: P(take-profit) against P(bust), seed {summary.seed}"
-    write_tradeoff_plot(path, [*summary.ranked, *summary.pruned], best, title=title, rows=rows, header=header)
+    write_tradeoff_plot(path, [*summary.ranked, *summary.pruned], best, title=title, rows=rows, header=header,
+                        max_ruin=summary.constraints.max_ruin)
 
 
 class _Progress:

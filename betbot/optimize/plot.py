@@ -31,8 +31,9 @@ def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
 
 
 def tradeoff_figure(candidates: Sequence[Candidate], best: Candidate | None, *, title: str,
-                    labels: Mapping[int, str] | None = None) -> Any:
-    """The figure; `labels` names points by candidate number (`compare` names its strategies)."""
+                    labels: Mapping[int, str] | None = None, max_ruin: float | None = None) -> Any:
+    """The figure; `labels` names points by candidate number (`compare` names its strategies); `max_ruin`
+    draws the --max-ruin limit."""
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
@@ -61,6 +62,8 @@ def tradeoff_figure(candidates: Sequence[Candidate], best: Candidate | None, *, 
             axes.annotate(labels[candidate.number], (candidate.figures.p_ruin.value * 100,
                                                      candidate.figures.p_take_profit.value * 100),
                           textcoords="offset points", xytext=(4, 4), fontsize=7)
+    if max_ruin is not None:
+        axes.axvline(max_ruin * 100, color="#c44e52", linestyle="--", linewidth=1, label="--max-ruin")
     if best is not None:
         axes.scatter([best.figures.p_ruin.value * 100], [best.figures.p_take_profit.value * 100], s=160,
                      facecolors="none", edgecolors="#c44e52", linewidths=2, label="best", zorder=5)
@@ -73,6 +76,7 @@ def tradeoff_figure(candidates: Sequence[Candidate], best: Candidate | None, *, 
 
 
 def write_tradeoff_plot(path: Path, candidates: Sequence[Candidate], best: Candidate | None, *, title: str,
-                        rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
+                        rows: Sequence[Sequence[str]], header: Sequence[str], max_ruin: float | None = None) -> None:
     """The plot as PNG, or as an HTML page with the ranking table above it (by the file's suffix)."""
-    write_figure(path, tradeoff_figure(candidates, best, title=title), title=title, table=html_table(header, rows))
+    write_figure(path, tradeoff_figure(candidates, best, title=title, max_ruin=max_ruin), title=title,
+                 table=html_table(header, rows))

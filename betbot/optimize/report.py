@@ -86,7 +86,9 @@ def ranking_table(summary: Summary, *, top: int) -> Table:
     for name in names:
         table.add_column(name)
     table.add_column(summary.objective)
-    table.add_column("P(take-profit)")
+    target = summary.objective != "p-take-profit"  # else it is the objective's column already
+    if target:
+        table.add_column("P(take-profit)")
     table.add_column("P(bust)")
     table.add_column("mean profit")
     constrained = summary.constraints.given
@@ -98,7 +100,7 @@ def ranking_table(summary: Summary, *, top: int) -> Table:
         table.add_row(
             str(place), *(str(candidate.params.get(name)) for name in names),
             _pm(figures.objective(summary.objective), percent=percent),
-            _pm(figures.p_take_profit, percent=True), _pm(figures.p_ruin, percent=True),
+            *([_pm(figures.p_take_profit, percent=True)] if target else []), _pm(figures.p_ruin, percent=True),
             f"{_coins(mean)} ± {_coins(error)}",
             *(["met" if candidate.feasible else "missed"] if constrained else []))
     return table
