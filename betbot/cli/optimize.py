@@ -345,7 +345,14 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
     from betbot.montecarlo.generic import SessionFailure  # noqa: PLC0415
     from betbot.montecarlo.plan import effective_workers, parse_workers  # noqa: PLC0415
     from betbot.optimize.evaluate import Evaluator, KeptOpen  # noqa: PLC0415
-    from betbot.optimize.report import optimize_document, ranking_table, write_preset  # noqa: PLC0415
+    from betbot.optimize.report import (  # noqa: PLC0415
+        comparison_line,
+        figure_text,
+        optimize_document,
+        ranking_table,
+        summarize,
+        write_preset,
+    )
     from betbot.optimize.search import StudyMismatch, run_search  # noqa: PLC0415
 
     # Not on a terminal (a file, a pipe): wide enough that the table's rows stay on one line each.
@@ -374,7 +381,8 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
     try:
         with StopFlag().installed() as stop:
             outcome = run_search(evaluator, setup.space, options, stop=stop, progress=progress)
-            summary = _summary(setup, evaluator, outcome)
+            summary = summarize(evaluator, setup.space, setup.options, outcome, strategy=settings.strategy,
+                                rolls=setup.rolls)
     except StudyMismatch as exc:
         executor.shutdown()
         raise BadInput(str(exc)) from None
@@ -385,8 +393,6 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
     finally:
         executor.shutdown()
     out.print(ranking_table(summary, top=top))
-    from betbot.optimize.report import comparison_line  # noqa: PLC0415
-
     if (line := comparison_line(summary)) is not None:
         err.print(f"betbot: {line}", highlight=False, soft_wrap=True)
     saved = 1 - summary.sessions_played / summary.sessions_unpruned if summary.sessions_unpruned else 0.0
@@ -412,7 +418,7 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
             params["script"] = str(script.resolve())
         reproduce = _reproduce_line(preset_path, setup)
         write_preset(preset_path, settings, params, title=f"{settings.strategy} chosen by betbot optimize for "
-                     f"{setup.objective}: {_figure_text(best, setup.objective)}", reproduce=reproduce)
+                     f"{setup.objective}: {figure_text(best, setup.objective)}", reproduce=reproduce)
         err.print(f"betbot: the winner is in {preset_path}; reproduce its figures with: {reproduce}",
                   highlight=False, soft_wrap=True)
     if outcome.interrupted:
@@ -423,65 +429,18 @@ def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None,
     return 0
 
 
-def _figure_text(candidate: Candidate, objective: Objective) -> str:
-    value = candidate.figures.objective(objective)
-    if objective in ("mean-profit", "median-profit"):
-        return f"{value.value:.8f} ± {value.error:.8f}"
-    return f"{value.value * 100:.2f} % ± {value.error * 100:.2f}"
-
-
 def _reproduce_line(preset: Path, setup: _Setup) -> str:
     rolls = "" if setup.rolls == "fast" else f" --rolls {setup.rolls}"
     return f"betbot simulate --config {preset} --sessions {setup.options.sessions} --seed {setup.seed}{rolls}"
 
 
-def _summary(setup: _Setup, evaluator: Any, outcome: Any) -> Any:
-    from betbot.optimize.figures import compare_paired  # noqa: PLC0415
-    from betbot.optimize.report import Summary, rank  # noqa: PLC0415
-
-    ranked = rank(outcome.candidates, setup.objective)
-    comparison = None
-    feasible = [c for c in ranked if c.feasible]
-    if len(feasible) >= 2:
-        columns = [evaluator.cached(setup.space.candidate(c.params)) for c in feasible[:2]]
-        if any(c is None or c.sessions < setup.options.sessions for c in columns) and not evaluator.executor.aborted:
-            columns = [evaluator.evaluate(setup.space.candidate(c.params), setup.options.sessions)
-                       for c in feasible[:2]]
-        if all(c is not None for c in columns):
-            comparison = compare_paired(columns[0], columns[1], setup.objective)
-    unmet = []
-    complete = [c for c in outcome.candidates if c.complete]
-    if complete:
-        for name, flag in (("max_ruin", "--max-ruin"), ("max_drawdown", "--max-drawdown"), ("min_bets", "--min-bets")):
-            if name in complete[0].violations and all(c.violations[name] > 0 for c in complete):
-                unmet.append(f"no candidate met {flag}: {_closest(complete, name)}")
-        if not unmet and not feasible:
-            unmet.append("no candidate met every constraint at once; loosen one of them")
-    return Summary(strategy=setup.settings.strategy, objective=setup.objective, constraints=setup.constraints,
-                   seed=setup.seed, sessions=setup.options.sessions, rolls=setup.rolls,
-                   space=setup.space.describe(), fixed=setup.space.fixed, ranked=ranked,
-                   pruned=[c for c in outcome.candidates if not c.complete], comparison=comparison, unmet=unmet,
-                   sessions_played=evaluator.sessions_played,
-                   sessions_unpruned=(len(outcome.candidates) - outcome.resumed) * setup.options.sessions,
-                   interrupted=outcome.interrupted)
-
-
-def _closest(candidates: list[Any], name: str) -> str:
-    from betbot.montecarlo.results import money_text  # noqa: PLC0415
-
-    if name == "max_ruin":
-        return f"the lowest P(bust) was {min(c.figures.p_ruin.value for c in candidates):.2%}"
-    if name == "max_drawdown":
-        return f"the smallest 95 % drawdown was {money_text(min(c.figures.drawdown_q95 for c in candidates))}"
-    return f"the longest sessions averaged {max(c.figures.mean_bets for c in candidates):,.1f} bets"
-
-
 def _plot(path: Path, summary: Any, best: Any, *, top: int) -> None:
     from betbot.optimize.plot import write_tradeoff_plot  # noqa: PLC0415
+    from betbot.optimize.report import figure_text  # noqa: PLC0415
 
     names = list(summary.space)
     header = ["#", *names, summary.objective, "P(take-profit)", "P(bust)", "sessions"]
-    rows = [[str(k), *(str(c.params.get(n)) for n in names), _figure_text(c, summary.objective),
+    rows = [[str(k), *(str(c.params.get(n)) for n in names), figure_text(c, summary.objective),
              f"{c.figures.p_take_profit.value:.2%}", f"{c.figures.p_ruin.value:.2%}", str(c.figures.sessions)]
             for k, c in enumerate(summary.ranked[:top], start=1)]
     title = f"{summary.strategy}: P(take-profit) against P(bust), seed {summary.seed}"
@@ -499,6 +458,8 @@ class _Progress:
         self._best: Candidate | None = None
 
     def __call__(self, done: int, candidate: Candidate) -> None:
+        from betbot.optimize.report import figure_text  # noqa: PLC0415
+
         if candidate.complete and candidate.feasible and (
                 self._best is None or candidate.figures.objective(self._objective).value >
                 self._best.figures.objective(self._objective).value):
@@ -509,7 +470,7 @@ class _Progress:
         if missed:
             state += f" (misses {', '.join('--' + name.replace('_', '-') for name in missed)})"
         best = "none yet" if self._best is None else \
-            f"#{self._best.number} {_figure_text(self._best, self._objective)}"
+            f"#{self._best.number} {figure_text(self._best, self._objective)}"
         self._console.print(f"betbot: candidate {done}/{self._total}: {params}: "
-                            f"{_figure_text(candidate, self._objective)}{state}; best so far {best}",
+                            f"{figure_text(candidate, self._objective)}{state}; best so far {best}",
                             highlight=False, soft_wrap=True)

@@ -24,10 +24,15 @@ from rich.table import Table
 
 from betbot.atomicfile import atomic_write
 from betbot.config.settings import Settings
-from betbot.optimize.figures import Comparison, Constraints, Estimate, Objective
-from betbot.optimize.search import Candidate
+from betbot.optimize.evaluate import Evaluator, Interrupted
+from betbot.optimize.figures import Comparison, Constraints, Estimate, Objective, compare_paired
+from betbot.optimize.search import Candidate, SearchOptions, SearchOutcome
+from betbot.optimize.space import SearchSpace
 
-__all__ = ["PRESET_FIELDS", "Summary", "optimize_document", "rank", "ranking_table", "write_preset"]
+__all__ = [
+    "PRESET_FIELDS", "Summary", "comparison_line", "figure_text", "optimize_document", "rank", "ranking_table",
+    "summarize", "write_preset",
+]
 
 # The settings a preset carries: what decides the game and its limits (not the journal, logs or the key).
 PRESET_FIELDS: Final = (
@@ -69,6 +74,57 @@ class Summary:
     sessions_played: int
     sessions_unpruned: int  # what every candidate on every session would have cost
     interrupted: bool
+
+
+def summarize(evaluator: Evaluator, space: SearchSpace, options: SearchOptions, outcome: SearchOutcome, *,
+              strategy: str, rolls: str) -> Summary:
+    """The ranking, the comparison of the best two on their common sessions (played again if a resumed study
+    brought them in), and the constraints no candidate met."""
+    objective = options.objective
+    ranked = rank(outcome.candidates, objective)
+    feasible = [c for c in ranked if c.feasible]
+    comparison = None
+    if len(feasible) >= 2:
+        pair = [space.candidate(c.params) for c in feasible[:2]]
+        columns = [evaluator.cached(params) for params in pair]
+        try:
+            if not evaluator.executor.aborted:
+                columns = [evaluator.evaluate(params, options.sessions) for params in pair]
+        except Interrupted:
+            columns = [None, None]
+        if columns[0] is not None and columns[1] is not None:
+            comparison = compare_paired(columns[0], columns[1], objective)
+    unmet = []
+    complete = [c for c in outcome.candidates if c.complete]
+    if complete:
+        for name, flag in (("max_ruin", "--max-ruin"), ("max_drawdown", "--max-drawdown"),
+                           ("min_bets", "--min-bets")):
+            if name in complete[0].violations and all(c.violations[name] > 0 for c in complete):
+                unmet.append(f"no candidate met {flag}: {_closest(complete, name)}")
+        if not unmet and not feasible:
+            unmet.append("no candidate met every constraint at once; loosen one of them")
+    return Summary(strategy=strategy, objective=objective, constraints=options.constraints, seed=options.seed,
+                   sessions=options.sessions, rolls=rolls, space=space.describe(), fixed=space.fixed, ranked=ranked,
+                   pruned=[c for c in outcome.candidates if not c.complete], comparison=comparison, unmet=unmet,
+                   sessions_played=evaluator.sessions_played,
+                   sessions_unpruned=(len(outcome.candidates) - outcome.resumed) * options.sessions,
+                   interrupted=outcome.interrupted)
+
+
+def _closest(candidates: list[Candidate], name: str) -> str:
+    if name == "max_ruin":
+        return f"the lowest P(bust) was {min(c.figures.p_ruin.value for c in candidates):.2%}"
+    if name == "max_drawdown":
+        return f"the smallest 95 % drawdown was {_coins(Decimal(min(c.figures.drawdown_q95 for c in candidates)))}"
+    return f"the longest sessions averaged {max(c.figures.mean_bets for c in candidates):,.1f} bets"
+
+
+def figure_text(candidate: Candidate, objective: Objective) -> str:
+    """The candidate's objective and its standard error, as the progress and the preset's title say it."""
+    value = candidate.figures.objective(objective)
+    if objective in ("mean-profit", "median-profit"):
+        return f"{value.value:.8f} ± {value.error:.8f}"
+    return f"{value.value * 100:.2f} % ± {value.error * 100:.2f}"
 
 
 def _pm(estimate: Estimate, *, percent: bool) -> str:
