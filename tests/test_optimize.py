@@ -374,3 +374,19 @@ def test_a_candidate_extended_rung_by_rung_plays_the_sessions_of_one_whole_run()
     assert extended.bust.tolist() == played.bust.tolist()
     assert stepwise.evaluate(params, 400).profit.tolist() == played.profit[:400].tolist()
     assert stepwise.sessions_played == 700  # already played: nothing more
+
+
+def test_the_drawdown_and_length_constraints_read_the_figures() -> None:
+    from betbot.montecarlo.results import SessionResult  # noqa: PLC0415
+
+    columns = Columns()
+    columns.extend(SessionResult(index=i, bets=10 * (i + 1), wagered=1, profit=0, final_balance=0, stop_kind="none",
+                                 max_drawdown=100 * (i + 1), longest_loss_streak=0, expected_return_x10k=0)
+                   for i in range(20))
+    figures = figures_of(columns)
+    assert figures.drawdown_q95 == 1900  # the 19th of 20 (inverted CDF)
+    assert figures.mean_bets == pytest.approx(105)
+    assert Constraints(max_drawdown=1900, min_bets=105).met(figures)
+    assert not Constraints(max_drawdown=1899).met(figures)
+    assert not Constraints(min_bets=106).met(figures)
+    assert Constraints(min_bets=106).violations(figures) == {"min_bets": pytest.approx(1 / 106)}

@@ -102,10 +102,14 @@ def optimize_command(config: Path | None, **options: Any) -> None:
       betbot optimize -s advanced --take-profit 10% -p on_loss=multiply,add -p every_nth_loss=1..5:int
       betbot optimize -s flat --take-profit 10 -p base_bet=0.5,1,2,5 --grid --write-preset best.toml
     """
+    import importlib.util  # noqa: PLC0415
+
     from betbot.config.settings import SettingsError  # noqa: PLC0415 - start-up time
     from betbot.montecarlo.plots import check_plot_target  # noqa: PLC0415
     from betbot.optimize.space import SpaceError  # noqa: PLC0415
 
+    if importlib.util.find_spec("optuna") is None:
+        raise click.ClickException("betbot optimize needs Optuna: pip install 'betbot-duckdice[optimize]'")
     sessions = positive_int(options.pop("sessions"), "--sessions")
     trials = positive_int(options.pop("trials"), "--trials")
     grid_points = positive_int(options.pop("grid_points"), "--grid-points")
