@@ -111,7 +111,6 @@ def run_search(evaluator: Evaluator, space: SearchSpace, options: SearchOptions,
     import optuna  # noqa: PLC0415 - only `betbot optimize` pays for it
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     seed = _seed_int(options.seed)
     trials = options.trials
     grid = None
@@ -124,7 +123,9 @@ def run_search(evaluator: Evaluator, space: SearchSpace, options: SearchOptions,
         sampler: Any = optuna.samplers.RandomSampler(seed=seed)
     else:
         points = []
-        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True)
+        with warnings.catch_warnings():  # multivariate TPE is marked experimental; it models the parameters jointly
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True)
     steps = rungs(options.sessions, prune=options.prune)
     pruner: Any = (optuna.pruners.SuccessiveHalvingPruner(min_resource=steps[0], reduction_factor=REDUCTION)
                    if len(steps) > 1 else optuna.pruners.NopPruner())
