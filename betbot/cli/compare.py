@@ -146,22 +146,13 @@ def _entries(flags: dict[str, Any], *, scripts: tuple[Path, ...], plugins: tuple
 
 def _compare(entries: list[_Entry], skipped: list[str], executor: Executor, *, sessions: int, seed: str, rolls: str,
              kernel: bool, objective: Objective, json_path: Path | None, html_path: Path | None) -> int:
-    import dataclasses  # noqa: PLC0415
 
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     from betbot.atomicfile import atomic_write  # noqa: PLC0415
-    from betbot.core.rolls import RollSource  # noqa: PLC0415
-    from betbot.montecarlo.driver import simulate  # noqa: PLC0415
-    from betbot.montecarlo.executors import ExecutorError  # noqa: PLC0415
-    from betbot.montecarlo.generic import SessionFailure  # noqa: PLC0415
-    from betbot.montecarlo.results import SessionResult  # noqa: PLC0415
-    from betbot.montecarlo.spec import SimulationSpec  # noqa: PLC0415
     from betbot.optimize.evaluate import KeptOpen  # noqa: PLC0415
-    from betbot.optimize.figures import Columns, figures_of  # noqa: PLC0415
     from betbot.optimize.report import rank  # noqa: PLC0415
-    from betbot.optimize.search import Candidate  # noqa: PLC0415
 
     # Not on a terminal (a file, a pipe): wide enough that the table's rows stay on one line each.
     out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
@@ -170,31 +161,8 @@ def _compare(entries: list[_Entry], skipped: list[str], executor: Executor, *, s
         err.print(f"betbot: left out {line}", highlight=False, soft_wrap=True)
     err.print(f"betbot: comparing {len(entries)} strategies on the same {sessions:,} sessions, seed {seed!r}, "
               f"{executor.workers} worker(s)", highlight=False, soft_wrap=True)
-    pool = KeptOpen(executor)
-    played: list[tuple[_Entry, Candidate, Any]] = []
-    interrupted = False
-    try:
-        for number, entry in enumerate(entries):
-            cap = None if entry.settings.max_bets is not None else DEFAULT_SESSION_BETS
-            spec = SimulationSpec.create(entry.settings, sessions=sessions, master_seed=seed, rolls=RollSource(rolls),
-                                         max_bets_cap=cap, use_kernel=kernel)
-            spec = dataclasses.replace(spec, paths=min(FAN_SESSIONS, sessions)) if html_path is not None else spec
-            results: list[SessionResult] = []
-            outcome = simulate(spec, pool, on_result=results.append)
-            if outcome.interrupted:
-                interrupted = True
-                break
-            columns = Columns()
-            columns.extend(results)
-            figures = figures_of(columns)
-            played.append((entry, Candidate(number, {"strategy": entry.label}, figures, True, {}), outcome))
-            err.print(f"betbot: {entry.label}: {outcome.aggregates.sessions:,} sessions, {outcome.elapsed:.1f} s",
-                      highlight=False, soft_wrap=True)
-    except (SessionFailure, ExecutorError) as exc:
-        pool.close(abort=True)
-        raise click.ClickException(str(exc)) from None
-    finally:
-        pool.shutdown()
+    played, interrupted = _play(entries, KeptOpen(executor), err, sessions=sessions, seed=seed, rolls=rolls,
+                                kernel=kernel, paths=min(FAN_SESSIONS, sessions) if html_path is not None else 0)
     by_number = {candidate.number: (entry, candidate, outcome) for entry, candidate, outcome in played}
     ranked = rank([candidate for _, candidate, _ in played], objective)
     percent = objective not in ("mean-profit", "median-profit")
@@ -234,6 +202,48 @@ def _compare(entries: list[_Entry], skipped: list[str], executor: Executor, *, s
         err.print("betbot: interrupted; the strategies finished are shown", highlight=False)
         return 130
     return 0
+
+
+def _play(entries: list[_Entry], pool: Any, err: Any, *, sessions: int, seed: str, rolls: str, kernel: bool,
+          paths: int) -> tuple[list[tuple[_Entry, Any, Any]], bool]:
+    """Each entry's `simulate` on the same sessions, one after another on one pool of workers; Ctrl-C stops
+    after the entry in progress (a second one at once)."""
+    import dataclasses  # noqa: PLC0415
+
+    from betbot.cli.optimize import StopFlag  # noqa: PLC0415
+    from betbot.core.rolls import RollSource  # noqa: PLC0415
+    from betbot.montecarlo.driver import simulate  # noqa: PLC0415
+    from betbot.montecarlo.executors import ExecutorError  # noqa: PLC0415
+    from betbot.montecarlo.generic import SessionFailure  # noqa: PLC0415
+    from betbot.montecarlo.results import SessionResult  # noqa: PLC0415
+    from betbot.montecarlo.spec import SimulationSpec  # noqa: PLC0415
+    from betbot.optimize.figures import Columns, figures_of  # noqa: PLC0415
+    from betbot.optimize.search import Candidate  # noqa: PLC0415
+
+    played: list[tuple[_Entry, Any, Any]] = []
+    with StopFlag().installed() as stop:
+        try:
+            for number, entry in enumerate(entries):
+                if stop():
+                    return played, True
+                cap = None if entry.settings.max_bets is not None else DEFAULT_SESSION_BETS
+                spec = SimulationSpec.create(entry.settings, sessions=sessions, master_seed=seed,
+                                             rolls=RollSource(rolls), max_bets_cap=cap, use_kernel=kernel)
+                results: list[SessionResult] = []
+                outcome = simulate(dataclasses.replace(spec, paths=paths), pool, on_result=results.append)
+                if outcome.interrupted:
+                    return played, True
+                columns = Columns()
+                columns.extend(results)
+                played.append((entry, Candidate(number, {"strategy": entry.label}, figures_of(columns), True, {}),
+                               outcome))
+                err.print(f"betbot: {entry.label}: {outcome.aggregates.sessions:,} sessions, "
+                          f"{outcome.elapsed:.1f} s", highlight=False, soft_wrap=True)
+        except (SessionFailure, ExecutorError) as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            pool.shutdown()
+    return played, False
 
 
 def _page(path: Path, header: list[str], rows: list[list[str]], ranked: list[Any], by_number: dict[int, Any], *,
