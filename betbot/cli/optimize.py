@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["StopFlag", "optimize_command"]
 
 _EPILOG = """\b
+-p NAME=lo..hi searches a range (lo..hi:log on a log scale, lo..hi:int whole numbers), -p NAME=a,b,c a
+choice; any other -p is fixed. A Lua script's parameters are its top-level lines `name = number`.
 Every candidate plays the same sessions (session i rolls from --seed and i alone): differences between
 candidates are the parameters', not luck. The search is the same for any --workers or executor.
 Ctrl-C stops after the candidate in progress and reports what was found (a second Ctrl-C stops at once).
