@@ -390,3 +390,15 @@ def test_the_drawdown_and_length_constraints_read_the_figures() -> None:
     assert not Constraints(max_drawdown=1899).met(figures)
     assert not Constraints(min_bets=106).met(figures)
     assert Constraints(min_bets=106).violations(figures) == {"min_bets": pytest.approx(1 / 106)}
+
+
+def test_the_median_profit_is_exact_money() -> None:
+    from betbot.montecarlo.results import SessionResult  # noqa: PLC0415
+
+    columns = Columns()
+    columns.extend(SessionResult(index=i, bets=1, wagered=1, profit=profit, final_balance=0, stop_kind="none",
+                                 max_drawdown=0, longest_loss_streak=0, expected_return_x10k=0)
+                   for i, profit in enumerate([4, -7, 1, 2]))
+    figures = figures_of(columns)
+    assert figures.median_profit_exact[0] == Decimal("1.5")
+    assert figures.document()["median_profit"]["value"] == "0.00000002"  # 1.5 satoshis, to the satoshi (even)

@@ -113,15 +113,18 @@ def _share(flags: npt.NDArray[np.bool_]) -> Estimate:
     return Estimate(p, math.sqrt(p * (1 - p) / n))
 
 
-def _median(values: _I64) -> Estimate:
+def _median(values: _I64) -> tuple[Decimal, Decimal]:
+    """The median (exact: the middle value, or the mean of the middle two) and its standard error."""
     n = len(values)
     if n == 0:
-        return Estimate(0.0, 0.0)
+        return Decimal(0), Decimal(0)
     ordered = np.sort(values)
+    middle = Decimal(int(ordered[n // 2])) if n % 2 else (Decimal(int(ordered[n // 2 - 1])) +
+                                                          Decimal(int(ordered[n // 2]))) / 2
     half = math.sqrt(n) / 2
-    low = ordered[max(0, math.floor(n / 2 - half))]
-    high = ordered[min(n - 1, math.ceil(n / 2 + half) - 1)]
-    return Estimate(float(np.median(ordered)), float(high - low) / 2)
+    low = int(ordered[max(0, math.floor(n / 2 - half))])
+    high = int(ordered[min(n - 1, math.ceil(n / 2 + half) - 1)])
+    return middle, Decimal(high - low) / 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +134,18 @@ class Figures:
     p_profit: Estimate
     p_ruin: Estimate  # bust: see the module docstring
     mean_profit_exact: tuple[Decimal, Decimal]  # satoshis: the mean and its standard error, exact then rounded
-    median_profit: Estimate
+    median_profit_exact: tuple[Decimal, Decimal]  # satoshis, as the mean's
     drawdown_q95: int  # satoshis
     mean_bets: float
 
     @property
     def sessions_survived(self) -> Estimate:
         return Estimate(1 - self.p_ruin.value, self.p_ruin.error)
+
+    @property
+    def median_profit(self) -> Estimate:
+        median, error = self.median_profit_exact
+        return Estimate(float(median), float(error))
 
     @property
     def mean_profit(self) -> Estimate:
@@ -158,7 +166,7 @@ class Figures:
     def document(self) -> dict[str, object]:
         """The figures for --json: shares as numbers, money as decimal text with 8 places."""
         mean, error = self.mean_profit_exact
-        median = self.median_profit
+        median, median_error = self.median_profit_exact
         return {
             "sessions": self.sessions,
             "p_take_profit": _pair(self.p_take_profit),
@@ -166,8 +174,7 @@ class Figures:
             "p_ruin": _pair(self.p_ruin),
             "sessions_survived": _pair(self.sessions_survived),
             "mean_profit": {"value": money_text(mean), "standard_error": money_text(error)},
-            "median_profit": {"value": money_text(Decimal(median.value)),
-                              "standard_error": money_text(Decimal(median.error))},
+            "median_profit": {"value": money_text(median), "standard_error": money_text(median_error)},
             "max_drawdown_95": money_text(self.drawdown_q95),
             "mean_bets": round(self.mean_bets, 3),
         }
@@ -188,7 +195,7 @@ def figures_of(columns: Columns) -> Figures:
         error = (max(variance, Decimal(0)) / n).sqrt()
     return Figures(
         sessions=n, p_take_profit=_share(columns.take_profit), p_profit=_share(columns.profit > 0),
-        p_ruin=_share(columns.bust), mean_profit_exact=(mean, error), median_profit=_median(columns.profit),
+        p_ruin=_share(columns.bust), mean_profit_exact=(mean, error), median_profit_exact=_median(columns.profit),
         drawdown_q95=int(np.quantile(columns.drawdown, 0.95, method="inverted_cdf")) if n else 0,
         mean_bets=float(columns.bets.mean()) if n else 0.0,
     )

@@ -28,11 +28,12 @@ import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from betbot.optimize.evaluate import Evaluator, Interrupted
-from betbot.optimize.figures import Columns, Constraints, Figures, Objective, figures_of
+from betbot.optimize.figures import Columns, Constraints, Estimate, Figures, Objective, figures_of
 from betbot.optimize.space import Dimension, SearchSpace, candidate_key
 
 __all__ = ["MIN_RUNG", "Candidate", "SearchOptions", "SearchOutcome", "StudyMismatch", "run_search", "rungs"]
@@ -219,27 +220,27 @@ def _check_setup(study: Any, options: SearchOptions) -> None:
                 "give the same search to resume it, or a new --study name")
 
 
-_STORED_SHARES: Final = ("p_take_profit", "p_profit", "p_ruin", "median_profit")
+_STORED_SHARES: Final = ("p_take_profit", "p_profit", "p_ruin")
 
 
 def _stored(figures: Figures) -> dict[str, Any]:
     document: dict[str, Any] = {name: [getattr(figures, name).value, getattr(figures, name).error]
                                 for name in _STORED_SHARES}
     mean, error = figures.mean_profit_exact
+    median, median_error = figures.median_profit_exact
     document.update(sessions=figures.sessions, mean_profit=[str(mean), str(error)],
+                    median_profit=[str(median), str(median_error)],
                     drawdown_q95=figures.drawdown_q95, mean_bets=figures.mean_bets)
     return document
 
 
 def _restored(trial: Any) -> Candidate:
-    from decimal import Decimal  # noqa: PLC0415
-
-    from betbot.optimize.figures import Estimate  # noqa: PLC0415
-
     stored = trial.user_attrs["figures"]
     shares = {name: Estimate(*stored[name]) for name in _STORED_SHARES}
     mean, error = stored["mean_profit"]
+    median, median_error = stored["median_profit"]
     figures = Figures(sessions=stored["sessions"], mean_profit_exact=(Decimal(mean), Decimal(error)),
+                      median_profit_exact=(Decimal(median), Decimal(median_error)),
                       drawdown_q95=stored["drawdown_q95"], mean_bets=stored["mean_bets"], **shares)
     return Candidate(trial.number, dict(trial.user_attrs["params"]), figures,
                      trial.state.name == "COMPLETE", dict(trial.user_attrs.get("violations", {})))
