@@ -402,3 +402,13 @@ def test_the_median_profit_is_exact_money() -> None:
     figures = figures_of(columns)
     assert figures.median_profit_exact[0] == Decimal("1.5")
     assert figures.document()["median_profit"]["value"] == "0.00000002"  # 1.5 satoshis, to the satoshi (even)
+
+
+def test_the_commands_offer_exactly_the_objectives_there_are() -> None:
+    from betbot.cli.compare import compare_command  # noqa: PLC0415
+    from betbot.cli.optimize import optimize_command  # noqa: PLC0415
+    from betbot.optimize.figures import OBJECTIVES  # noqa: PLC0415
+
+    for command in (optimize_command, compare_command):
+        (option,) = [p for p in command.params if p.name == "objective"]
+        assert tuple(option.type.choices) == OBJECTIVES  # type: ignore[attr-defined]

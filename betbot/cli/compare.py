@@ -152,7 +152,7 @@ def _compare(entries: list[_Entry], skipped: list[str], executor: Executor, *, s
 
     from betbot.atomicfile import atomic_write  # noqa: PLC0415
     from betbot.optimize.evaluate import KeptOpen  # noqa: PLC0415
-    from betbot.optimize.report import rank  # noqa: PLC0415
+    from betbot.optimize.report import figure_text, rank  # noqa: PLC0415
 
     # Not on a terminal (a file, a pipe): wide enough that the table's rows stay on one line each.
     out = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
@@ -165,7 +165,6 @@ def _compare(entries: list[_Entry], skipped: list[str], executor: Executor, *, s
                                 kernel=kernel, paths=min(FAN_SESSIONS, sessions) if html_path is not None else 0)
     by_number = {candidate.number: (entry, candidate, outcome) for entry, candidate, outcome in played}
     ranked = rank([candidate for _, candidate, _ in played], objective)
-    percent = objective not in ("mean-profit", "median-profit")
     table = Table(title=f"{len(ranked)} strategies on the same {sessions:,} sessions, by {objective} "
                         "(± one standard error)", title_justify="left")
     header = ["#", "strategy", objective, "P(take-profit)", "P(bust)", "mean profit", "expected RTP"]
@@ -174,12 +173,10 @@ def _compare(entries: list[_Entry], skipped: list[str], executor: Executor, *, s
     rows = []
     for place, candidate in enumerate(ranked, start=1):
         entry, _, outcome = by_number[candidate.number]
-        value = candidate.figures.objective(objective)
         mean = outcome.aggregates.report(rolls=rolls, seed=seed)["mean_profit"]
         rtp = outcome.aggregates.expected_rtp
         row = [str(place), entry.label,
-               f"{value.value * 100:.2f} ± {value.error * 100:.2f} %" if percent else
-               f"{value.value:.8f} ± {value.error:.8f}",
+               figure_text(candidate, objective),
                f"{candidate.figures.p_take_profit.value:.2%}", f"{candidate.figures.p_ruin.value:.2%}",
                f"{mean['mean']} ± {mean['standard_error']}", "n/a" if rtp is None else f"{rtp:.4%}"]
         rows.append(row)

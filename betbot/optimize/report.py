@@ -34,6 +34,7 @@ __all__ = [
     "summarize", "write_preset",
 ]
 
+MONEY_OBJECTIVES: Final = ("mean-profit", "median-profit")
 # The settings a preset carries: what decides the game and its limits (not the journal, logs or the key).
 PRESET_FIELDS: Final = (
     "strategy", "currency", "balance", "chance", "high", "faucet", "game", "range_in", "range_at",
@@ -121,10 +122,7 @@ def _closest(candidates: list[Candidate], name: str) -> str:
 
 def figure_text(candidate: Candidate, objective: Objective) -> str:
     """The candidate's objective and its standard error, as the progress and the preset's title say it."""
-    value = candidate.figures.objective(objective)
-    if objective in ("mean-profit", "median-profit"):
-        return f"{value.value:.8f} ± {value.error:.8f}"
-    return f"{value.value * 100:.2f} % ± {value.error * 100:.2f}"
+    return _pm(candidate.figures.objective(objective), percent=objective not in MONEY_OBJECTIVES)
 
 
 def _pm(estimate: Estimate, *, percent: bool) -> str:
@@ -134,7 +132,6 @@ def _pm(estimate: Estimate, *, percent: bool) -> str:
 
 
 def ranking_table(summary: Summary, *, top: int) -> Table:
-    percent = summary.objective not in ("mean-profit", "median-profit")
     table = Table(title=f"{summary.strategy}: {len(summary.ranked)} candidates on {summary.sessions:,} sessions "
                         f"each, by {summary.objective} (± one standard error)", title_justify="left")
     table.add_column("#", justify="right")
@@ -155,7 +152,7 @@ def ranking_table(summary: Summary, *, top: int) -> Table:
         mean, error = figures.mean_profit_exact
         table.add_row(
             str(place), *(str(candidate.params.get(name)) for name in names),
-            _pm(figures.objective(summary.objective), percent=percent),
+            figure_text(candidate, summary.objective),
             *([_pm(figures.p_take_profit, percent=True)] if target else []), _pm(figures.p_ruin, percent=True),
             f"{_coins(mean)} ± {_coins(error)}",
             *(["met" if candidate.feasible else "missed"] if constrained else []))
