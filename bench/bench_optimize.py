@@ -8,7 +8,8 @@
    in the figures: the generic path is some 100 times slower per bet); the time per candidate scales to
    the full search.
 3. The optimiser's own overhead: the wall time outside `simulate` (Optuna's ask and tell, the figures, the
-   ranking), per candidate and as a share of the whole (goal: under 5 %).
+   ranking), per candidate and as a share of the whole (goal: under 5 %); and the CPU seconds of this
+   process against the workers' (steadier than wall time on a shared machine).
 Give the machine's load with every figure (`uptime`): the figures are only as steady as the machine is idle.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 from typing import Any
 
@@ -41,17 +43,25 @@ def search(*, candidates: int, sessions: int, workers: int, kernel: bool, seed: 
     evaluator = Evaluator(settings=settings, master_seed=seed, executor=executor, use_kernel=kernel)
     options = SearchOptions(objective="p-take-profit", constraints=Constraints(), sessions=sessions,
                             trials=candidates, seed=seed)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), _cpu()
     try:
         outcome = run_search(evaluator, space, options)
         ranked = rank(outcome.candidates, "p-take-profit")
     finally:
-        executor.shutdown()
+        executor.shutdown()  # the workers exit: their CPU time is the children's now
     wall = time.perf_counter() - began
+    mine, workers = (after - before for after, before in zip(_cpu(), cpu, strict=True))
     overhead = wall - evaluator.seconds
     return {"wall": wall, "simulate": evaluator.seconds, "overhead": overhead, "candidates": len(outcome.candidates),
             "complete": sum(c.complete for c in outcome.candidates), "played": evaluator.sessions_played,
-            "unpruned": len(outcome.candidates) * sessions, "best": ranked[0] if ranked else None}
+            "unpruned": len(outcome.candidates) * sessions, "best": ranked[0] if ranked else None,
+            "cpu_parent": mine, "cpu_workers": workers}
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds of this process, and of its children that have exited (the worker processes)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
 
 def report(title: str, figures: dict[str, Any], sessions: int) -> None:
@@ -64,6 +74,11 @@ def report(title: str, figures: dict[str, Any], sessions: int) -> None:
           f"cache saved {saved:.0%}")
     print(f"  optimiser overhead {figures['overhead']:.2f} s = {figures['overhead'] / figures['wall']:.1%} of the "
           f"wall time ({figures['overhead'] / figures['candidates'] * 1000:.1f} ms a candidate)")
+    cpu = figures["cpu_parent"] + figures["cpu_workers"]
+    print(f"  CPU: {figures['cpu_workers']:.1f} s in the workers + {figures['cpu_parent']:.1f} s in this process "
+          f"(the optimiser, the driver, the figures: {figures['cpu_parent'] / figures['candidates'] * 1000:.1f} ms "
+          f"a candidate, {figures['cpu_parent'] / cpu:.1%} of all the CPU); on 2 idle cores about "
+          f"{cpu / 2:.0f} s of wall time")
     best = figures["best"]
     if best is not None:
         value = best.figures.p_take_profit
