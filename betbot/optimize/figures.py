@@ -25,6 +25,7 @@ two are "distinguishable" when that statistic exceeds Z_DISTINGUISH (1.96: a two
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -187,7 +188,8 @@ def _pair(estimate: Estimate) -> dict[str, float]:
 def figures_of(columns: Columns) -> Figures:
     n = columns.sessions
     total = int(columns.profit.sum())
-    squares = int(np.dot(columns.profit.astype(object), columns.profit.astype(object))) if n else 0
+    profits = columns.profit.tolist()
+    squares = sum(map(operator.mul, profits, profits))  # Python integers: exact (a square can pass int64)
     mean = Decimal(total) / n if n else Decimal(0)
     error = Decimal(0)
     if n > 1:
