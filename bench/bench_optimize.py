@@ -107,9 +107,9 @@ def main() -> None:
                          kernel=False, seed=args.seed)
         report(f"2. generic path (--no-kernel), {args.generic_candidates} candidates x {args.generic_sessions:,} "
                "sessions (fewer than 1.: the generic path is far slower per bet)", generic, args.generic_sessions)
-        scale = (args.candidates * args.sessions) / (args.generic_candidates * args.generic_sessions)
-        print(f"   the full search of 1. at this pace: about {generic['simulate'] * scale / 60:.0f} min (sessions "
-              f"scale linearly; the pruning's share assumed the same)")
+        per_session = generic["simulate"] / generic["played"]
+        print(f"   the sessions 1. played ({kernel['played']:,}), at this pace: about "
+              f"{per_session * kernel['played'] / 60:.0f} min of simulation (at most 500 bets a session either way)")
         print(f"   load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
