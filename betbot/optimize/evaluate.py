@@ -110,7 +110,8 @@ class Evaluator:
         size = min(MAX_KERNEL_CHUNK, math.ceil(todo / workers)) if self.on_kernel(spec) else None
         results: list[SessionResult] = []
         began = time.perf_counter()
-        outcome = simulate(spec, self.executor, first=columns.sessions, size=size, on_result=results.append)
+        outcome = simulate(spec, self.executor, first=columns.sessions, size=size, on_result=results.append,
+                           aggregate=False)
         self.seconds += time.perf_counter() - began
         if outcome.interrupted:
             raise Interrupted
