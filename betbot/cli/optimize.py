@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     from betbot.config.settings import Settings
     from betbot.optimize.figures import Constraints, Objective
-    from betbot.optimize.search import Candidate
+    from betbot.optimize.search import Candidate, SearchOptions
     from betbot.optimize.space import SearchSpace
 
 __all__ = ["StopFlag", "optimize_command"]
@@ -137,18 +138,16 @@ def optimize_command(config: Path | None, **options: Any) -> None:
         "--json"], plot_path=plot_path, preset_path=out_paths["--write-preset"]))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Setup:
     """The validated search: settings, space, objective, constraints, options."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.__dict__.update(fields)
 
     settings: Settings
     config: Path | None
     space: SearchSpace
     objective: Objective
     constraints: Constraints
-    options: Any  # SearchOptions
+    options: SearchOptions
     cap: int | None
     rolls: str
     kernel: bool
