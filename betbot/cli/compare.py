@@ -102,7 +102,12 @@ def compare_command(**options: Any) -> None:
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     seed = first.seed if first.seed is not None else random_master_seed()
-    executor = make_executor(effective_workers(requested, sessions), dask=use_dask, scheduler=scheduler)
+    from betbot.montecarlo.executors import ExecutorError  # noqa: PLC0415
+
+    try:
+        executor = make_executor(effective_workers(requested, sessions), dask=use_dask, scheduler=scheduler)
+    except ExecutorError as exc:
+        raise click.ClickException(str(exc)) from None
     sys.exit(_compare(entries, skipped, executor, sessions=sessions, seed=seed, rolls=rolls, kernel=kernel,
                       objective=objective, json_path=json_path, html_path=html_path))
 
