@@ -53,6 +53,11 @@ COMMANDS: dict[str, LazyCommand] = {
                           "The effective settings, and where each came from."),
     "simulate": LazyCommand("betbot.cli.simulate:simulate_command",
                             "Simulate many sessions of a strategy: risk of ruin, profit distribution, RTP."),
+    "optimize": LazyCommand("betbot.cli.optimize:optimize_command",
+                            "Search a strategy's parameters for the best chance of a target, or the best profit."),
+    "compare": LazyCommand("betbot.cli.compare:compare_command",
+                           "Rank the built-in strategies, the shipped presets and any scripts or plug-ins on the "
+                           "same sessions."),
     "script": LazyCommand("betbot.cli.script:script_group", "Check a DiceBot Lua script before you run it."),
     "notify": LazyCommand("betbot.cli.notify:notify_group",
                           "Notifications: send a test to a notification URL (Apprise)."),

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from betbot.config.settings import Settings
     from betbot.montecarlo.executors import Executor
 
-__all__ = ["DEFAULT_SESSION_BETS", "simulate_command"]
+__all__ = ["DEFAULT_SESSION_BETS", "make_executor", "montecarlo_options", "positive_int", "simulate_command",
+           "uses_dask"]
 
 DEFAULT_SESSION_BETS = 10_000  # a session with no bound on its length is capped here (said in the output)
 # The first sessions record their balance path for --plot's fan chart. They play on the generic path (the
@@ -54,23 +55,32 @@ def _sim(*decls: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[
     return click.option(*decls, cls=SettingOption, group="Monte Carlo", env="", **kwargs)
 
 
+def montecarlo_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Where and how the sessions run (`simulate`, `optimize` and `compare` alike)."""
+    for option in reversed((
+        _sim("--workers", "-w", default="auto", shows="auto", metavar="auto|K",
+             help="Worker processes (auto: one per available CPU); with Dask, the local cluster's workers."),
+        _sim("--rolls", type=click.Choice(["fast", "provably-fair"]), default="fast", shows="fast",
+             help="fast: a counter-based generator (the same game, far cheaper); provably-fair: the site's "
+                  "SHA-512 roll, exactly what `betbot run` rolls."),
+        _sim("--executor", type=click.Choice(["local", "dask"]), default=None, shows="local",
+             help="Local worker processes, or a dask.distributed cluster (implied by --scheduler)."),
+        _sim("--scheduler", metavar="tcp://HOST:PORT", default=None, shows="none",
+             help="A running Dask scheduler to send the sessions to."),
+        _sim("--kernel/--no-kernel", "kernel", default=True, shows="kernel",
+             help="Play the sessions of flat betting and the advanced family on the vectorised kernel (the "
+                  "same results, far faster); --no-kernel plays every session on the generic path."),
+    )):
+        func = option(func)
+    return func
+
+
 @click.command("simulate", cls=GroupedCommand, epilog=_EPILOG)
 @strategy_options
 @limit_options
 @simulator_options
 @_sim("--sessions", "-N", "sessions", default="1000", shows="1000", metavar="N", help="Sessions to simulate.")
-@_sim("--workers", "-w", default="auto", shows="auto", metavar="auto|K",
-      help="Worker processes (auto: one per available CPU); with Dask, the local cluster's workers.")
-@_sim("--rolls", type=click.Choice(["fast", "provably-fair"]), default="fast", shows="fast",
-      help="fast: a counter-based generator (the same game, far cheaper); provably-fair: the site's SHA-512 "
-           "roll, exactly what `betbot run` rolls.")
-@_sim("--executor", type=click.Choice(["local", "dask"]), default=None, shows="local",
-      help="Local worker processes, or a dask.distributed cluster (implied by --scheduler).")
-@_sim("--scheduler", metavar="tcp://HOST:PORT", default=None, shows="none",
-      help="A running Dask scheduler to send the sessions to.")
-@_sim("--kernel/--no-kernel", "kernel", default=True, shows="kernel",
-      help="Play the sessions of flat betting and the advanced family on the vectorised kernel (the same "
-           "results, far faster); --no-kernel plays every session on the generic path.")
+@montecarlo_options
 @_sim("--json", "json_path", type=FILE, default=None, shows="none", help="Write the results as JSON here.")
 @_sim("--csv", "csv_path", type=FILE, default=None, shows="none", help="Write one row per session here.")
 @_sim("--plot", "plot_path", type=FILE, default=None, shows="none",
@@ -97,7 +107,7 @@ def simulate_command(config: Path | None, **options: Any) -> None:
     sessions, workers, rolls = options.pop("sessions"), options.pop("workers"), options.pop("rolls")
     executor, scheduler, kernel = options.pop("executor"), options.pop("scheduler"), options.pop("kernel")
     json_path, csv_path, plot_path = options.pop("json_path"), options.pop("csv_path"), options.pop("plot_path")
-    count = _positive_int(sessions, "--sessions")
+    count = positive_int(sessions, "--sessions")
     try:
         requested = parse_workers(workers)
     except ValueError as exc:
@@ -109,11 +119,7 @@ def simulate_command(config: Path | None, **options: Any) -> None:
             raise BadInput(f"{flag} {target}: {problem}; choose a writable place")
     if plot_path is not None and (problem := check_plot_target(plot_path)) is not None:
         raise BadInput(problem)
-    if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
-        raise BadInput(f"--scheduler takes a Dask address like tcp://HOST:8786, not {scheduler!r}")
-    use_dask = executor == "dask" or scheduler is not None
-    if executor == "local" and scheduler is not None:
-        raise BadInput("--scheduler sends the sessions to Dask; drop --executor local")
+    use_dask = uses_dask(executor, scheduler)
     flags = collect_flags(options)
     try:
         settings = load_settings(flags, config)
@@ -131,7 +137,16 @@ def simulate_command(config: Path | None, **options: Any) -> None:
                        capped=cap))
 
 
-def _positive_int(text: str, flag: str) -> int:
+def uses_dask(executor: str | None, scheduler: str | None) -> bool:
+    """Whether --executor/--scheduler send the sessions to Dask (BadInput when they disagree)."""
+    if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+        raise BadInput(f"--scheduler takes a Dask address like tcp://HOST:8786, not {scheduler!r}")
+    if executor == "local" and scheduler is not None:
+        raise BadInput("--scheduler sends the sessions to Dask; drop --executor local")
+    return executor == "dask" or scheduler is not None
+
+
+def positive_int(text: str, flag: str) -> int:
     try:
         value = int(text.replace("_", ""))
     except ValueError:
@@ -141,7 +156,7 @@ def _positive_int(text: str, flag: str) -> int:
     return value
 
 
-def _executor(workers: int, *, dask: bool, scheduler: str | None) -> Executor:
+def make_executor(workers: int, *, dask: bool, scheduler: str | None) -> Executor:
     from betbot.montecarlo.executors import DaskExecutor, InProcessExecutor, ProcessExecutor  # noqa: PLC0415
 
     if dask:
@@ -166,7 +181,7 @@ def _simulate(spec: Any, settings: Settings, *, workers: int, dask: bool, schedu
     out = Console(file=sys.stdout)
     err = Console(file=sys.stderr)
     try:
-        executor = _executor(workers, dask=dask, scheduler=scheduler)
+        executor = make_executor(workers, dask=dask, scheduler=scheduler)
     except ExecutorError as exc:
         raise click.ClickException(str(exc)) from None
     where = (f"Dask at {getattr(executor, 'address', scheduler)} ({executor.workers} worker threads)" if dask

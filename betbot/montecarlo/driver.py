@@ -49,16 +49,25 @@ class SimulationOutcome:
 
 def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | None = None,
              on_result: Callable[[SessionResult], Any] | None = None,
-             clock: Callable[[], float] = time.perf_counter) -> SimulationOutcome:
-    """Run every session of the spec; raises SessionFailure / ExecutorError after stopping the workers."""
+             clock: Callable[[], float] = time.perf_counter, first: int = 0,
+             size: int | None = None, aggregate: bool = True) -> SimulationOutcome:
+    """Run sessions first..spec.sessions-1 of the spec (chunks of `size` sessions, or the plan's); raises
+    SessionFailure / ExecutorError after stopping the workers.
+
+    `first` lets a caller extend an evaluation it already has (`betbot optimize` plays a candidate on more
+    sessions as it survives the pruning): the sessions are the same whether played in one call or several.
+    `aggregate=False` leaves the aggregates empty for a caller that keeps its own (`on_result`): their
+    sketches cost some microseconds a session.
+    """
     began = clock()
     outcome = SimulationOutcome(aggregates=Aggregates())
-    size = chunk_size(spec.sessions, executor.workers, kernel=uses_kernel(spec))
-    chunks = plan_chunks(spec.sessions, size)
+    if size is None:
+        size = chunk_size(spec.sessions - first, executor.workers, kernel=uses_kernel(spec))
+    chunks = plan_chunks(spec.sessions, size, first=first)
     limit = IN_FLIGHT_PER_WORKER * executor.workers
     in_flight: set[Any] = set()
     arrived: dict[int, ChunkResult] = {}  # by start index, until every earlier chunk is in
-    next_start = 0
+    next_start = first
     try:
         exhausted = False
         while True:
@@ -79,7 +88,7 @@ def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | N
                 arrived[result.start] = result
             while next_start in arrived:
                 result = arrived.pop(next_start)
-                _absorb(outcome, result, on_result)
+                _absorb(outcome, result, on_result, aggregate=aggregate)
                 next_start = result.stop
     except KeyboardInterrupt:
         executor.close(abort=True)
@@ -93,10 +102,13 @@ def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | N
     return outcome
 
 
-def _absorb(outcome: SimulationOutcome, chunk: ChunkResult, on_result: Callable[[SessionResult], Any] | None) -> None:
-    add = outcome.aggregates.add
-    for result in chunk.results:
-        add(result)
-        if on_result is not None:
+def _absorb(outcome: SimulationOutcome, chunk: ChunkResult, on_result: Callable[[SessionResult], Any] | None, *,
+            aggregate: bool) -> None:
+    if aggregate:
+        add = outcome.aggregates.add
+        for result in chunk.results:
+            add(result)
+    if on_result is not None:
+        for result in chunk.results:
             on_result(result)
     outcome.paths.extend(chunk.paths)

@@ -58,7 +58,7 @@ def chunk_size(sessions: int, workers: int, *, kernel: bool = False) -> int:
     return max(1, min(largest, math.ceil(sessions / (workers * CHUNKS_PER_WORKER))))
 
 
-def plan_chunks(sessions: int, size: int) -> Iterator[tuple[int, int]]:
-    """Consecutive (start, stop) index ranges covering 0..sessions-1."""
-    for start in range(0, sessions, size):
+def plan_chunks(sessions: int, size: int, *, first: int = 0) -> Iterator[tuple[int, int]]:
+    """Consecutive (start, stop) index ranges covering first..sessions-1."""
+    for start in range(first, sessions, size):
         yield start, min(start + size, sessions)

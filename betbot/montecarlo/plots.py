@@ -21,7 +21,10 @@ from betbot.montecarlo.generic import BalancePath
 from betbot.montecarlo.results import SATOSHIS_PER_COIN, Aggregates
 from betbot.montecarlo.sketch import ValueSketch
 
-__all__ = ["PLOT_SUFFIXES", "check_plot_target", "fan_bands", "write_plot"]
+__all__ = [
+    "PLOT_SUFFIXES", "check_plot_target", "fan_bands", "figure_svg", "html_page", "html_table", "simulation_svg",
+    "write_figure", "write_plot",
+]
 
 PLOT_SUFFIXES = (".png", ".html")
 _BANDS = (5, 25, 50, 75, 95)
@@ -107,23 +110,47 @@ def write_plot(path: Path, aggregates: Aggregates, paths: Sequence[BalancePath],
                currency: str, report: dict[str, Any]) -> None:
     """The figure as PNG or as a self-contained HTML page (by the file's suffix), written atomically."""
     figure = _figure(aggregates, paths, title=title, currency=currency)
-    if path.suffix.lower() == ".png":
-        with atomic_write(path, "wb") as out:
-            figure.savefig(out, format="png", dpi=110)
-        return
-    svg = io.StringIO()
-    figure.savefig(svg, format="svg")
     rows = "".join(f"<tr><th>{html.escape(key)}</th><td>{html.escape(_cell(value))}</td></tr>"
                    for key, value in report.items())
-    page = (
+    write_figure(path, figure, title=title, table=f"<table>{rows}</table>")
+
+
+def simulation_svg(aggregates: Aggregates, paths: Sequence[BalancePath], *, title: str, currency: str) -> str:
+    """The charts of `write_plot` as an inline SVG element (for pages that show several runs)."""
+    return figure_svg(_figure(aggregates, paths, title=title, currency=currency))
+
+
+def figure_svg(figure: Any) -> str:
+    svg = io.StringIO()
+    figure.savefig(svg, format="svg")
+    return _strip_xml_header(svg.getvalue())
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def html_page(title: str, body: str) -> str:
+    """One self-contained page (no script, no network) around already escaped HTML."""
+    return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:2em;max-width:64em}}"
         "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.25em .6em;"
         "text-align:left;vertical-align:top}svg{max-width:100%;height:auto}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><table>{rows}</table>{_strip_xml_header(svg.getvalue())}</body></html>\n"
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>\n"
     )
+
+
+def write_figure(path: Path, figure: Any, *, title: str, table: str) -> None:
+    """A matplotlib figure as PNG, or as an HTML page with `table` (HTML) above it, by the file's suffix."""
+    if path.suffix.lower() == ".png":
+        with atomic_write(path, "wb") as out:
+            figure.savefig(out, format="png", dpi=110)
+        return
     with atomic_write(path) as out:
-        out.write(page)
+        out.write(html_page(title, table + figure_svg(figure)))
 
 
 def _cell(value: Any) -> str:
