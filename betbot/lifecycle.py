@@ -161,8 +161,8 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
                 journal = stack.enter_context(closing(Journal.open(path, durable=settings.live)))
                 record = _session_to_resume(settings, journal, resume, err)
             else:  # nothing to resume; a new session's journal is made once its settings are checked
-                err.print(f"betbot: no journal at {path}: no interrupted session to resume; starting a new one",
-                          highlight=False, soft_wrap=True)
+                _say(err, "session.resume_none", f"no journal at {path}: no interrupted session to resume; starting "
+                     "a new one")
         if record is None:
             require_loss_bound(settings)
         else:
@@ -239,10 +239,10 @@ def _resumed_settings(settings: Settings, record: SessionRecord, err: Console) -
     if given and settings.concurrency != own:
         if settings.concurrency < own:
             concurrency = settings.concurrency
-            err.print(f"betbot: concurrency lowered from the session's {own} to {concurrency}", highlight=False)
+            _say(err, "session.resume_concurrency", f"concurrency lowered from the session's {own} to {concurrency}")
         else:
-            err.print(f"betbot: concurrency kept at the session's {own} ({settings.concurrency} would raise it)",
-                      highlight=False)
+            _say(err, "session.resume_concurrency",
+                 f"concurrency kept at the session's {own} ({settings.concurrency} would raise it)")
     update["parallel"] = concurrency > 1
     if concurrency > 1:
         update["max_concurrent"] = concurrency
@@ -254,8 +254,7 @@ def _session_to_resume(settings: Settings, journal: Journal, resume: ResumeReque
     record = choose_session(journal, None if resume == "newest" else resume)
     if record is None:
         # A daemon can always pass --resume; a new session then starts under the same rules as any other.
-        err.print(f"betbot: no interrupted session in {journal.path}; starting a new one", highlight=False,
-                  soft_wrap=True)
+        _say(err, "session.resume_none", f"no interrupted session in {journal.path}; starting a new one")
         return None
     was_live = record.backend == DuckDiceBackend.name
     if was_live != settings.live:
@@ -325,13 +324,15 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         starting_balance = resumed.starting_balance
         limits, notes = limits_from_record(resumed).tightened(build_limits(settings, starting_balance))
         for note in notes:
-            err.print(f"betbot: resuming: {note}", highlight=False, soft_wrap=True)
+            _say(err, "session.resume_limit", f"resuming: {note}")
         # max_duration is wall time since the session first started, the time between its runs included.
         started_at = clock() - (datetime.now(UTC) - resumed.started_at).total_seconds()
     context = strategy_context(settings, starting_balance, rules)
     strategy = build_strategy(settings, context)
     # Before anything is journaled: --max-ruin may refuse the run (RiskRefused, a SettingsError).
     preview = None if resumed is not None else risk_preview(settings, starting_balance)
+    if resumed is None:
+        started_at = clock()  # --max-duration is the run's own time: the preview does not spend it
     if journal is None and not settings.no_journal:
         # Only now, with every setting checked: bad input never leaves a journal file behind.
         journal = wiring.files.enter_context(closing(Journal.open(settings.journal, durable=settings.live)))
@@ -352,11 +353,10 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         assert journal is not None  # noqa: S101 - resuming reads the journal
         replayed = replay_history(journal, resumed, session, strategy)
         session.check_limits(clock())  # the last run may have ended on a limit: it still holds
-        err.print(f"betbot: resuming session {resumed.id} after bet {session.next_seq - 1} "
-                  f"({replayed.bets} journaled), balance {money_text(session.balance)} {settings.currency}, "
-                  "with its own strategy, parameters, limits and concurrency (given again, a limit or -n may only "
-                  "tighten them)",
-                  highlight=False, soft_wrap=True)
+        _say(err, "session.resuming", f"resuming session {resumed.id} after bet {session.next_seq - 1} "
+             f"({replayed.bets} journaled), balance {money_text(session.balance)} {settings.currency}, "
+             "with its own strategy, parameters, limits and concurrency (given again, a limit or -n may only "
+             "tighten them)")
     first_new_seq = session.next_seq
 
     def ready() -> None:
@@ -538,6 +538,14 @@ def _journal_end(journal: Journal, session_id: int, *, session: Session, strateg
                              hint="`betbot run --resume` reconciles them")
 
 
+def _say(err: Console, event: str, text: str) -> None:
+    """A line for a person on a console log; with JSON logs, a JSON line (then every line on stderr is JSON)."""
+    if console_rendering():
+        err.print(f"betbot: {text}", highlight=False, soft_wrap=True)
+    else:
+        get_logger().info(event, message=text)
+
+
 def _seed_hash(backend: Backend) -> str | None:
     return backend.known_seeds[-1].server_seed_hash if backend.known_seeds else None
 
@@ -549,6 +557,12 @@ def _announce(settings: Settings, engine: Engine, err: Console, *, starting_bala
     if engine.concurrency < settings.concurrency:
         note = f" ({strategy.name} must see each result before its next bet; asked for {settings.concurrency})"
     journaled = "" if session_id is None else f", session {session_id}"
+    if not console_rendering():  # JSON logs: every line on stderr is JSON (session.start follows with the rest)
+        seeds = backend.known_seeds[-1] if backend.known_seeds else None
+        get_logger().info("session.announce", concurrency=engine.concurrency, asked_concurrency=settings.concurrency,
+                          client_seed=seeds.client_seed if seeds else None,
+                          first_nonce=seeds.first_nonce if seeds else None, live=backend.live)
+        return
     err.print(
         f"betbot: {strategy.name} on the {backend.name}, {money_text(starting_balance)} {settings.currency}, "
         f"effective concurrency {engine.concurrency}{note}{journaled}", highlight=False, soft_wrap=True,

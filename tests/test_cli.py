@@ -41,9 +41,9 @@ def test_simulated_run_to_completion(tmp_path: Path) -> None:
     # The revealed server seed is the one whose hash was shown at the start.
     assert hashlib.sha256(summary["server_seed"].encode()).hexdigest() == summary["server_seed_hash"]
     assert summary["server_seed_hash"] in result.stderr
-    # Every log line on stderr is JSON when stderr is not a terminal.
-    events = [json.loads(line)["event"] for line in result.stderr.splitlines() if line.startswith("{")]
-    assert events[0] == "session.start"
+    # Every line on stderr is JSON when stderr is not a terminal (the risk preview and the start-up notes too).
+    events = [json.loads(line)["event"] for line in result.stderr.splitlines()]
+    assert events[:3] == ["risk.preview", "session.announce", "session.start"]
     assert "session.end" in events
 
 

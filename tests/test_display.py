@@ -16,6 +16,7 @@ from rich.console import Console
 
 from betbot.backends.simulator import LatencyModel, SimulatorBackend
 from betbot.config.settings import LogFormat
+from betbot.core.models import StopKind, StopReason
 from betbot.core.session import Limits
 from betbot.engine.loop import Engine
 from betbot.observe.display import Dashboard, binding, limit_progress, render
@@ -136,14 +137,68 @@ def test_the_sparkline_is_labelled_with_its_window() -> None:
     assert "100.00000000 .. 100.59000000" in text
 
 
-@pytest.mark.parametrize("width", [80, 160])
+@pytest.mark.parametrize("width", [80, 100, 140, 160])
 def test_uses_the_width_it_has(width: int) -> None:
     console = recording(width)
     console.print(render(view(), Limits(max_bets=10), title="t", width=width, rate=0.0, elapsed=0.0))
     lines = console.export_text().splitlines()
     assert {len(line) for line in lines} == {width}  # the panel spans the terminal, no wider
     pairs_on_one_line = any("balance" in line and "profit" in line for line in lines)
-    assert pairs_on_one_line is (width >= 100)  # two figures to a row where there is room
+    assert pairs_on_one_line is (width >= 130)  # two figures to a row where there is room
+
+
+@pytest.mark.parametrize("width", [80, 100, 140])
+def test_the_sparkline_fits_on_one_line_at_any_width(width: int) -> None:
+    history = [Decimal(100) + Decimal(i) / 100 for i in range(60)]  # 15 s of frames: 60 values
+    console = recording(width)
+    console.print(render(view(), Limits(), title="t", width=width, rate=1.0, elapsed=20.0, history=history))
+    lines = console.export_text().splitlines()
+    (spark,) = [line for line in lines if "balance, last" in line]
+    assert "▁" in spark  # the line itself, not its label alone
+    assert "100.59000000" in spark or width < 100  # the range, where there is room for it
+    assert all(len(line) <= width for line in lines)
+    assert not any(line.strip("│ ").startswith(("▁", "▂", "█")) for line in lines)  # no spill-over line
+
+
+@pytest.mark.parametrize("width", [80, 100, 140])
+def test_the_panel_keeps_its_height_whatever_the_figures(width: int) -> None:
+    """Long and short figures give the same number of lines: values are cut with a marker, never wrapped."""
+    small = view()
+    big = view(snapshot=replace(view().snapshot, bets=123_456_789, wins=61_728_394, losses=61_728_395,
+                                submitted=123_456_790, in_flight=250, longest_win_streak=1234,
+                                longest_loss_streak=5678), concurrency=256, buffered=255)
+    heights = []
+    for shown in (small, big):
+        console = recording(width)
+        console.print(render(shown, Limits(max_bets=1_000_000_000), title="t", width=width, rate=1.0, elapsed=1.0))
+        heights.append(len(console.export_text().splitlines()))
+    assert heights[0] == heights[1]
+
+
+def test_the_bet_counts_say_which_is_settled_and_which_placed() -> None:
+    snap = replace(view().snapshot, submitted=80, bets=79, wins=40, losses=39, in_flight=1)
+    console = recording(100)
+    console.print(render(view(snapshot=snap), Limits(max_bets=3000), title="t", width=100, rate=1.0, elapsed=1.0))
+    text = console.export_text()
+    assert "79 settled (40 won, 39 lost)" in text
+    assert "80 of 3,000 bets placed" in text
+
+
+def test_the_final_frame_highlights_the_limit_that_stopped_the_run() -> None:
+    snap = replace(view().snapshot, submitted=40, bets=40, profit=Decimal("-10.00000000"),
+                   balance=Decimal("90.00000000"),
+                   stop_reason=StopReason(kind=StopKind.STOP_LOSS, detail="lost 10.00000000 DOGE"))
+    limits = Limits(max_bets=3000, max_duration=3600.0, stop_loss=Decimal("10.00000000"))
+    console = Console(file=io.StringIO(), record=True, force_terminal=True, width=120, color_system="standard")
+    summary = build_summary(snap, elapsed=1.0, concurrency=1, strategy="flat", backend="simulator", seed_pairs=[])
+    console.print(render(view(snapshot=snap, elapsed=1.0), limits, title="t", width=120, rate=40.0, elapsed=1.0,
+                         summary=summary))
+    styled = console.export_text(styles=True)
+    lines = {name: next(line for line in styled.splitlines() if name in line)
+             for name in ("stop_loss", "max_bets", "max_duration")}
+    assert "\x1b[1;36mstop_loss" in lines["stop_loss"]  # bold cyan: the limit that stopped the run
+    assert "\x1b[1;36m" not in lines["max_bets"]
+    assert "\x1b[1;36m" not in lines["max_duration"]
 
 
 def test_seeds_are_printed_whole_on_one_line_at_80_columns() -> None:

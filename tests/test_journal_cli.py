@@ -166,3 +166,57 @@ def test_bad_flags_are_usage_errors(journal_path: Path) -> None:
     assert invoke("export", "1", "--format", "xml", "--journal", str(journal_path)).exit_code == 2
     assert invoke("history", "one", "--journal", str(journal_path)).exit_code == 2
     assert invoke("history", "--last", "0", "--journal", str(journal_path)).exit_code == 2
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+def test_history_never_breaks_an_amount_across_lines(tmp_path: Path, columns: int) -> None:
+    """Money columns never wrap: at 80 columns the table leaves out whole columns instead, and says which."""
+    path = tmp_path / "journal.sqlite3"
+    with Journal.open(path, durable=False) as journal:
+        journal.start_session(strategy="martingale", params={}, limits={}, backend="simulator", currency=CURRENCY,
+                              starting_balance=Decimal("12345678.00000000"))
+        balance = Decimal("12345678.00000000")
+        for seq in range(1, 21):
+            bet = dice("1024.12345678")
+            balance -= Decimal("1024.12345678")
+            journal.admitted(seq, bet, 0.0)
+            journal.released(Settled(seq=seq, bet=bet, number=10, win=False, payout=Decimal("1.98"),
+                                     profit=Decimal("-1024.12345678"), balance=balance, nonce=seq,
+                                     bet_hash=f"h{seq}"), 0.01)
+    result = invoke("history", "--last", "20", "--journal", str(path), env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= columns for line in lines), result.stdout
+    rows = table_rows(result.stdout)
+    assert len(rows) == 20  # one line per bet: nothing folded onto a second line
+    assert all("1024.12345678" in row and "-1024.12345678" in row for row in rows)
+    assert "12345678.00000000" not in result.stdout  # the starting balance is not a row
+    # The balance is whole where there is room, else cut with a marker: never folded onto a second line.
+    assert f"{balance:.8f}" in rows[-1] if columns >= 80 else rows[-1].rstrip().endswith("…")
+    if columns < 100:
+        assert "left out at this width; --json has every field" in " ".join(result.stdout.split())
+    assert table_seqs(result.stdout) == list(range(1, 21))
+
+
+def test_sessions_counts_the_bets_the_summary_counts(tmp_path: Path) -> None:
+    """After a second Ctrl-C the journal holds the settled bets and the ones left unknown; `sessions` says what
+    the summary and `report` say, and shows the others as unresolved."""
+    path = tmp_path / "journal.sqlite3"
+    with Journal.open(path, durable=False) as journal:
+        session = journal.start_session(strategy="flat", params={}, limits={}, backend="simulator",
+                                        currency=CURRENCY, starting_balance=Decimal(100))
+        bet = dice("1")
+        balance = Decimal(100)
+        for seq in range(1, 6):
+            balance -= 1
+            journal.admitted(seq, bet, 0.0)
+            journal.released(Settled(seq=seq, bet=bet, number=10, win=False, payout=Decimal("1.98"),
+                                     profit=Decimal(-1), balance=balance, nonce=seq, bet_hash=f"h{seq}"), 0.01)
+        for seq in range(6, 11):
+            journal.admitted(seq, bet, 0.0)  # in flight when the second signal came: never resolved
+        journal.finish_session(session, StopReason(kind=StopKind.SIGNAL, detail="SIGINT"),
+                               {"bets": 5, "profit": "-5.00000000"})
+    result = invoke("sessions", "--journal", str(path))
+    assert result.exit_code == 0, result.output
+    (row,) = table_rows(result.stdout)
+    assert row.split()[4] == "5"  # id, date, time, strategy, bets

@@ -341,3 +341,42 @@ def test_the_exact_programme_agrees_with_a_hand_count() -> None:
     assert martingale_bust_probability(1, 2) == pytest.approx(0.505)
     # From 3: L (2 left, stake 2) L (0 left, stake 4) -> bust at bet 3.
     assert martingale_bust_probability(3, 3) == pytest.approx(0.505**2)
+
+
+def test_chunks_follow_the_time_sessions_take() -> None:
+    """Progress moves at least every second: a chunk is sized to take about CHUNK_SECONDS, whatever a session
+    costs; the chunks still cover every session once, in order."""
+    from betbot.montecarlo.plan import CHUNK_SECONDS, ChunkPlanner  # noqa: PLC0415
+
+    planner = ChunkPlanner(1000, largest=500)
+    first = planner.next()
+    assert first == (0, 4)  # small until a chunk has been timed
+    planner.observe(4, 4 * 0.05)  # 50 ms a session (a long generic-path session)
+    start, stop = planner.next() or (0, 0)
+    assert (start, stop) == (4, 14)
+    assert (stop - start) * 0.05 <= CHUNK_SECONDS
+    planner.observe(10, 10 * 0.00001)  # cheap sessions: as large as allowed
+    covered = [(4, 14)]
+    while (chunk := planner.next()) is not None:
+        covered.append(chunk)
+        assert chunk[1] - chunk[0] <= 500
+    assert covered[0][1] == covered[1][0]
+    assert covered[-1][1] == 1000
+    kernel = ChunkPlanner(100_000, largest=16_384, kernel=True)
+    kernel.observe(1024, 30.0)  # even a slow kernel chunk keeps enough sessions for the lockstep
+    assert kernel.size == 256
+
+
+def test_a_run_interrupted_before_any_session_shows_no_figures() -> None:
+    import io  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+
+    from betbot.montecarlo.results import Aggregates  # noqa: PLC0415
+    from betbot.montecarlo.table import results_table  # noqa: PLC0415
+
+    console = Console(file=io.StringIO(), width=100, record=True)
+    console.print(results_table(Aggregates().report(rolls="fast", seed="s"), title="flat: 0 sessions"))
+    text = console.export_text()
+    assert "0 (none finished: no figures)" in text
+    assert "%" not in text  # no P(ruin) 0.00 % for sessions that never ran

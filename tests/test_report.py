@@ -3,6 +3,7 @@ HTML is self-contained, the PNG is a PNG, and bad requests are one-line errors."
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -14,6 +15,7 @@ from betbot.backends.simulator import SimulatorBackend
 from betbot.core.models import Settled
 from betbot.core.session import Limits
 from betbot.engine.loop import Engine
+from betbot.extras import install_hint
 from betbot.journal import Journal
 from betbot.observe.report import MAX_BUCKETS, PlotUnavailable, Report, build_report, render_html, summarize, write_png
 from tests.helpers import CURRENCY, Martingale, dice, make_game, make_session
@@ -157,7 +159,7 @@ def test_a_png_without_matplotlib_names_the_fix(tmp_path: Path, monkeypatch: pyt
     with Journal.open(tmp_path / "j.sqlite3", durable=False) as journal:
         report = build_report(journal, _varied_session(journal))
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # None in sys.modules: the import fails
-    with pytest.raises(PlotUnavailable, match=r"pip install 'betbot-duckdice\[report\]'"):
+    with pytest.raises(PlotUnavailable, match=re.escape(install_hint("report", "matplotlib"))):
         write_png(report, tmp_path / "curve.png")
     assert not (tmp_path / "curve.png").exists()
 
@@ -184,7 +186,7 @@ def test_report_command(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False)
     assert no_plot.returncode == 1
     assert no_plot.stderr.strip() == (
-        "betbot: error: a PNG needs matplotlib: pip install 'betbot-duckdice[report]' (or use --html)")
+        f"betbot: error: a PNG needs matplotlib: {install_hint('report', 'matplotlib')} (or use --html)")
     assert not (tmp_path / "none.png").exists()
     missing = _report("9", "--journal", str(journal))
     assert missing.returncode == 2

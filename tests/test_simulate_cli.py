@@ -164,12 +164,14 @@ def test_run_previews_the_risk_and_records_it_in_the_summary(tmp_path: Path) -> 
     result = run("run", "-s", "martingale", "--max-bets", "50", "--stop-loss", "10%", "--seed", "p",
                  "--journal", str(tmp_path / "j.sqlite3"), "--summary-json", str(summary), "--log-format", "json")
     assert result.returncode == 0, result.stderr
-    assert "betbot: risk preview (2,000 simulated sessions over 50 bets, fast rolls" in result.stderr
-    assert "P(stop-loss)" in result.stderr
-    assert "P(bust)" in result.stderr
+    # With JSON logs every line on stderr is JSON, the preview one of them.
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    (logged,) = [record for record in records if record["event"] == "risk.preview"]
     preview = json.loads(summary.read_text())["risk_preview"]
+    assert {k: v for k, v in logged.items() if k in preview} == preview
     assert preview["sessions"] == 2000
-    assert preview["max_bets"] == 50
+    assert preview["max_bets"] == preview["horizon"] == 50
+    assert preview["covers_horizon"]
     assert 0 <= preview["p_ruin"] <= 1
     assert preview["median_profit"].count(".") == 1
     with closing(sqlite3.connect(tmp_path / "j.sqlite3")) as journal:
@@ -197,9 +199,10 @@ def test_max_ruin_refuses_a_risky_run_before_anything_is_journaled(tmp_path: Pat
 
 
 def test_max_ruin_lets_a_safe_run_start(tmp_path: Path) -> None:
-    result = run("run", "-s", "flat", "--max-bets", "20", "--max-ruin", "0.01", "--no-journal")
+    result = run("run", "-s", "flat", "--max-bets", "20", "--max-ruin", "0.01", "--no-journal", "--log-format",
+                 "console")
     assert result.returncode == 0, result.stderr
-    assert "P(bust) 0.0 %" in result.stderr
+    assert "bust: none of 2,000" in result.stderr
 
 
 def test_a_strategy_that_fails_in_the_preview_stops_the_run_before_it_starts(tmp_path: Path) -> None:

@@ -203,3 +203,21 @@ def test_the_worked_example_of_the_base_class_runs(tmp_path: Path) -> None:
     assert play(strategy, "LLL", view=view) == amounts("1 1 2")
     assert play(strategy, "W", view=view) == amounts("2")
     assert step(strategy, view, True)[1] is not None  # the second win stops
+
+
+def test_every_shipped_summary_is_a_whole_sentence() -> None:
+    """`betbot strategies` never cuts a summary mid-sentence, even when its comment wraps over lines."""
+    for shipped in shipped_files():
+        assert shipped.summary.endswith((".", "...")), (shipped.path.name, shipped.summary)
+    ansi = next(s for s in shipped_files() if s.path.name == "ansi-print.lua")
+    assert ansi.summary == "Coloured output with ANSI escape codes, as many public scripts print it."
+
+
+def test_a_summary_joins_a_wrapped_comment_and_stops_before_the_example(tmp_path: Path) -> None:
+    script = tmp_path / "wrapped.lua"
+    script.write_text("-- A long first sentence that the author\n-- wrapped over two lines. And a second one.\n"
+                      "--   betbot run --script wrapped.lua\nnextbet = 1\n")
+    assert summary_of(script) == "A long first sentence that the author wrapped over two lines."
+    preset = tmp_path / "p.toml"
+    preset.write_text("# One line only, no full stop\n\nstrategy = 'flat'\n")
+    assert summary_of(preset) == "One line only, no full stop"

@@ -18,7 +18,7 @@ from betbot.cli.lazy import LazyCommand, LazyGroup
 
 # Nothing heavy at import: `betbot --help` and `betbot health` must start in well under 0.15 s.
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "LOG_LEVELS", "cli", "main"]
 
 #: Every command: where it lives, and its first help line (`betbot --help` shows it without importing it).
 #: Add a command with one line here; tests/test_cli_conventions.py checks the line against the command.
@@ -69,7 +69,7 @@ COMMANDS: dict[str, LazyCommand] = {
                           "a session."),
 }
 
-_LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _safe(exc: BaseException) -> str:
@@ -94,8 +94,9 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
               help="Show the version and exit.")
 @click.option("-v", "--verbose", count=True, help="More log lines: -v is --log-level debug.")
 @click.option("-q", "--quiet", count=True, help="Fewer log lines: -q is --log-level warning, -qq error.")
+@click.option("--no-color", is_flag=True, help="No colour codes in any output (as the NO_COLOR variable does).")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
+def cli(ctx: click.Context, verbose: int, quiet: int, no_color: bool) -> None:
     """betbot: an async betting bot for DuckDice, with a provably-fair simulator.
 
     Every run is simulated unless you pass --live (and a key). Start with:
@@ -107,9 +108,11 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
         eval "$(_BETBOT_COMPLETE=bash_source betbot)"
     """
     ctx.ensure_object(dict)
+    if no_color:  # rich's consoles and the log renderer all read it (no-color.org)
+        os.environ["NO_COLOR"] = "1"
     if verbose or quiet:
-        level = _LOG_LEVELS.index("info") - verbose + quiet
-        ctx.obj["log_level"] = _LOG_LEVELS[min(max(level, 0), len(_LOG_LEVELS) - 1)]
+        level = LOG_LEVELS.index("info") - verbose + quiet
+        ctx.obj["log_level"] = LOG_LEVELS[min(max(level, 0), len(LOG_LEVELS) - 1)]
 
 
 def main(argv: list[str] | None = None) -> None:

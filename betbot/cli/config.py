@@ -78,10 +78,12 @@ def show_command(config: Path | None, as_json: bool, **options: Any) -> None:
         from betbot.notify.targets import target_label  # noqa: PLC0415
 
         values["notify"] = [target_label(url) for url in settings.notify]
-    if values.get("journal") is None and not settings.no_journal:
-        from betbot.config.paths import data_dir  # noqa: PLC0415
+    from betbot.config.paths import data_dir  # noqa: PLC0415
 
+    if values.get("journal") is None and not settings.no_journal:
         values["journal"] = str(data_dir() / "journal.sqlite3")  # where the journal goes by default
+    if values.get("min_bet_cache") is None:  # where a live run keeps them by default (as --help says)
+        values["min_bet_cache"] = str(data_dir() / "min_bets.json")
     if as_json:
         click.echo(json.dumps({name: {"value": values[name], "source": sources[name]} for name in values},
                               indent=2))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from rich.table import Table
 
 from betbot.cli.errors import BadInput
 from betbot.cli.options import SettingOption
+from betbot.cli.rows import row_progress
 from betbot.journal import (
     BetRecord,
     BetStatus,
@@ -172,7 +173,7 @@ def sessions_command(journal_path: Path | None, as_json: bool) -> None:
             stopped += f", [bold red]{record.unresolved} unresolved[/]"
         backend = "" if record.backend == "simulator" else f" ({record.backend})"
         cells = [str(record.id), f"{record.started_at:%Y-%m-%d %H:%M}", record.strategy + backend,
-                 str(record.journaled), profit, stopped]
+                 f"{_settled(record):,}", profit, stopped]
         cid = in_campaign.get(record.id)
         if in_campaign:
             cells.insert(0, "" if cid is None else str(cid))
@@ -191,6 +192,14 @@ def _campaign_row(record: CampaignRecord, profit: Decimal) -> list[str]:
     state = f"ended: {reason}" if record.finished else "[yellow]open (--resume continues it)[/]"
     return [f"[bold]{record.id}[/]", "", "", "[bold]campaign[/]", "", f"[bold]{_money(profit)} {record.currency}[/]",
             state]
+
+
+def _settled(record: SessionRecord) -> int:
+    """The bets the session's summary counts (as `report` and the summary do): the journal's rows also hold
+    bets left unknown or pending, shown apart as unresolved."""
+    if record.summary and isinstance(record.summary.get("bets"), int):
+        return int(record.summary["bets"])
+    return record.journaled
 
 
 def _session_json(record: SessionRecord, runner: Holder | None) -> dict[str, Any]:
@@ -278,22 +287,43 @@ def history_command(session_id: int | None, last: int, wins: bool | None, as_jso
                                "bets": [_bet_json(bet) for bet in bets]}, indent=2))
         return
     only = {None: "", True: " won", False: " lost"}[wins]
-    table = Table(
-        title=f"session {session.id}: {session.strategy} on {session.backend}, {session.currency}, "
-              f"started {session.started_at:%Y-%m-%d %H:%M} UTC; the last {len(bets)}{only} bets",
-        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-    )
-    for name in ("seq", "UTC", "amount", "chance", "bet", "roll", "result", "profit", "balance", "ms"):
-        # A narrow terminal folds an amount onto two lines rather than cut it short with an ellipsis.
-        money_column = name in ("amount", "profit", "balance")
-        table.add_column(name, justify="left" if name in ("UTC", "bet", "result") else "right",
-                         overflow="fold" if money_column else "ellipsis", no_wrap=not money_column)
-    for bet in bets:
-        table.add_row(
-            str(bet.seq), f"{bet.decided_at:%H:%M:%S}", _money(bet.amount), percent(bet.chance), _side(bet),
-            _roll(bet), _result(bet), _money(bet.profit), _money(bet.balance_after), latency_text(bet.latency_ms),
-        )
-    Console().print(table)
+    title = (f"session {session.id}: {session.strategy} on {session.backend}, {session.currency}, "
+             f"started {session.started_at:%Y-%m-%d %H:%M} UTC; the last {len(bets)}{only} bets")
+    rows = [
+        (str(bet.seq), f"{bet.decided_at:%H:%M:%S}", _money(bet.amount), percent(bet.chance), _side(bet),
+         _roll(bet), _result(bet), _money(bet.profit), _money(bet.balance_after), latency_text(bet.latency_ms))
+        for bet in bets
+    ]
+    Console().print(fitted_table(title, _HISTORY_COLUMNS, rows, left=("UTC", "bet", "result")))
+
+
+# The columns of `history`, and the order in which a narrow terminal leaves them out (money never wraps).
+_HISTORY_COLUMNS = ("seq", "UTC", "amount", "chance", "bet", "roll", "result", "profit", "balance", "ms")
+_HISTORY_DROPPED_FIRST = ("ms", "UTC", "bet", "chance", "roll")
+_UNBOUNDED = 10_000  # columns: measure a table as wide as it wants to be
+
+
+def fitted_table(title: str, columns: tuple[str, ...], rows: Sequence[Sequence[str]], *, left: tuple[str, ...],
+                 width: int | None = None, drop_order: tuple[str, ...] = _HISTORY_DROPPED_FIRST) -> Table:
+    """A table that fits the terminal: no cell wraps (a money amount broken across two lines misleads); when
+    the table is too wide, whole columns are left out, least useful first, and the title says which."""
+    console = Console(width=width) if width is not None else Console()
+    shown = list(columns)
+    dropped: list[str] = []
+    while True:
+        table = Table(title=title + (f" ({', '.join(dropped)} left out at this width; --json has every field)"
+                                     if dropped else ""),
+                      title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for name in shown:
+            table.add_column(name, justify="left" if name in left else "right", no_wrap=True, overflow="ellipsis")
+        for row in rows:
+            table.add_row(*(cell for name, cell in zip(columns, row, strict=True) if name in shown))
+        optional = [name for name in drop_order if name in shown]
+        natural = console.measure(table, options=console.options.update_width(_UNBOUNDED)).maximum
+        if not optional or natural <= console.width:
+            return table
+        dropped.append(optional[0])
+        shown.remove(optional[0])
 
 
 @click.command("export")
@@ -316,11 +346,14 @@ def export_command(session_id: int | None, fmt: ExportFormat, output: Path | Non
                 session_id = newest_session(journal)
                 if session_id is None:
                     raise no_sessions(path)
-            if output is None:
-                export_session(journal, session_id, sys.stdout, fmt)
-            else:
-                count = export_to_file(journal, session_id, output, fmt)
-                click.echo(f"betbot: exported {count} bets of session {session_id} to {output}", err=True)
+            with row_progress("exporting", journal.session(session_id).journaled,
+                              show=output is not None or not sys.stdout.isatty()) as watch:
+                if output is None:
+                    export_session(journal, session_id, sys.stdout, fmt, watch)
+                    return
+                count = export_to_file(journal, session_id, output, fmt, watch)
+                noun = "bet" if count == 1 else "bets"
+                click.echo(f"betbot: exported {count:,} {noun} of session {session_id} to {output}", err=True)
     except UnknownSession:
         raise no_session(session_id or 0, path) from None
     except JournalError as exc:

@@ -18,6 +18,7 @@ import click
 
 from betbot.cli.errors import BadInput
 from betbot.cli.options import DURATION, SYMBOL, URL, SettingOption
+from betbot.extras import install_hint
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -304,7 +305,8 @@ def fake_server_command(*, host: str, port: int, allow_remote: bool, latency: st
     try:
         import uvicorn  # noqa: F401, PLC0415 - only to say what is missing
     except ImportError:
-        raise click.ClickException("the fake server needs uvicorn: pip install 'betbot-duckdice[fake]'") from None
+        hint = install_hint("fake", "uvicorn httptools")
+        raise click.ClickException(f"the fake server needs uvicorn: {hint}") from None
     shown = f"[{host}]" if ":" in host else host
     key_note = "the default key fake-api-key" if fake_key == "fake-api-key" else "the key from --api-key"
     click.echo(f"fake DuckDice on http://{shown}:{port} (accepts {key_note}; faults {config.faults or 'none'}); "

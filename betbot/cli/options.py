@@ -48,6 +48,7 @@ __all__ = [
     "SettingText",
     "campaign_options",
     "collect_flags",
+    "complete_strategy",
     "concurrency_options",
     "limit_options",
     "live_options",
@@ -152,8 +153,17 @@ class OptionGroup:
         return func
 
 
+def complete_strategy(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion after -s: the strategy names (built-in and installed plug-ins), read from the entry
+    points alone (nothing is imported, so completing stays quick)."""
+    from importlib.metadata import entry_points  # noqa: PLC0415 - only when a shell asks
+
+    names = {point.name for point in entry_points(group="betbot.strategies")}
+    return sorted(name for name in names if name.startswith(incomplete))
+
+
 strategy_options = OptionGroup("Strategy", (
-    opt("--strategy", "-s", type=NAME, shows="flat",
+    opt("--strategy", "-s", type=NAME, shows="flat", shell_complete=complete_strategy,
         help="Strategy to play (`betbot strategies` lists them), or a Python file's class: FILE.py:ClassName."),
     opt("--script", type=FILE, shows="none",
         help="A DiceBot programmer-mode Lua script to play, unmodified and sandboxed (short for --strategy lua "
@@ -258,7 +268,11 @@ output_options = OptionGroup("Output", (
     opt("--log-format", type=click.Choice(["auto", "console", "json"]), shows="auto",
         help="Logs on stderr: auto is console on a terminal, JSON otherwise."),
     opt("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), shows="info",
-        help="Log level (betbot -v / -q set it too)."),
+        help="Log level (-v / -q set it too)."),
+    # Also here, not only on `betbot` itself: `betbot run -q` is where people type it.
+    opt("-v", "--verbose", "verbose", count=True, default=0, env="", help="More log lines: -v is --log-level debug."),
+    opt("-q", "--quiet", "quiet", count=True, default=0, env="",
+        help="Fewer log lines: -q is --log-level warning, -qq error."),
     opt("--dashboard", type=click.Choice(["auto", "on", "off"]), shows="auto",
         help="Live dashboard on stderr (auto: when it is a terminal)."),
 ))
@@ -337,11 +351,19 @@ def parse_params(values: Sequence[str]) -> dict[str, Any]:
 def collect_flags(options: Mapping[str, Any]) -> dict[str, Any]:
     """The settings given as flags (the others are left to the environment and the config file).
 
-    `betbot -v`/`-q` (kept on the root context) count as a --log-level flag unless --log-level is given.
+    `betbot -v`/`-q` (kept on the root context) and the command's own -v/-q count as a --log-level flag
+    unless --log-level is given.
     """
+    options = dict(options)
+    louder, quieter = options.pop("verbose", 0) or 0, options.pop("quiet", 0) or 0
     flags = {name: value for name, value in options.items() if value is not None and value != ()}
     ctx = click.get_current_context(silent=True)
     verbosity = (ctx.find_root().obj or {}).get("log_level") if ctx is not None else None
+    if louder or quieter:  # the command's own -v/-q count on top of `betbot -v/-q`
+        from betbot.cli import LOG_LEVELS  # noqa: PLC0415 - the package is loaded: this is a lookup
+
+        level = LOG_LEVELS.index(verbosity or "info") - louder + quieter
+        verbosity = LOG_LEVELS[min(max(level, 0), len(LOG_LEVELS) - 1)]
     if verbosity is not None and "log_level" in options and "log_level" not in flags:
         flags["log_level"] = verbosity
     if "max_concurrent" in flags and "parallel" not in flags:

@@ -24,6 +24,7 @@ from betbot.cli.journal import (
     session_argument,
 )
 from betbot.cli.options import SettingOption
+from betbot.cli.rows import row_progress
 from betbot.journal import JournalError, UnknownSession, default_journal_path
 from betbot.observe.report import PlotUnavailable, Report, XAxis, build_report, write_html, write_png
 
@@ -62,7 +63,8 @@ def report_command(session_id: int | None, html_path: Path | None, png_path: Pat
                 session_id = newest_session(journal)
                 if session_id is None:
                     raise no_sessions(path)
-            report = build_report(journal, session_id)
+            with row_progress("reading the bets", journal.session(session_id).journaled) as watch:
+                report = build_report(journal, session_id, watch)
     except UnknownSession:
         raise no_session(session_id or 0, path) from None
     except JournalError as exc:

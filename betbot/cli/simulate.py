@@ -188,7 +188,7 @@ def _simulate(spec: Any, settings: Settings, *, workers: int, dask: bool, schedu
              else "in this process" if executor.workers == 1 else f"{executor.workers} worker processes")
     cap_note = f", sessions capped at {capped:,} bets (no --max-bets)" if capped else ""
     path = "the vectorised kernel" if uses_kernel(spec) else "the generic path (the session machine)"
-    err.print(f"betbot: simulating {spec.sessions:,} sessions of {settings.strategy} from {settings.balance} "
+    err.print(f"betbot: simulating {spec.sessions:,} sessions of {_played(settings)} from {settings.balance} "
               f"{settings.currency} on {path}, {spec.rolls.value} rolls, seed {spec.master_seed!r}, {where}{cap_note}",
               highlight=False, soft_wrap=True)
     if settings.max_duration is not None and settings.sim_latency == 0:
@@ -216,7 +216,7 @@ def _simulate(spec: Any, settings: Settings, *, workers: int, dask: bool, schedu
     if outcome.interrupted:
         done = (f" (interrupted: sessions 0..{aggregates.sessions - 1} done)" if aggregates.sessions
                 else " (interrupted before the first sessions were in)")
-    title = f"{settings.strategy}: {aggregates.sessions:,} sessions, {spec.rolls.value} rolls{done}"
+    title = f"{_played(settings)}: {aggregates.sessions:,} sessions, {spec.rolls.value} rolls{done}"
     out.print(results_table(report, title=title))
     rate = aggregates.bets / outcome.elapsed if outcome.elapsed > 0 else 0.0
     err.print(f"betbot: {aggregates.bets:,} bets in {outcome.elapsed:.2f} s ({rate:,.0f} bets/s); the edge is "
@@ -246,6 +246,12 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _played(settings: Settings) -> str:
+    """What the sessions play, as a title: a script's file name rather than `lua`."""
+    script = settings.script or settings.params.get("script")
+    return Path(str(script)).name if settings.strategy == "lua" and script else settings.strategy
 
 
 def _money(satoshis: Any) -> str:

@@ -392,6 +392,8 @@ def load_settings(flags: dict[str, Any], config: Path | None = None, *, new_sess
         field = ".".join(str(part) for part in error["loc"]) or "settings"
         top = str(error["loc"][0]) if error["loc"] else field
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] in _BOUND_ERRORS and top in Settings.model_fields:
+            message = f"{error.get('input')} is out of range; {_allowed_range(top)}"
         if error["type"] == "extra_forbidden":
             raise SettingsError(
                 f"unknown setting {field!r} in {_origin(top, flags, config)}; see config/betbot.example.toml"
@@ -437,7 +439,29 @@ def _conflicts(settings: Settings, *, new_session: bool) -> list[tuple[str, str]
             and settings.min_balance >= settings.balance:
         found.append(("min_balance", f"{settings.min_balance} is not below the starting balance {settings.balance}; "
                                      "give a lower --min-balance or a higher --balance"))
+    if new_session and not settings.live and settings.stop_loss is not None and not settings.stop_loss.percent \
+            and settings.stop_loss.value > settings.balance:
+        found.append(("stop_loss", f"{settings.stop_loss} is more than the starting balance {settings.balance}, so it "
+                                   "could never stop the run; give at most the balance (or 100%)"))
     return found
+
+
+_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _allowed_range(name: str) -> str:
+    """A field's bounds in words, from its own declaration: `give a value from 1 to 256`, `give more than 0`."""
+    bounds = {key: getattr(meta, key) for meta in Settings.model_fields[name].metadata
+              for key in ("ge", "gt", "le", "lt") if getattr(meta, key, None) is not None}
+    low = f"from {bounds['ge']}" if "ge" in bounds else f"above {bounds['gt']}" if "gt" in bounds else ""
+    high = f"to {bounds['le']}" if "le" in bounds else f"below {bounds['lt']}" if "lt" in bounds else ""
+    if low.startswith("from") and high.startswith("to"):
+        return f"give a value {low} {high}"
+    if low and high:
+        return f"give a value {low} and {high}"
+    if low:
+        return f"give a value {bounds['ge']} or more" if "ge" in bounds else f"give a value {low}"
+    return f"give a value {bounds['le']} or less" if "le" in bounds else f"give a value {high}"
 
 
 def _decimal(value: Any) -> Decimal | None:

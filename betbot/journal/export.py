@@ -27,6 +27,8 @@ __all__ = [
     "EXPORT_COLUMNS",
     "FORMATS",
     "ExportFormat",
+    "RowWrapper",
+    "as_is",
     "export_session",
     "export_to_file",
     "parse_row",
@@ -114,16 +116,27 @@ def write_rows(rows: Iterable[Sequence[Any]], out: TextIO, fmt: ExportFormat) ->
     return count
 
 
-def export_session(journal: Journal, session_id: int, out: TextIO, fmt: ExportFormat) -> int:
-    """Stream every bet of a session to `out`; UnknownSession before anything is written."""
-    return write_rows(journal.bet_rows(session_id), out, fmt)
+RowWrapper = Callable[[Iterable[Any]], Iterable[Any]]  # wraps a stream of rows on its way (a progress bar)
 
 
-def export_to_file(journal: Journal, session_id: int, path: Path, fmt: ExportFormat) -> int:
+def as_is(rows: Iterable[Any]) -> Iterable[Any]:
+    """The RowWrapper that leaves the rows alone."""
+    return rows
+
+
+def export_session(journal: Journal, session_id: int, out: TextIO, fmt: ExportFormat,
+                   watch: RowWrapper = as_is) -> int:
+    """Stream every bet of a session to `out`; UnknownSession before anything is written. `watch` wraps the
+    rows on their way (a progress bar counts them)."""
+    return write_rows(watch(journal.bet_rows(session_id)), out, fmt)
+
+
+def export_to_file(journal: Journal, session_id: int, path: Path, fmt: ExportFormat,
+                   watch: RowWrapper = as_is) -> int:
     """As `export_session`, into a file that appears whole or not at all (a temp file, then os.replace)."""
     rows = journal.bet_rows(session_id)  # an unknown session fails here, before a file is made
     with atomic_write(path, durable=True) as out:
-        return write_rows(rows, out, fmt)
+        return write_rows(watch(rows), out, fmt)
 
 
 def _bool(value: Any) -> int:

@@ -1,7 +1,9 @@
 """The driver: chunks out to an executor, results back into the aggregates, in session-index order.
 
-Theory of operation. At most `2 * workers` chunks are in flight, so every worker always has its next
-chunk waiting and memory stays bounded whatever the number of sessions. Chunks come back in any order;
+Theory of operation. Chunks are sized to take about half a second each (`ChunkPlanner`), so progress
+moves at least every second and an interrupt finds sessions done. At most `2 * workers` chunks are in
+flight, so every worker always has its next chunk waiting and memory stays bounded whatever the number of
+sessions. Chunks come back in any order;
 progress counts them as they arrive, and a reorder buffer (bounded by the chunks in flight) hands them to
 the aggregates, the CSV rows and the path sample strictly in index order, so every output is identical
 for any worker count, executor or scheduling.
@@ -21,7 +23,7 @@ from typing import Any, Protocol
 from betbot.montecarlo.chunk import ChunkResult, uses_kernel
 from betbot.montecarlo.executors import Executor
 from betbot.montecarlo.generic import BalancePath
-from betbot.montecarlo.plan import chunk_size, plan_chunks
+from betbot.montecarlo.plan import ChunkPlanner, chunk_size
 from betbot.montecarlo.results import Aggregates, SessionResult
 from betbot.montecarlo.spec import SimulationSpec
 
@@ -61,9 +63,12 @@ def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | N
     """
     began = clock()
     outcome = SimulationOutcome(aggregates=Aggregates())
-    if size is None:
-        size = chunk_size(spec.sessions - first, executor.workers, kernel=uses_kernel(spec))
-    chunks = plan_chunks(spec.sessions, size, first=first)
+    kernel = uses_kernel(spec)
+    if size is None:  # sized to the time the chunks take
+        chunks = ChunkPlanner(spec.sessions, chunk_size(spec.sessions - first, executor.workers, kernel=kernel),
+                              kernel=kernel, first=first)
+    else:  # the caller's own size: every chunk that size
+        chunks = ChunkPlanner(spec.sessions, size, smallest=size, first=first)
     limit = IN_FLIGHT_PER_WORKER * executor.workers
     in_flight: set[Any] = set()
     arrived: dict[int, ChunkResult] = {}  # by start index, until every earlier chunk is in
@@ -72,7 +77,7 @@ def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | N
         exhausted = False
         while True:
             while not exhausted and len(in_flight) < limit:
-                chunk = next(chunks, None)
+                chunk = chunks.next()
                 if chunk is None:
                     exhausted = True
                     break
@@ -83,6 +88,7 @@ def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | N
                 in_flight.discard(handle)
                 result = executor.result(handle)
                 outcome.worker_seconds += result.seconds
+                chunks.observe(result.stop - result.start, result.seconds)
                 if progress is not None:
                     progress.advance(result.stop - result.start, result.bets)
                 arrived[result.start] = result

@@ -19,6 +19,7 @@ import signal
 from collections.abc import Collection
 from typing import Any, Protocol
 
+from betbot.extras import install_hint
 from betbot.montecarlo.chunk import ChunkResult, SessionFailure, run_chunk
 from betbot.montecarlo.spec import SimulationSpec
 
@@ -137,8 +138,8 @@ class DaskExecutor:
         try:
             import distributed  # noqa: PLC0415 - an optional extra
         except ImportError:
-            raise ExecutorError("the Dask executor needs dask.distributed: pip install 'betbot-duckdice[cluster]'"
-                                ) from None
+            hint = install_hint("cluster", "'dask[distributed]'")
+            raise ExecutorError(f"the Dask executor needs dask.distributed: {hint}") from None
         self._cluster: Any = None
         dask: Any = distributed  # untyped calls: the library has partial annotations
         try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from betbot.atomicfile import atomic_write
+from betbot.extras import install_hint
 from betbot.montecarlo.generic import BalancePath
 from betbot.montecarlo.results import SATOSHIS_PER_COIN, Aggregates
 from betbot.montecarlo.sketch import ValueSketch
@@ -37,7 +38,7 @@ def check_plot_target(path: Path) -> str | None:
     try:
         import matplotlib  # noqa: F401, PLC0415 - only to say early that it is missing
     except ImportError:
-        return "--plot needs matplotlib: pip install 'betbot-duckdice[report]'"
+        return f"--plot needs matplotlib: {install_hint('report', 'matplotlib')}"
     return None
 
 

@@ -23,6 +23,10 @@ def results_table(report: dict[str, Any], *, title: str) -> Table:
     table.add_column("figure", style="bold")
     table.add_column("value", overflow="fold")
     mean = report["mean_profit"]
+    if not report["sessions"]:  # interrupted before any session was in: no figure to show, not 0.00 %
+        table.add_row("sessions", "0 (none finished: no figures)")
+        table.add_row("seed", report["seed"])
+        return table
     rows = [
         ("sessions", f"{report['sessions']:,}"),
         ("bets", f"{report['bets']:,}"),

@@ -36,7 +36,7 @@ from rich.text import Text
 
 from betbot.core.money import money_text
 from betbot.core.session import Limits
-from betbot.observe.summary import elapsed_text, rate_text, summary_rows
+from betbot.observe.summary import elapsed_text, rate_text, streaks_text, summary_rows
 from betbot.observe.view import RunView
 
 __all__ = ["SPARK_WINDOW", "Dashboard", "Progress", "limit_progress", "progress_lines", "render", "sparkline"]
@@ -44,7 +44,8 @@ __all__ = ["SPARK_WINDOW", "Dashboard", "Progress", "limit_progress", "progress_
 _BARS = "▁▂▃▄▅▆▇█"
 REFRESH: Final = 0.25  # seconds between frames
 SPARK_WINDOW: Final = 15.0  # seconds of balance the sparkline shows
-_WIDE: Final = 100  # from this many columns, figures go two pairs to a row
+_WIDE: Final = 130  # from this many columns, figures go two pairs to a row (each pair has room for its widest text)
+_FRAME: Final = 4  # the panel's border and padding, in columns
 STOP_HINT: Final = "Ctrl-C drains the bets in flight and stops; a second Ctrl-C stops at once"
 
 
@@ -98,7 +99,7 @@ def limit_progress(view: RunView, limits: Limits, *, rate: float, session_elapse
         done = min(snap.submitted, limits.max_bets)
         left = limits.max_bets - done
         eta = 0.0 if left == 0 else (left / rate if rate > 0 else None)
-        found.append(Progress("max_bets", done / limits.max_bets, f"{done:,} of {limits.max_bets:,} bets", eta))
+        found.append(Progress("max_bets", done / limits.max_bets, f"{done:,} of {limits.max_bets:,} bets placed", eta))
     if limits.max_duration is not None:
         spent = min(session_elapsed, limits.max_duration)
         found.append(Progress("max_duration", spent / limits.max_duration if limits.max_duration else 1.0,
@@ -160,13 +161,13 @@ def _figures(view: RunView, frame: _Frame, summary: dict[str, Any] | None) -> li
         balance = f"{summary['balance']} {cur}"
         streaks = texts["longest streaks"]
     else:
-        bets = f"{snap.bets:,} ({snap.wins:,} won, {snap.losses:,} lost)"
+        bets = f"{snap.bets:,} settled ({snap.wins:,} won, {snap.losses:,} lost)"
         profit = f"{money_text(snap.profit, sign=True)} {cur}"
         wagered = f"{money_text(snap.wagered)} {cur}"
         drawdown = f"{money_text(snap.max_drawdown)} {cur}"
         luck = "-" if snap.luck is None else f"{snap.luck:.2f} %"
         balance = f"{money_text(snap.balance)} {cur}"
-        streaks = f"{snap.longest_win_streak} wins, {snap.longest_loss_streak} losses"
+        streaks = streaks_text(snap.longest_win_streak, snap.longest_loss_streak)
     streak = f"+{snap.streak}" if snap.streak > 0 else str(snap.streak)
     rate = rate_text(frame.rate) if frame.final else ("-" if frame.rate is None else f"{frame.rate:,.0f}")
     return [
@@ -190,7 +191,8 @@ def _figure_table(figures: list[tuple[str, RenderableType]], width: int) -> Tabl
     table = Table.grid(padding=(0, 2), expand=True)
     for _ in range(pairs):
         table.add_column(style="bold", no_wrap=True)
-        table.add_column(ratio=1)
+        # A value never wraps (the panel's height would jump from frame to frame): cut, with a marker.
+        table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     for start in range(0, len(figures), pairs):
         cells: list[RenderableType] = []
         for label, value in figures[start:start + pairs]:
@@ -203,7 +205,7 @@ def _progress(view: RunView, limits: Limits, frame: _Frame, session_elapsed: flo
     """The time line (elapsed, and the ETA of the binding limit), then a bar per limit."""
     rate = frame.rate or 0.0
     found = limit_progress(view, limits, rate=rate, session_elapsed=session_elapsed)
-    first = binding(found)
+    first = _stopped_by(found, view) or binding(found)
     timing = Text.assemble(("elapsed ", "bold"), elapsed_text(frame.elapsed))
     if first is not None and not frame.final:
         if first.eta is not None:
@@ -216,12 +218,31 @@ def _progress(view: RunView, limits: Limits, frame: _Frame, session_elapsed: flo
     table.add_column(style="bold", no_wrap=True)
     table.add_column(ratio=1)
     table.add_column(no_wrap=True)
-    for item in found:
+    for item in found:  # the limit that stopped the run, or binds first, stands out; the others are dim
         style = "cyan" if item is first else "bright_black"
-        label = Text(item.limit, style="bold" if item is first else "")
+        label = Text(item.limit, style="bold cyan" if item is first else "dim")
         table.add_row(label, ProgressBar(total=1.0, completed=item.fraction, complete_style=style,
                                          finished_style=style), f"{item.fraction:4.0%}  {item.text}")
     return Group(timing, table) if found else Group(timing)
+
+
+def _stopped_by(found: list[Progress], view: RunView) -> Progress | None:
+    """The bar of the limit that stopped the run, if a bar's limit did."""
+    reason = view.snapshot.stop_reason
+    kind = reason.kind.value if reason is not None else None
+    return next((item for item in found if item.limit == kind), None)
+
+
+def _spark(history: list[Decimal], width: int) -> Text:
+    """The balance sparkline, as many of the latest values as fit on one line of the panel."""
+    low, high = min(history), max(history)
+    span = f"  {money_text(low)} .. {money_text(high)}"
+    room = width - _FRAME - len("balance, last 15 s ")
+    if room - len(span) < 10:
+        span = ""  # a narrow terminal: the line itself says more than the range
+    shown = history[-max(1, room - len(span)):]
+    seconds = min(len(shown) * REFRESH, SPARK_WINDOW)
+    return Text.assemble(("balance, last ", "bold"), (f"{seconds:.0f} s ", "bold"), (sparkline(shown), "cyan"), span)
 
 
 def _panel(view: RunView, limits: Limits, frame: _Frame, *, title: str, width: int, session_elapsed: float,
@@ -230,19 +251,15 @@ def _panel(view: RunView, limits: Limits, frame: _Frame, *, title: str, width: i
     lines: list[RenderableType] = [_figure_table(_figures(view, frame, summary), width),
                                    _progress(view, limits, frame, session_elapsed)]
     if frame.history:
-        seconds = min(len(frame.history) * REFRESH, SPARK_WINDOW)
-        low, high = min(frame.history), max(frame.history)
-        spark = Text.assemble(("balance, last ", "bold"), (f"{seconds:.0f} s ", "bold"),
-                              (sparkline(frame.history), "cyan"),
-                              f"  {money_text(low)} .. {money_text(high)}")
-        lines.append(spark)
+        lines.append(_spark(frame.history, width))
     if view.backing_off and not frame.final:
         lines.append(Text(f"BACKING OFF {view.backoff_remaining:.1f} s: {view.backoff_reason}", style="bold yellow"))
     if snap.stop_reason is not None:
         what = "stopped" if frame.final else "stopping"
         lines.append(Text(f"{what}: {snap.stop_reason}", style="yellow"))
         if not frame.final and snap.in_flight:
-            lines.append(Text(f"draining {snap.in_flight} bet(s) in flight; a second Ctrl-C stops at once",
+            bets = "1 bet" if snap.in_flight == 1 else f"{snap.in_flight} bets"
+            lines.append(Text(f"draining {bets} in flight; a second Ctrl-C stops at once",
                               style="dim"))
     elif not frame.final:
         lines.append(Text(STOP_HINT, style="dim"))

@@ -12,6 +12,7 @@ line above the dashboard, instead of across it.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any, TextIO
 
@@ -20,7 +21,7 @@ import structlog
 from betbot.config.settings import LogFormat
 from betbot.redact import install_logging_filters, redact_processor
 
-__all__ = ["configure_logging", "console_rendering", "get_logger"]
+__all__ = ["colors_wanted", "configure_logging", "console_rendering", "get_logger"]
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -46,6 +47,16 @@ def console_rendering() -> bool:
     return _console_rendering
 
 
+def colors_wanted(out: Any) -> bool:
+    """Colour codes in console lines: never with NO_COLOR (no-color.org; `betbot --no-color` sets it), always
+    with FORCE_COLOR, else on a terminal. rich's consoles follow the same two variables by themselves."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(out.isatty())
+
+
 def configure_logging(fmt: LogFormat = LogFormat.AUTO, level: str = "info", stream: TextIO | None = None) -> None:
     global _console_rendering  # noqa: PLW0603 - configured once per process, like structlog itself
     out: Any = stream or _CurrentStderr()
@@ -58,7 +69,8 @@ def configure_logging(fmt: LogFormat = LogFormat.AUTO, level: str = "info", stre
         structlog.processors.format_exc_info if not console else structlog.dev.set_exc_info,
     ]
     processors.append(redact_processor)
-    processors.append(structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer())
+    processors.append(structlog.dev.ConsoleRenderer(colors=colors_wanted(out)) if console
+                      else structlog.processors.JSONRenderer())
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),

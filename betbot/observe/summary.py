@@ -24,8 +24,8 @@ from betbot.core.money import money_text
 from betbot.core.session import SessionSnapshot
 
 __all__ = [
-    "SUMMARY_KEYS", "build_summary", "elapsed_text", "print_summary", "rate_text", "seed_lines", "summary_rows",
-    "summary_table", "write_summary_json",
+    "SUMMARY_KEYS", "build_summary", "elapsed_text", "print_summary", "rate_text", "seed_lines", "streaks_text",
+    "summary_rows", "summary_table", "write_summary_json",
 ]
 
 SUMMARY_KEYS = (
@@ -100,6 +100,15 @@ def rate_text(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:,.1f}"
 
 
+def _count(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 win`, `2 wins`, `1,000 losses`: a count with its noun, never `1 wins` or `bet(s)`."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def streaks_text(wins: int, losses: int) -> str:
+    return f"{_count(wins, 'win')}, {_count(losses, 'loss', 'losses')}"
+
+
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The summary's figures as (label, text): the table, and the dashboard's final frame, show these."""
     cur = summary["currency"]
@@ -114,7 +123,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("wagered", f"{summary['wagered']} {cur}"),
         ("largest bet", f"{summary['largest_bet']} {cur}"),
         ("largest win / loss", f"{summary['largest_win']} / {summary['largest_loss']} {cur}"),
-        ("longest streaks", f"{summary['longest_win_streak']} wins, {summary['longest_loss_streak']} losses"),
+        ("longest streaks", streaks_text(summary["longest_win_streak"], summary["longest_loss_streak"])),
         ("max drawdown", f"{summary['max_drawdown']} {cur}"),
         ("luck", "-" if luck is None else f"{luck:.2f} %"),
         ("speed", f"{rate_text(summary['bets_per_second'])} bets/s over {elapsed_text(summary['elapsed_seconds'])}"),
@@ -125,7 +134,8 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             f"{name} x{entry['calls']} ({entry['amount']} {cur})" for name, entry in skipped.items())
             + ": betbot never moves money out of the account"))
     if summary["unresolved_bets"]:
-        rows.append(("UNRESOLVED", f"{summary['unresolved_bets']} bet(s) of unknown outcome: reconcile"))
+        rows.append(("UNRESOLVED", f"{_count(summary['unresolved_bets'], 'bet')} of unknown outcome: "
+                                   "`betbot run --resume` reconciles them with the site's books"))
     return rows
 
 

@@ -46,7 +46,8 @@ def shipped_dir() -> Path | None:
 
 
 def summary_of(path: Path) -> str:
-    """The file's one-line summary: its first comment line, or a Python file's docstring's first line."""
+    """The file's one-line summary: the first sentence of its opening comment (or a Python file's docstring),
+    whole even when the comment wraps it over several lines."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -56,16 +57,26 @@ def summary_of(path: Path) -> str:
             doc = ast.get_docstring(ast.parse(text)) or ""
         except SyntaxError:
             return ""
-        return doc.strip().splitlines()[0] if doc.strip() else ""
+        return _first_sentence(doc.strip().split("\n\n")[0].splitlines())
     marker = "--" if path.suffix == ".lua" else "#"
+    paragraph: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
-        if not stripped:
+        if not stripped.startswith(marker):
+            if stripped or paragraph:
+                break
             continue
-        if stripped.startswith(marker):
-            return stripped.lstrip("-#").strip()
-        break
-    return ""
+        content = stripped[len(marker):].lstrip("-#")
+        if not content.strip() or content.startswith("  "):  # a blank comment line, or an indented example
+            break
+        paragraph.append(content.strip())
+    return _first_sentence(paragraph)
+
+
+def _first_sentence(lines: list[str]) -> str:
+    text = " ".join(line.strip() for line in lines if line.strip())
+    end = text.find(". ")
+    return text if end < 0 else text[:end + 1]
 
 
 def _plugin_classes(path: Path) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from betbot.atomicfile import atomic_write
+from betbot.extras import install_hint
 from betbot.observe.report.charts import COLOURS, Band, Bars, Chart, Line, XAxis, build_charts
 from betbot.observe.report.stats import Report
 
@@ -72,7 +73,7 @@ def render_figure(report: Report, x_axis: XAxis = "bets") -> Any:
         from matplotlib.figure import Figure  # noqa: PLC0415
     except ImportError:
         raise PlotUnavailable(
-            "a PNG needs matplotlib: pip install 'betbot-duckdice[report]' (or use --html)"
+            f"a PNG needs matplotlib: {install_hint('report', 'matplotlib')} (or use --html)"
         ) from None
     charts = build_charts(report, x_axis)
     by_id = {chart.id: chart for chart in charts}

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from betbot.journal import BetStatus, Journal
+from betbot.journal.export import RowWrapper, as_is
 from betbot.journal.formats import latency_text, money, percent
 from betbot.journal.records import SessionRecord, micros_to_datetime
 from betbot.journal.schema import BET_COLUMNS
@@ -262,11 +263,12 @@ def _duration(span: timedelta) -> str:
 REPORT_COLUMNS: Final = ("decided_at", "status", "amount", "chance", "win", "profit", "latency_ms")
 
 
-def build_report(journal: Journal, session_id: int) -> Report:
-    """The report of one session (UnknownSession if there is none)."""
+def build_report(journal: Journal, session_id: int, watch: RowWrapper = as_is) -> Report:
+    """The report of one session (UnknownSession if there is none); `watch` wraps the rows on their way (a
+    progress bar counts them)."""
     session = journal.session(session_id)
     rows = journal.bet_columns(session_id, REPORT_COLUMNS)
-    return summarize(session, rows, total=session.journaled, columns=REPORT_COLUMNS)
+    return summarize(session, watch(rows), total=session.journaled, columns=REPORT_COLUMNS)
 
 
 def summarize(session: SessionRecord, rows: Iterable[Sequence[Any]], *, total: int = 0,
