@@ -82,5 +82,5 @@ def test_run_with_its_preview_accepts_a_script_that_reads_its_log(tmp_path: Path
                              "--dashboard", "off", "--journal", str(tmp_path / "journal.sqlite3")],
                             capture_output=True, text=True, timeout=120, env=env, check=False)
     assert result.returncode == 0, result.stderr
-    assert "risk preview" in (result.stdout + result.stderr).lower()
+    assert '"event": "risk.preview"' in result.stderr  # the preview ran (stderr is not a terminal: JSON logs)
     assert history.read_text().splitlines() == ["0.02", "from the last run", "bet 1", "bet 2", "bet 3", "bet 4"]
