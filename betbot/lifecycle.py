@@ -36,6 +36,7 @@ from betbot.core.strategy import Strategy
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.hooks import combine
 from betbot.engine.loop import Engine
+from betbot.engine.pacing import PaceChange, Pacer, ReadTimeoutPolicy
 from betbot.engine.ratelimit import TokenBucket
 from betbot.engine.site_books import Reconciler
 from betbot.journal import Journal, SessionRecord, default_journal_path
@@ -246,6 +247,8 @@ def _resumed_settings(settings: Settings, record: SessionRecord, err: Console) -
     update["parallel"] = concurrency > 1
     if concurrency > 1:
         update["max_concurrent"] = concurrency
+        if (record.run_settings or {}).get("auto_concurrency") and not given:
+            update.update(max_concurrent="auto", auto_cap=concurrency)  # paced again, under its own cap
     return settings.model_copy(update=update)
 
 
@@ -345,6 +348,7 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     if journal is not None:
         session_id = _journal_session(journal, settings, wiring, session=session, strategy=strategy)
         journal.set_run_settings(session_id, {"concurrency": settings.concurrency,
+                                              **({"auto_concurrency": True} if settings.auto_concurrency else {}),
                                               **{name: getattr(settings, name) for name in _OWN_GAME},
                                               **({"base_url": settings.base_url} if settings.live else {})})
         if wiring.campaign is not None:
@@ -365,6 +369,7 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
 
     metrics, hosting = wiring.metrics, wiring.hosting
     rate_limit = None if settings.max_rate is None else TokenBucket(settings.max_rate, clock=clock)
+    pacer = _pacer(settings, backend, clock, _PaceRecorder(journal, session_id, session, metrics, log))
     engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=settings.concurrency,
                     drain_timeout=settings.drain_timeout, clock=clock, handle_signals=hosting is None,
                     on_ready=ready, hooks=combine(journal, metrics), reconciler=wiring.reconciler,
@@ -373,7 +378,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
                                *(hosting.observers if hosting else ())),
                     min_bets=MinBetRule(wiring.min_bets.known() if wiring.min_bets else None, settings.below_min_bet),
                     rate_limit=hosting.rate_limit if hosting and hosting.rate_limit else rate_limit,
-                    backoff=hosting.backoff if hosting else None, reseed_every=settings.reseed_every)
+                    backoff=hosting.backoff if hosting else None, reseed_every=settings.reseed_every,
+                    pacer=pacer)
     if resumed is not None and journal is not None:
         # What the site paid at each chance before the restart: reconciliation pays an unknown win the same.
         engine.machine.payouts.update(journal.site_payouts(resumed.id))
@@ -492,6 +498,40 @@ def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, s
     if wiring.reconciler is not None and wiring.reconciler.baseline is not None:
         journal.set_site_baseline(session_id, site_stats_to_json(wiring.reconciler.baseline))
     return session_id
+
+
+def _pacer(settings: Settings, backend: Backend, clock: Callable[[], float],
+           recorder: _PaceRecorder) -> Pacer | None:
+    """`-n auto`'s pacer, toward --max-rate when given; the live read timeout follows the replies with it."""
+    if not settings.auto_concurrency:
+        return None
+    set_read_timeout = getattr(backend, "set_read_timeout", None)
+    ceiling = backend.timeouts.read if isinstance(backend, DuckDiceBackend) else ReadTimeoutPolicy().ceiling
+    return Pacer(ceiling=settings.concurrency, target_rate=settings.max_rate, clock=clock,
+                 timeouts=ReadTimeoutPolicy(ceiling=ceiling), on_change=recorder.changed,
+                 on_read_timeout=set_read_timeout if callable(set_read_timeout) else None)
+
+
+class _PaceRecorder:
+    """Each change of `-n auto`'s limit: journaled (with the last bet admitted before it), counted, logged."""
+
+    def __init__(self, journal: Journal | None, session_id: int | None, session: Session, metrics: Metrics | None,
+                 log: Any) -> None:
+        self.journal = journal
+        self.session_id = session_id
+        self.session = session
+        self.metrics = metrics
+        self.log = log
+
+    def changed(self, change: PaceChange) -> None:
+        after_seq = self.session.next_seq - 1
+        self.log.debug("concurrency.changed", old=change.old, new=change.new, reason=change.reason,
+                       detail=change.detail, after_seq=after_seq)
+        if self.metrics is not None:
+            self.metrics.concurrency_changed(change.reason)
+        if self.journal is not None and self.session_id is not None:
+            self.journal.concurrency_changed(self.session_id, after_seq=after_seq, old=change.old, new=change.new,
+                                             reason=change.reason, detail=change.detail)
 
 
 class _SeedRotations:

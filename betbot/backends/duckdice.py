@@ -273,6 +273,7 @@ class DuckDiceBackend:
         )
         self._transport = transport
         self._extensions = {"timeout": self._client.timeout.as_dict()}
+        self._bet_extensions = self._extensions  # a bet's read timeout may follow the replies (`-n auto`)
 
     def __repr__(self) -> str:
         return f"DuckDiceBackend(base_url={self.base_url!r}, api_key=SecretStr('**********'))"
@@ -294,7 +295,17 @@ class DuckDiceBackend:
             self._urls[path] = url
         return url
 
-    async def _send(self, method: str, path: str, payload: dict[str, Any] | None = None) -> _Reply:
+    def set_read_timeout(self, seconds: float) -> None:
+        """How long a bet's reply may take from now on before its outcome is unknown (other calls keep theirs).
+
+        `-n auto` follows the measured reply times with it, never above `timeouts.read`."""
+        timeout = self._client.timeout
+        read = min(seconds, self.timeouts.read)
+        self._bet_extensions = {"timeout": httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write,
+                                                         pool=timeout.pool).as_dict()}
+
+    async def _send(self, method: str, path: str, payload: dict[str, Any] | None = None,
+                    extensions: dict[str, Any] | None = None) -> _Reply:
         """One request, its body read up to the cap. httpx exceptions propagate to the caller.
 
         The request goes straight to the client's transport. `AsyncClient.send` would add, per request, an
@@ -308,7 +319,7 @@ class DuckDiceBackend:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         content = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         request = httpx.Request(method, self._url(path), headers=client.headers, content=content,
-                                extensions=self._extensions)
+                                extensions=self._extensions if extensions is None else extensions)
         cookies = client.cookies
         if cookies:
             cookies.set_cookie_header(request)
@@ -364,7 +375,7 @@ class DuckDiceBackend:
                            message=f"cannot build the request: {_describe(exc)}")
         failure: Outcome
         try:
-            reply = await self._send("POST", path, payload)
+            reply = await self._send("POST", path, payload, self._bet_extensions)
         except _NOT_SENT as exc:
             failure = Refused(seq=seq, bet=bet, kind=RefusalKind.CONNECT,
                               message=f"could not connect, the bet was not sent ({_describe(exc)})")

@@ -210,9 +210,12 @@ limit_options = OptionGroup("Limits", (
 concurrency_options = OptionGroup("Concurrency", (
     opt("--parallel/--sequential", "parallel", shows="sequential",
         help="Run up to --max-concurrent bets at once, or one at a time."),
-    opt("--max-concurrent", "-n", type=INT, shows="5",
+    opt("--max-concurrent", "-n", type=SettingText("N|auto"), shows="5",
         help="Bets in flight at most (1-256); implies --parallel. Capped by what the strategy tolerates, "
-             "and printed at start."),
+             "and printed at start. auto: paced from the replies: Little's law toward --max-rate when given, "
+             "then +1 a round while the site keeps up, cut on a 429, a challenge or replies slowing past "
+             "their baseline; never above --auto-cap. The live read timeout then follows the reply times."),
+    opt("--auto-cap", type=INT, shows="32", help="With -n auto: never more bets in flight than this (1-256)."),
     opt("--drain-timeout", type=DURATION, shows="30s",
         help="On a stop or the first SIGINT/SIGTERM, wait this long for the bets in flight; a second signal "
              "stops at once."),

@@ -35,6 +35,7 @@ from pydantic_settings import SettingsError as SourceError
 
 from betbot.config.units import AmountOrPercent, parse_amount_or_percent, parse_duration, parse_host_port
 from betbot.core.money import AmountError, parse_amount
+from betbot.engine.pacing import DEFAULT_CAP
 
 __all__ = ["NOTIFY_EVENTS", "LogFormat", "Settings", "SettingsError", "is_duration", "load_settings",
            "setting_sources"]
@@ -169,7 +170,11 @@ class Settings(BaseSettings):
 
     # Concurrency and lifecycle.
     parallel: bool = Field(default=False, description="run several bets at once")
-    max_concurrent: int = Field(default=5, ge=1, le=256, description="bets in flight with --parallel")
+    max_concurrent: Annotated[int, Field(ge=1, le=256)] | Literal["auto"] = Field(
+        default=5, description="bets in flight with --parallel, or auto: paced from the replies (Little's law "
+                               "toward --max-rate, AIMD on 429s, challenges and rising latency)")
+    auto_cap: int = Field(default=DEFAULT_CAP, ge=1, le=256,
+                          description="with max_concurrent = auto: never more bets in flight than this")
     drain_timeout: Duration = Field(default=30.0, description="on stop, wait this long for bets in flight")
 
     # The simulator (the default backend).
@@ -301,10 +306,33 @@ class Settings(BaseSettings):
     def _chance_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, float) else value
 
+    @field_validator("max_concurrent", mode="before")
+    @classmethod
+    def _auto_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, str) and not value.strip().lstrip("+").isdigit():
+            raise ValueError("must be a number of bets 1-256, or auto")
+        return value
+
+    @model_validator(mode="after")
+    def _auto_is_parallel(self) -> Settings:
+        # `max_concurrent = "auto"` in a file or the environment means parallel unless --sequential says not.
+        if self.max_concurrent == "auto" and "parallel" not in self.model_fields_set:
+            self.parallel = True
+        return self
+
+    @property
+    def auto_concurrency(self) -> bool:
+        """`-n auto`: the engine paces the bets in flight, up to `concurrency`."""
+        return self.parallel and self.max_concurrent == "auto"
+
     @property
     def concurrency(self) -> int:
-        """What the user asked for: --max-concurrent with --parallel, else one bet at a time."""
-        return self.max_concurrent if self.parallel else 1
+        """What the user asked for: --max-concurrent with --parallel (auto: its cap), else one bet at a time."""
+        if not self.parallel:
+            return 1
+        return self.auto_cap if self.max_concurrent == "auto" else self.max_concurrent
 
 
 def is_duration(field: str) -> bool:

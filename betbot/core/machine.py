@@ -195,6 +195,9 @@ class SessionMachine:
         self.session = session
         self.strategy = strategy
         self.concurrency = effective_concurrency(concurrency, strategy)
+        # Bets admitted in flight at most right now: the concurrency, or less while a pacer (`-n auto`) holds
+        # it lower. The reorder window stays sized to the concurrency, the most that can ever be in flight.
+        self.in_flight_limit = self.concurrency
         self.min_bets = min_bets if min_bets is not None else MinBetRule()
         self.reconcile_unknown = reconcile_unknown  # the driver can read the site's books
         self.continue_after_reconciliation = continue_after_reconciliation
@@ -241,7 +244,7 @@ class SessionMachine:
     # -- the driver asks ----------------------------------------------------------------------------------
     def next_action(self, now: float) -> Action:
         session = self.session
-        if session.in_flight < self.concurrency and not self._reseed and not self.paused \
+        if session.in_flight < self.in_flight_limit and not self._reseed and not self.paused \
                 and session.open_for_bets(now):
             if self._resume_at is not None:
                 if now < self._resume_at:

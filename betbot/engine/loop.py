@@ -55,6 +55,7 @@ from betbot.core.reorder import ReorderBuffer
 from betbot.core.session import Limits, Session
 from betbot.core.strategy import Strategy
 from betbot.engine.backoff import SharedBackoff
+from betbot.engine.pacing import Pacer
 from betbot.engine.ratelimit import TokenBucket
 from betbot.engine.site_books import Reconciler
 
@@ -119,6 +120,7 @@ class Engine:
         rate_limit: TokenBucket | None = None,
         reseed_every: int | None = None,
         observers: tuple[Any, ...] = (),
+        pacer: Pacer | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
@@ -137,6 +139,10 @@ class Engine:
             reconcile_unknown=reconciler is not None, continue_after_reconciliation=continue_after_reconciliation,
             reseed_every=reseed_every, observer=_fan_out(hooks, *observers),
         )
+        self.pacer = pacer  # `-n auto`: moves the machine's in-flight limit from what the replies say
+        if pacer is not None:
+            pacer.cap_at(self.machine.concurrency)  # never above what the strategy tolerates
+            self.machine.in_flight_limit = pacer.limit
         self._durable = getattr(hooks, "durable", None)  # the journal's: await it before a request leaves
         self.signals = _Signals()
         self.retries = 0
@@ -290,10 +296,13 @@ class Engine:
                 await self.backoff.wait()
                 if self.rate_limit is not None:
                     await self.rate_limit.acquire()
+                sent_at = self.clock()
                 try:
                     outcome = await self.backend.place(seq, bet)
                 except Exception as exc:  # noqa: BLE001 - a backend bug must not lose track of the bet
                     outcome = Unknown(seq=seq, bet=bet, message=f"backend failed: {type(exc).__name__}")
+                if self.pacer is not None:
+                    self._pace(outcome, self.clock() - sent_at)
                 if isinstance(outcome, Refused) and outcome.kind in RETRYABLE_REFUSALS:
                     self._retry_later(outcome)
                     outcome = None
@@ -304,6 +313,26 @@ class Engine:
         if outcome is None:  # cancelled by the drain deadline or a second signal
             outcome = Unknown(seq=seq, bet=bet, message="cancelled while in flight; it may have run")
         self._send.send_nowait((seq, outcome))
+
+    def _pace(self, outcome: Outcome, seconds: float) -> None:
+        """Tell the pacer what a reply said; a new limit reaches the machine, and a higher one wakes the loop."""
+        pacer = self.pacer
+        assert pacer is not None  # noqa: S101 - called only with a pacer
+        if isinstance(outcome, Refused):
+            kind = outcome.kind
+            if kind is RefusalKind.RATE_LIMIT or kind is RefusalKind.CHALLENGE:
+                pacer.pushed_back("429" if kind is RefusalKind.RATE_LIMIT else "challenge")
+            elif kind is not RefusalKind.CONNECT:
+                pacer.replied(seconds)
+        elif outcome.__class__ is not Unknown:
+            # An unknown outcome says nothing of how long replies take (a read timeout would only feed itself).
+            pacer.replied(seconds)
+        limit = pacer.limit
+        if limit != self.machine.in_flight_limit:
+            raised = limit > self.machine.in_flight_limit
+            self.machine.in_flight_limit = limit
+            if raised:
+                self._wake()
 
     def _retry_later(self, refusal: Refused) -> None:
         """A refusal that placed nothing (rate limit, challenge): every coroutine backs off, then it is resent."""

@@ -150,8 +150,24 @@ _V4: Final = (
     "ALTER TABLE sessions ADD COLUMN campaign_id INTEGER REFERENCES campaigns (id)",
 )
 
+# Version 5: `-n auto`: every change of the number of bets in flight, with its reason (betbot.engine.pacing).
+_V5: Final = (
+    """
+    CREATE TABLE concurrency_changes (
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        at         TEXT NOT NULL,     -- UTC, ISO 8601
+        after_seq  INTEGER NOT NULL,  -- the last bet admitted before the change
+        old        INTEGER NOT NULL,
+        new        INTEGER NOT NULL,
+        reason     TEXT NOT NULL,     -- little, slow-start, increase, 429, challenge, latency, target
+        detail     TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX concurrency_changes_session ON concurrency_changes (session_id)",
+)
+
 # MIGRATIONS[n - 1] takes a journal from version n - 1 to version n. Append; never edit a shipped one.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

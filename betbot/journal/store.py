@@ -524,6 +524,22 @@ class Journal:
             if cursor.rowcount == 0:
                 raise self._unknown(session_id)
 
+    def concurrency_changed(self, session_id: int, *, after_seq: int, old: int, new: int, reason: str,
+                            detail: str) -> None:
+        """`-n auto` changed the number of bets in flight (rare: at most about once per reply time)."""
+        self._write("INSERT INTO concurrency_changes (session_id, at, after_seq, old, new, reason, detail) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (session_id, datetime.now(UTC).isoformat(), after_seq, old, new, reason, detail),
+                    "a concurrency change")
+
+    def concurrency_changes(self, session_id: int) -> list[dict[str, Any]]:
+        """A session's concurrency changes, oldest first (`-n auto`)."""
+        rows = self._con.execute(
+            "SELECT at, after_seq, old, new, reason, detail FROM concurrency_changes WHERE session_id = ? "
+            "ORDER BY rowid", (session_id,)).fetchall()
+        return [{"at": at, "after_seq": seq, "old": old, "new": new, "reason": reason, "detail": detail}
+                for at, seq, old, new, reason, detail in rows]
+
     def save_strategy_state(self, session_id: int, seq: int, state: Mapping[str, Any]) -> None:
         """Save `Strategy.save_state()` as of bet `seq` (every bet up to it is flushed with it)."""
         self.flush()

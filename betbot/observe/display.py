@@ -179,11 +179,18 @@ def _figures(view: RunView, frame: _Frame, summary: dict[str, Any] | None) -> li
         ("luck", luck),
         ("streak", f"{streak} now; longest {streaks}"),
         ("max drawdown", drawdown),
-        ("in flight", f"{snap.in_flight} of {view.concurrency}, {view.buffered} waiting to be released in order"),
+        ("in flight", f"{snap.in_flight} of {_limit_text(view)}, {view.buffered} waiting to be released in order"),
         ("exposure", f"{money_text(snap.exposure)} {cur}"),
         *([("back-offs", f"{view.backoff_trips:,} ({view.retries:,} bets sent again)")]
           if view.backoff_trips or view.retries else []),
     ]
+
+
+def _limit_text(view: RunView) -> str:
+    """The fixed concurrency, or `-n auto`'s current limit with its cap and the reason of its last change."""
+    if view.in_flight_limit is None:
+        return str(view.concurrency)
+    return f"{view.in_flight_limit} (auto, cap {view.concurrency}: {view.pace_reason})"
 
 
 def _figure_table(figures: list[tuple[str, RenderableType]], width: int) -> Table:

@@ -62,6 +62,12 @@ class _Samples(Collector):
                                ("reconciled_not_run", metrics.reconciled_not_run)):
             bets.add_metric([outcome], count)
         yield bets
+        if metrics.concurrency_changes:
+            changes = CounterMetricFamily("betbot_concurrency_changes", "-n auto: changes of the bets in flight "
+                                          "allowed, by reason.", labels=["reason"])
+            for reason, count in sorted(metrics.concurrency_changes.items()):
+                changes.add_metric([reason], count)
+            yield changes
         # The sum is read before the buckets: a bet released in between shows in the count one scrape before
         # its latency shows in the sum, never the other way round; the buckets are copied in one step, so the
         # count (the +Inf bucket) always agrees with them.
@@ -90,6 +96,9 @@ class _Samples(Collector):
                                   "hit it).", value=view.backoff_trips)
         yield CounterMetricFamily("betbot_retries", "Bets sent again after a rate limit or a challenge.",
                                   value=view.retries)
+        if view.in_flight_limit is not None:
+            yield _gauge("betbot_concurrency_limit", "-n auto: the bets in flight allowed now.", view.in_flight_limit)
+        yield _gauge("betbot_concurrency_cap", "The most bets in flight (-n, or -n auto's cap).", view.concurrency)
         yield _gauge("betbot_stopped", "1 once the session stopped admitting bets.", 1 if view.stopped else 0)
         currency = [snap.currency]
         balance = GaugeMetricFamily("betbot_balance", "The session's balance.", labels=["currency"])
@@ -130,6 +139,7 @@ class Metrics:
         self._buckets = [0] * len(_LE)  # per bucket, not cumulative: one increment per bet
         self._latency_sum = 0.0
         self._admitted_at: dict[int, float] = {}
+        self.concurrency_changes: dict[str, int] = {}  # -n auto: changes by reason
         self.registry.register(_Samples(self))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -172,6 +182,10 @@ class Metrics:
 
     def sync(self) -> None:
         pass  # nothing to make durable
+
+    def concurrency_changed(self, reason: str) -> None:
+        """`-n auto` moved the limit on bets in flight (the pacer's listener)."""
+        self.concurrency_changes[reason] = self.concurrency_changes.get(reason, 0) + 1
 
 
 class MetricsServer:

@@ -33,6 +33,10 @@ class RunView:
     backoff_reason: str
     backoff_trips: int  # back-off episodes so far (one per pause, however many bets hit it)
     retries: int  # bets sent again after a rate limit or a challenge
+    # `-n auto`: the bets in flight allowed right now (the concurrency above is its cap), and why; None when
+    # the concurrency is fixed.
+    in_flight_limit: int | None = None
+    pace_reason: str | None = None
 
     @property
     def stopped(self) -> bool:
@@ -52,4 +56,6 @@ def view_of(engine: Engine) -> RunView:
         backoff_reason=backoff.reason,
         backoff_trips=backoff.episodes,
         retries=engine.retries,
+        in_flight_limit=None if engine.pacer is None else engine.machine.in_flight_limit,
+        pace_reason=None if engine.pacer is None else engine.pacer.reason,
     )

@@ -1,0 +1,180 @@
+"""The `-n auto` controller on a fake clock: Little's law, AIMD, latency, read timeouts."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from betbot.engine.pacing import LatencyWindow, PaceChange, Pacer, ReadTimeoutPolicy
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _replies(pacer: Pacer, clock: FakeClock, count: int, seconds: float) -> None:
+    """`count` replies of `seconds` each, arriving as a window of `pacer.limit` would return them."""
+    for _ in range(count):
+        clock.now += seconds / pacer.limit
+        pacer.replied(seconds)
+
+
+def test_little_law_jumps_to_the_n_that_reaches_the_target_rate() -> None:
+    clock = FakeClock()
+    changes: list[PaceChange] = []
+    pacer = Pacer(ceiling=64, target_rate=100.0, clock=clock, on_change=changes.append)
+    _replies(pacer, clock, 8, 0.2)  # one round: 100 bets/s x 0.2 s = 20, x 1.2 headroom = 24
+    assert pacer.limit == 24
+    assert changes[-1].reason == "little"
+    assert "100 bets/s" in changes[-1].detail
+    _replies(pacer, clock, 500, 0.2)
+    assert pacer.limit == 24  # at the goal: no additive increase past the rate's N
+
+
+def test_the_target_follows_latency_down() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, target_rate=100.0, clock=clock)
+    _replies(pacer, clock, 200, 0.2)
+    assert pacer.limit == 24
+    _replies(pacer, clock, 2000, 0.02)  # the replies got ten times faster: the mean follows, so does N
+    assert pacer.limit <= 4
+    assert pacer.reason == "target"
+
+
+def test_slow_start_doubles_up_to_the_ceiling_without_a_target() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=20, clock=clock)
+    seen = [pacer.limit]
+    for _ in range(10):
+        _replies(pacer, clock, max(8, pacer.limit), 0.05)
+        seen.append(pacer.limit)
+    assert seen[:5] == [2, 4, 8, 16, 20]
+    assert max(seen) == 20  # never above the ceiling
+
+
+def test_a_429_cuts_the_limit_once_per_burst_then_it_grows_by_one() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, clock=clock)
+    _replies(pacer, clock, 8 + 8 + 8 + 16, 0.05)
+    assert pacer.limit == 32
+    for _ in range(20):  # twenty bets of one burst are refused together
+        pacer.pushed_back("429")
+    assert pacer.limit == 22  # 32 x 0.7, once
+    assert pacer.reason == "429"
+    assert not pacer.slow_start
+    clock.now += 1.0
+    _replies(pacer, clock, 22, 0.05)
+    assert pacer.limit == 23
+    assert pacer.reason == "increase"
+
+
+def test_a_429_storm_drives_the_limit_down_to_one() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=32, clock=clock)
+    for _ in range(30):
+        clock.now += 1.0  # a new burst each second
+        pacer.pushed_back("429")
+    assert pacer.limit == 1
+    assert pacer.decreases >= 9
+
+
+def test_probing_slows_near_the_limit_where_the_site_pushed_back() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=10, clock=clock)
+    pacer.slow_start = False
+    pacer.pushed_back("challenge")  # at 10: down to 7
+    clock.now += 1.0
+    assert pacer.limit == 7
+    _replies(pacer, clock, 8 * 2, 0.05)  # 7 -> 8 -> 9: below the push-back point, +1 a round
+    assert pacer.limit == 9
+    _replies(pacer, clock, 9 * 3, 0.05)  # at 9 (10 - 1): three more rounds are not enough
+    assert pacer.limit == 9
+    _replies(pacer, clock, 9 * 5, 0.05)  # the eighth round probes one higher
+    assert pacer.limit == 10
+
+
+def test_latency_past_its_baseline_cuts_the_limit_and_a_slower_site_becomes_the_baseline() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=16, clock=clock)
+    pacer.slow_start = False
+    _replies(pacer, clock, 16 * 3, 0.02)
+    assert pacer.baseline == pytest.approx(0.02)
+    for _ in range(2 * pacer.limit):  # queueing: five times the baseline, until a round ends on it
+        _replies(pacer, clock, 1, 0.1)
+        if pacer.reason == "latency":
+            break
+    cut_from = pacer.changes[-1].old
+    assert pacer.limit == int(cut_from * 0.7)
+    assert pacer.reason == "latency"
+    assert "baseline 20 ms" in pacer.changes[-1].detail
+    cut = pacer.limit
+    _replies(pacer, clock, 2 * max(cut, 8), 0.1)  # still slow with fewer in flight: the site itself is slower
+    assert pacer.baseline == pytest.approx(0.1)
+    assert pacer.limit >= cut  # not cut again
+    _replies(pacer, clock, 200, 0.1)
+    assert pacer.reason == "increase"
+
+
+def test_jittery_replies_without_queueing_do_not_cut() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=32, clock=clock)
+    rng = random.Random(7)
+    for _ in range(3000):
+        clock.now += 0.001
+        pacer.replied(0.02 + rng.random() * 0.02)  # 20-40 ms
+    assert pacer.decreases == 0
+    assert pacer.limit == 32
+
+
+def test_the_limit_never_leaves_one_to_ceiling_and_cap_at_lowers_it() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=8, start=100, clock=clock)
+    assert pacer.limit == 8
+    pacer.cap_at(3)
+    assert (pacer.ceiling, pacer.limit) == (3, 3)
+    for _ in range(50):
+        clock.now += 10
+        pacer.pushed_back("429")
+    assert pacer.limit == 1
+
+
+def test_read_timeout_follows_latency_between_floor_and_ceiling() -> None:
+    clock = FakeClock()
+    seen: list[float] = []
+    pacer = Pacer(ceiling=8, clock=clock, on_read_timeout=seen.append,
+                  timeouts=ReadTimeoutPolicy(ceiling=15.0, floor=1.0, multiple=4.0, min_samples=50))
+    assert pacer.read_timeout == 15.0
+    _replies(pacer, clock, 40, 0.5)
+    assert pacer.read_timeout == 15.0  # too few replies yet
+    _replies(pacer, clock, 40, 0.5)
+    assert pacer.read_timeout == pytest.approx(2.0)  # 4 x the p99 of 0.5 s
+    assert seen == [pytest.approx(2.0)]
+    _replies(pacer, clock, 600, 0.01)
+    assert pacer.read_timeout == 1.0  # the floor
+    _replies(pacer, clock, 600, 9.0)
+    assert pacer.read_timeout == 15.0  # the old fixed timeout is the ceiling
+
+
+def test_latency_window_quantile() -> None:
+    window = LatencyWindow(size=4)
+    assert window.quantile(0.99) == 0.0
+    for value in (5.0, 1.0, 2.0, 3.0, 4.0):
+        window.add(value)
+    assert len(window) == 4  # the oldest (5.0) is gone
+    assert window.quantile(0.5) == 2.0
+    assert window.quantile(0.99) == 4.0
+    assert window.mean() == 2.5
+
+
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(ValueError, match="ceiling"):
+        Pacer(ceiling=0)
+    with pytest.raises(ValueError, match="target_rate"):
+        Pacer(ceiling=4, target_rate=0)
+    with pytest.raises(ValueError, match="decrease"):
+        Pacer(ceiling=4, decrease=1.0)
