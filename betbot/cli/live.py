@@ -264,9 +264,11 @@ def _is_loopback(host: str) -> bool:
 @click.option("--slow-delay", default="30s", show_default=True, type=DURATION,
               help="How long a slow-after-execute reply waits.")
 @click.option("--legacy-shape", is_flag=True, help="Answer bets with the older isHigh + threshold fields.")
+@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="BETS/S",
+              help="The site's own rate limit: bets arriving faster get a 429 and do not run.")
 def fake_server_command(*, host: str, port: int, allow_remote: bool, latency: str, jitter: str, faults: str,
                         balances: tuple[str, ...], min_bets: tuple[str, ...], fake_key: str, seed: str,
-                        retry_after: str, slow_delay: str, legacy_shape: bool) -> None:
+                        retry_after: str, slow_delay: str, legacy_shape: bool, rate_limit: float | None) -> None:
     """Serve a fake DuckDice API (no real money) for trying betbot and for tests.
 
     \b
@@ -299,6 +301,7 @@ def fake_server_command(*, host: str, port: int, allow_remote: bool, latency: st
             retry_after=retry_after or None,
             slow_delay=parse_latency(slow_delay),
             legacy_shape=legacy_shape,
+            rate_limit=rate_limit,
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from None

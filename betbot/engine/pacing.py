@@ -40,6 +40,7 @@ _HEADROOM: Final = 1.2  # Little's N x this: the rate is held by the token bucke
 _LATENCY_SLACK: Final = 0.005  # seconds: a round must be this much slower too (timer noise at low latency)
 _PROBE_EVERY: Final = 8  # rounds between +1 steps at or above the limit where the site last pushed back
 _BASELINE_ROUNDS: Final = 16  # the baseline is the lowest round median of this many recent rounds
+_RECENT_WEIGHT: Final = 1 / 32  # the recent mean reply time (Little's law) moves this far toward each reply
 _MIN_ROUND: Final = 8  # replies per round at least: the median of one or two replies is noise
 
 
@@ -126,6 +127,7 @@ class Pacer:
         self.on_change = on_change
         self.on_read_timeout = on_read_timeout
         self.latencies = LatencyWindow()
+        self.recent_latency: float | None = None  # an exponentially weighted mean of the reply times, seconds
         self.limit = max(1, min(start, ceiling))
         self.read_timeout = self.timeouts.ceiling
         self.changes: deque[PaceChange] = deque(maxlen=64)  # the latest, for a dashboard; all go to on_change
@@ -151,9 +153,9 @@ class Pacer:
 
     def goal(self) -> int:
         """The most the limit may reach now: the ceiling, or Little's N for the target rate if lower."""
-        if self.target_rate is None or not self.latencies:
+        if self.target_rate is None or self.recent_latency is None:
             return self.ceiling
-        return max(1, min(self.ceiling, math.ceil(self.target_rate * self.latencies.mean() * _HEADROOM - 1e-9)))
+        return max(1, min(self.ceiling, math.ceil(self.target_rate * self.recent_latency * _HEADROOM - 1e-9)))
 
     def cap_at(self, most: int) -> None:
         """Lower the ceiling (the engine's: what the strategy tolerates); the limit follows it down."""
@@ -164,6 +166,8 @@ class Pacer:
     def replied(self, seconds: float) -> None:
         """A reply came (any outcome but a rate limit or a challenge), `seconds` after the request left."""
         self.latencies.add(seconds)
+        recent = self.recent_latency
+        self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
         self._round.append(seconds)
         if len(self._round) >= max(self.limit, _MIN_ROUND):
             self._end_round()
@@ -215,7 +219,7 @@ class Pacer:
                 self._set(self.limit + 1, "increase", f"a round at {self.limit} without push-back")
 
     def _little_detail(self) -> str:
-        return (f"{self.target_rate:g} bets/s x {self.latencies.mean() * 1000:.0f} ms mean reply "
+        return (f"{self.target_rate:g} bets/s x {(self.recent_latency or 0) * 1000:.0f} ms mean reply "
                 f"x {_HEADROOM:g} headroom")
 
     def _cut(self, reason: str, detail: str) -> None:

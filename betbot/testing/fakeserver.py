@@ -30,6 +30,10 @@ Faults (bet endpoints only), drawn per request with a seeded RNG, at the given r
     5xx-after-execute     YES        502 HTML (like Cloudflare's 524: the      Unknown
                                      origin ran the bet, the reply was lost)
 
+A site-wide rate limit (`rate_limit` bets/s, a token bucket of `rate_burst`) refuses bets that arrive too
+fast with the same 429 (counted in `rate_limited`). The latency is read per request: a test may change
+`config.latency` while a run goes on.
+
 "Executed" is recorded in the ledger with the fault's name, so a test can check that reconciliation
 found exactly the bets that ran. A malformed reply is executed on purpose: it is the worst case for a
 client (money moved, the reply unusable) and the one it must never count as refused.
@@ -128,6 +132,10 @@ class FakeServerConfig:
     rules: GameRules = field(default_factory=GameRules)
     retry_after: str | None = "0"  # the Retry-After header of a 429 fault; None sends none
     slow_delay: float = 30.0  # how long a slow-after-execute reply is held back
+    # The site's own rate limit: bets arriving faster than this many a second (a token bucket holding
+    # `rate_burst` bets) get a 429 and are not executed. None: no limit (only the random 429 fault).
+    rate_limit: float | None = None
+    rate_burst: float = 1.0
     legacy_shape: bool = False  # answer with the older isHigh + threshold instead of choice
     username: str = "fakeduck"
     events: list[dict[str, Any]] = field(default_factory=list)  # `tle[]` of /bot/user-info: {hash, name, status}
@@ -142,6 +150,8 @@ class FakeServerConfig:
                 raise ValueError(f"fault {name}: rate {rate} must be between 0 and 1")
         if sum(self.faults.values()) > 1:
             raise ValueError("the fault rates add up to more than 1")
+        if self.rate_limit is not None and (self.rate_limit <= 0 or self.rate_burst < 1):
+            raise ValueError("rate_limit must be above 0 and rate_burst at least 1")
         if self.latency < 0 or self.jitter < 0 or self.slow_delay < 0:
             raise ValueError("latency, jitter and slow_delay must be 0 or more")
         if not self.api_key:
@@ -279,6 +289,9 @@ class FakeDuckDice:
         self._per_currency: dict[str, _Counters] = {}
         self._user_hash = hashlib.sha256(f"{config.seed}/user".encode()).hexdigest()[:10]
         self._luck = _RecentLuck()
+        self.rate_limited = 0  # bets refused by `rate_limit` (not by the random 429 fault)
+        self._tokens = config.rate_burst
+        self._tokens_at: float | None = None
 
     @staticmethod
     def _faucet_key(currency: str) -> str:
@@ -442,6 +455,21 @@ class FakeDuckDice:
                 return name
         return None
 
+    def _over_rate(self) -> bool:
+        """Whether a bet arriving now is over `rate_limit` (it then takes no token)."""
+        rate = self.config.rate_limit
+        if rate is None:
+            return False
+        now = anyio.current_time()
+        if self._tokens_at is not None:
+            self._tokens = min(self.config.rate_burst, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if self._tokens < 1:
+            self.rate_limited += 1
+            return True
+        self._tokens -= 1
+        return False
+
     def _latency(self) -> float:
         config = self.config
         return config.latency + (self._latency_rng.random() * config.jitter if config.jitter > 0 else 0.0)
@@ -458,7 +486,7 @@ class FakeDuckDice:
         if latency > 0:
             # The request's way in: arrival order, not send order, decides the nonce.
             await anyio.sleep_until(arrived + latency / 2)
-        fault = self._draw_fault()
+        fault = "429" if self._over_rate() else self._draw_fault()
         reply = self._before_execute(path, query, fault)
         if reply is not None:
             _log_fault(fault, path, self.requests, executed=None)

@@ -1,0 +1,195 @@
+"""`-n auto` end to end: the engine, its pacer and DuckDiceBackend against the fake server on 127.0.0.1.
+
+The fake's latency and its own rate limit are what the pacer reacts to (no sleeps in the tests themselves):
+it converges to the Little's-law N within a bound, never passes the cap nor the rate, follows a change of
+latency, backs off on a storm of 429s, and its read timeout follows the replies (a slow reply is still a bet
+of unknown outcome, reconciled from the site's books).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from pydantic import SecretStr
+
+from betbot.backends.duckdice import DuckDiceBackend, Timeouts
+from betbot.core.fairness import GameRules
+from betbot.core.models import BetRequest, Outcome, Settled
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.engine.backoff import SharedBackoff
+from betbot.engine.loop import Engine
+from betbot.engine.pacing import PaceChange, Pacer, ReadTimeoutPolicy
+from betbot.engine.ratelimit import TokenBucket
+from betbot.engine.site_books import Reconciler
+from betbot.redact import unregister_secret
+from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake
+
+KEY = "fake-key-for-pacing-tests"
+STAKE = Decimal("0.01")
+
+
+@pytest.fixture(autouse=True)
+def _forget_key():  # type: ignore[no-untyped-def]
+    yield
+    unregister_secret(KEY)
+
+
+class FlatParams(StrategyParams):
+    amount: Decimal = STAKE
+
+
+class Flat(Strategy):
+    name = "pacing-flat"
+    summary = "flat stake for tests"
+    Params = FlatParams
+    max_in_flight = None
+
+    def next_bet(self, view: SessionView) -> BetRequest:
+        return self.dice_bet(self.params.amount)  # type: ignore[attr-defined]
+
+
+@dataclass
+class Watch:
+    """EngineHooks: the most bets in flight seen at any admission, against the limit in force then."""
+
+    engine: Engine | None = None
+    most_in_flight: int = 0
+    over_limit: int = 0
+    on_admitted: Callable[[int], None] | None = None
+    settled: list[Settled] = field(default_factory=list)
+
+    def admitted(self, seq: int, bet: BetRequest, now: float) -> None:
+        assert self.engine is not None
+        in_flight = self.engine.session.in_flight  # this bet included
+        self.most_in_flight = max(self.most_in_flight, in_flight)
+        if in_flight > self.engine.machine.in_flight_limit:
+            self.over_limit += 1
+        if self.on_admitted is not None:
+            self.on_admitted(seq)
+
+    def sync(self) -> None:
+        pass
+
+    def released(self, outcome: Outcome, now: float) -> None:
+        if isinstance(outcome, Settled):
+            self.settled.append(outcome)
+
+    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
+                   note: str | None = None) -> None:
+        pass
+
+
+@dataclass
+class AutoRun:
+    engine: Engine
+    watch: Watch
+    changes: list[tuple[int, PaceChange]]  # (bets admitted before it, the change)
+    backend: DuckDiceBackend
+
+
+async def play_auto(app: FakeDuckDice, *, bets: int, cap: int, rate: float | None = None, fixed: int | None = None,
+                    timeouts: ReadTimeoutPolicy | None = None, reconcile: bool = False,
+                    on_admitted: Callable[[int], None] | None = None) -> AutoRun:
+    """One session against the fake, paced (`fixed` None) or at a fixed N."""
+    async with serve_fake(app=app) as base_url:
+        backend = DuckDiceBackend(api_key=SecretStr(KEY), base_url=base_url, max_connections=cap, trust_env=False,
+                                  timeouts=Timeouts(connect=2, read=10, write=2, pool=2))
+        async with backend:
+            context = StrategyContext(currency="DOGE", starting_balance=Decimal(100))
+            session = Session(currency="DOGE", starting_balance=Decimal(100), limits=Limits(max_bets=bets),
+                              started_at=time.monotonic())
+            changes: list[tuple[int, PaceChange]] = []
+            pacer = None
+            if fixed is None:
+                pacer = Pacer(ceiling=cap, target_rate=rate, timeouts=timeouts or ReadTimeoutPolicy(ceiling=10),
+                              on_change=lambda change: changes.append((session.next_seq - 1, change)),
+                              on_read_timeout=backend.set_read_timeout)
+            watch = Watch(on_admitted=on_admitted)
+            engine = Engine(session=session, strategy=Flat(FlatParams(), context), backend=backend,
+                            max_concurrent=fixed or cap, hooks=watch, pacer=pacer, drain_timeout=10,
+                            backoff=SharedBackoff(base=0.01, cap=0.05),
+                            rate_limit=None if rate is None else TokenBucket(rate),
+                            reconciler=Reconciler(backend, "DOGE", GameRules()) if reconcile else None)
+            watch.engine = engine
+            await engine.run()
+    return AutoRun(engine, watch, changes, backend)
+
+
+def _books_agree(run: AutoRun, app: FakeDuckDice, bets: int) -> None:
+    assert len(run.watch.settled) == bets == len(app.ledger)
+    assert run.engine.session.balance == Decimal(app.balances_json()["DOGE"]["main"])
+
+
+async def test_auto_converges_to_littles_n_and_never_passes_the_rate_or_the_cap() -> None:
+    # 100 bets/s at 40 ms a reply: 4 in flight by Little's law, 5 with the headroom. The site allows a
+    # little more than the rate (with a small burst): a run that kept to --max-rate is never refused.
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="pace-1", latency=0.04, rate_limit=110, rate_burst=3))
+    run = await play_auto(app, bets=400, cap=16, rate=100)
+    _books_agree(run, app, 400)
+    assert app.rate_limited == 0  # never above the rate, as the site counts it
+    assert run.watch.over_limit == 0
+    assert run.watch.most_in_flight <= 16
+    pacer = run.engine.pacer
+    assert pacer is not None
+    first_bets, first = run.changes[0]
+    assert first.reason == "little"
+    assert first_bets <= 12  # the start (2) plus one round (8 replies) and what was in flight
+    assert 5 <= pacer.limit <= 7  # 100 x 0.04 x 1.2 = 4.8, plus the client's own share of each reply
+    assert run.watch.most_in_flight <= max(change.new for _, change in run.changes)
+
+
+async def test_auto_follows_the_latency_of_the_site() -> None:
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="pace-2", latency=0.01))
+
+    def slower(seq: int) -> None:
+        if seq == 150:
+            app.config.latency = 0.06  # the site slows down sixfold mid-run
+
+    run = await play_auto(app, bets=700, cap=32, rate=150, on_admitted=slower)
+    _books_agree(run, app, 700)
+    pacer = run.engine.pacer
+    assert pacer is not None
+    before = [change.new for bets, change in run.changes if bets < 150]
+    assert before and max(before) <= 6  # 150 x 0.01 x 1.2 = 1.8, plus the client's share of each reply
+    assert pacer.limit >= max(10, max(before) + 4)  # 150 x 0.06 x 1.2 = 10.8: more in flight keeps the rate
+    assert run.watch.most_in_flight <= 32
+
+
+async def test_auto_backs_off_on_a_429_storm_and_is_refused_less_than_a_fixed_n() -> None:
+    config = {"api_key": KEY, "latency": 0.02, "rate_limit": 150.0, "rate_burst": 5.0}
+    fixed_app = FakeDuckDice(FakeServerConfig(seed="pace-3", **config))  # type: ignore[arg-type]
+    await play_auto(fixed_app, bets=400, cap=32, fixed=32)
+    auto_app = FakeDuckDice(FakeServerConfig(seed="pace-3", **config))  # type: ignore[arg-type]
+    run = await play_auto(auto_app, bets=400, cap=32)
+    _books_agree(run, auto_app, 400)
+    pacer = run.engine.pacer
+    assert pacer is not None
+    cuts = [change for _, change in run.changes if change.reason == "429"]
+    assert cuts, run.changes
+    assert all(change.new < change.old for change in cuts)
+    assert pacer.limit < 32
+    assert fixed_app.rate_limited > 0
+    assert auto_app.rate_limited < fixed_app.rate_limited / 2
+    assert run.watch.over_limit == 0
+
+
+async def test_the_read_timeout_follows_the_replies_and_a_slow_one_is_still_reconciled() -> None:
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="pace-4", latency=0.005,
+                                        faults={"slow-after-execute": 0.01}, slow_delay=5.0))
+    policy = ReadTimeoutPolicy(ceiling=10.0, floor=0.25, min_samples=30)
+    run = await play_auto(app, bets=300, cap=8, timeouts=policy, reconcile=True)
+    pacer = run.engine.pacer
+    assert pacer is not None
+    # 4 x the p99 of ~5 ms replies (more on a busy machine): far below the 10 s it started from.
+    assert policy.floor <= pacer.read_timeout <= 1.0
+    assert run.backend._bet_extensions["timeout"]["read"] == pacer.read_timeout
+    slow = [entry for entry in app.ledger if entry.get("fault") == "slow-after-execute"]
+    assert slow  # some replies were held back 5 s: each became an unknown bet, then reconciled
+    assert run.engine.reconciliations and all(r.balanced for r in run.engine.reconciliations)
+    assert run.engine.session.balance == Decimal(app.balances_json()["DOGE"]["main"])
+    assert run.engine.session.bets == len(app.ledger)
