@@ -155,7 +155,8 @@ async def test_auto_follows_the_latency_of_the_site() -> None:
     pacer = run.engine.pacer
     assert pacer is not None
     before = [change.new for bets, change in run.changes if bets < 150]
-    assert before and max(before) <= 6  # 150 x 0.01 x 1.2 = 1.8, plus the client's share of each reply
+    assert before
+    assert max(before) <= 6  # 150 x 0.01 x 1.2 = 1.8, plus the client's share of each reply
     assert pacer.limit >= max(10, max(before) + 4)  # 150 x 0.06 x 1.2 = 10.8: more in flight keeps the rate
     assert run.watch.most_in_flight <= 32
 
@@ -190,6 +191,7 @@ async def test_the_read_timeout_follows_the_replies_and_a_slow_one_is_still_reco
     assert run.backend._bet_extensions["timeout"]["read"] == pacer.read_timeout
     slow = [entry for entry in app.ledger if entry.get("fault") == "slow-after-execute"]
     assert slow  # some replies were held back 5 s: each became an unknown bet, then reconciled
-    assert run.engine.reconciliations and all(r.balanced for r in run.engine.reconciliations)
+    assert run.engine.reconciliations
+    assert all(r.balanced for r in run.engine.reconciliations)
     assert run.engine.session.balance == Decimal(app.balances_json()["DOGE"]["main"])
     assert run.engine.session.bets == len(app.ledger)
