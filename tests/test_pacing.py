@@ -92,9 +92,22 @@ def test_probing_slows_near_the_limit_where_the_site_pushed_back() -> None:
     assert pacer.limit == 7
     _replies(pacer, clock, 8 * 2, 0.05)  # 7 -> 8 -> 9: below the push-back point, +1 a round
     assert pacer.limit == 9
-    _replies(pacer, clock, 9 * 3, 0.05)  # at 9 (10 - 1): three more rounds are not enough
+    _replies(pacer, clock, 9 * 8, 0.05)  # at 9 (10 - 1): eight rounds, but not yet two seconds
     assert pacer.limit == 9
-    _replies(pacer, clock, 9 * 5, 0.05)  # the eighth round probes one higher
+    clock.now += 2.0
+    _replies(pacer, clock, 9, 0.05)  # eight rounds and two seconds: it probes one higher
+    assert pacer.limit == 10
+    assert pacer.changes[-1].detail.startswith("9 rounds at 9")
+    pacer.pushed_back("429")  # pushed back again where it probed: the next probe waits twice as long
+    clock.now += 1.5
+    assert pacer.limit == 7
+    _replies(pacer, clock, 8 + 8 + 9 * 8, 0.05)
+    assert pacer.limit == 9
+    clock.now += 2.0
+    _replies(pacer, clock, 9, 0.05)
+    assert pacer.limit == 9  # 2 s is not 4 s any more
+    clock.now += 2.0
+    _replies(pacer, clock, 9, 0.05)
     assert pacer.limit == 10
 
 

@@ -38,7 +38,12 @@ __all__ = ["DEFAULT_CAP", "LatencyWindow", "PaceChange", "Pacer", "ReadTimeoutPo
 DEFAULT_CAP: Final = 32  # the most bets in flight `auto` reaches without --auto-cap
 _HEADROOM: Final = 1.2  # Little's N x this: the rate is held by the token bucket, not by a tight N
 _LATENCY_SLACK: Final = 0.005  # seconds: a round must be this much slower too (timer noise at low latency)
-_PROBE_EVERY: Final = 8  # rounds between +1 steps at or above the limit where the site last pushed back
+# Near the limit where the site last pushed back, a +1 step waits this many rounds and a probe interval that
+# starts at _PROBE_FIRST seconds and doubles (up to _PROBE_MOST) each time the site pushes back there again:
+# a site whose limit sits just above the current N costs a 429 now and then, not one every few rounds.
+_PROBE_EVERY: Final = 8
+_PROBE_FIRST: Final = 2.0
+_PROBE_MOST: Final = 64.0
 _BASELINE_ROUNDS: Final = 16  # the baseline is the lowest round median of this many recent rounds
 _RECENT_WEIGHT: Final = 1 / 32  # the recent mean reply time (Little's law) moves this far toward each reply
 _MIN_ROUND: Final = 8  # replies per round at least: the median of one or two replies is noise
@@ -137,6 +142,8 @@ class Pacer:
         self._round_medians: deque[float] = deque(maxlen=_BASELINE_ROUNDS)
         self._pushed_back_at: int | None = None  # the limit at the site's last 429 or challenge
         self._rounds_since_step = 0
+        self._stepped_at = clock()
+        self._probe_wait = _PROBE_FIRST
         self._hold_until = -math.inf  # refusals before this belong to the burst already acted on
         self._rebase_if_slow = False  # set by a latency cut: still slow a round later means the site got slower
 
@@ -178,6 +185,8 @@ class Pacer:
         if now < self._hold_until:
             return
         self.slow_start = False
+        if self._pushed_back_at is not None and self.limit >= self._pushed_back_at - 1:
+            self._probe_wait = min(_PROBE_MOST, self._probe_wait * 2)  # pushed back again where it probed
         self._pushed_back_at = self.limit
         self._cut(reason, f"the site answered {reason} at {self.limit} in flight")
         # The bets already in flight were sent at the old limit: their refusals are the same burst.
@@ -214,9 +223,14 @@ class Pacer:
                 self._set(goal, "little", self._little_detail())
             elif self.slow_start:
                 self._set(min(goal, self.limit * 2), "slow-start", f"no push-back at {self.limit}")
-            elif self._pushed_back_at is None or self.limit + 1 < self._pushed_back_at \
-                    or self._rounds_since_step >= _PROBE_EVERY:
+            elif self._pushed_back_at is None or self.limit + 1 < self._pushed_back_at:
                 self._set(self.limit + 1, "increase", f"a round at {self.limit} without push-back")
+            elif self._rounds_since_step >= _PROBE_EVERY and self.clock() - self._stepped_at >= self._probe_wait:
+                if self.limit >= self._pushed_back_at:  # held where the site pushed back: its limit moved
+                    self._pushed_back_at = None
+                    self._probe_wait = _PROBE_FIRST
+                self._set(self.limit + 1, "increase", f"{self._rounds_since_step} rounds at {self.limit} "
+                          "without push-back")
 
     def _little_detail(self) -> str:
         return (f"{self.target_rate:g} bets/s x {(self.recent_latency or 0) * 1000:.0f} ms mean reply "
@@ -235,6 +249,7 @@ class Pacer:
         change = PaceChange(at=self.clock(), old=self.limit, new=new, reason=reason, detail=detail)
         self.limit = new
         self._rounds_since_step = 0
+        self._stepped_at = change.at
         self.changes.append(change)
         if self.on_change is not None:
             self.on_change(change)

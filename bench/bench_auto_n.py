@@ -1,0 +1,143 @@
+"""`-n auto` against the best fixed N, printed (not asserted): run `python bench/bench_auto_n.py`.
+
+For each reply latency (20, 50 and 200 ms by default) the fake DuckDice server runs in a child process with
+its own rate limit (`--site-rate` bets/s, a small burst; bets above it get a 429 with `Retry-After: 1`, so
+every 429 episode pauses all bets for a second). The engine with
+DuckDiceBackend and a flat strategy then plays for `--seconds` at each fixed N of a scan, and with `auto`
+(cap `--cap`, no --max-rate: the site's limit is not known to it), and with `auto --max-rate` set a little
+below the site's limit (an operator who knows it). Each line: bets/s, 429s received, and for the auto
+lines the ratio to the best fixed N of the same latency and the final N. The goal: auto at least 0.9 of
+the best fixed N, with fewer 429s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import socket
+import time
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import anyio
+import structlog
+from pydantic import SecretStr
+
+from betbot.backends.duckdice import DuckDiceBackend, Timeouts
+from betbot.core.session import Limits, Session
+from betbot.core.strategy import SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.engine.loop import Engine
+from betbot.engine.pacing import Pacer
+from betbot.engine.ratelimit import TokenBucket
+from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig
+
+KEY = "bench-key"
+BALANCE = Decimal(1_000_000)
+
+
+class _FlatParams(StrategyParams):
+    base_bet: Decimal = Decimal("0.01")
+
+
+class _Flat(Strategy):
+    name = "bench-flat"
+    summary = "0.01 every bet"
+    Params = _FlatParams
+    max_in_flight = None
+
+    def next_bet(self, view: SessionView) -> Any:
+        return self.dice_bet(self.params.base_bet)  # type: ignore[attr-defined]
+
+
+def _serve(sock: socket.socket, latency: float, site_rate: float) -> None:
+    """The child: the fake server, with its rate limit, on the inherited socket until terminated."""
+    from betbot.testing.fakeserver import _uvicorn_server  # noqa: PLC0415
+
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, balances={"DOGE": BALANCE}, latency=latency, seed="bench",
+                                        rate_limit=site_rate, rate_burst=max(1.0, site_rate / 20),
+                                        retry_after="1"))
+    server = _uvicorn_server(app, "127.0.0.1", sock.getsockname()[1], handle_signals=True)
+    server.run(sockets=[sock])
+
+
+def start_server(latency: float, site_rate: float) -> tuple[multiprocessing.process.BaseProcess, str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    process = multiprocessing.get_context("fork").Process(target=_serve, args=(sock, latency, site_rate),
+                                                          daemon=True)
+    process.start()
+    sock.close()  # the child holds it now
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def wait_ready(base_url: str) -> None:
+    backend = DuckDiceBackend(api_key=SecretStr(KEY), base_url=base_url, trust_env=False, retries=50,
+                              retry_pause=0.05)
+    async with backend:
+        await backend.stats("DOGE")
+
+
+async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int,
+                  rate: float | None = None) -> tuple[float, int, int]:
+    """(bets/s, 429s and challenges received, the N at the end) of one run of `seconds`."""
+    n = fixed or cap
+    backend = DuckDiceBackend(api_key=SecretStr(KEY), base_url=base_url, max_connections=n, trust_env=False,
+                              timeouts=Timeouts(read=10))
+    async with backend:
+        context = StrategyContext(currency="DOGE", starting_balance=BALANCE)
+        session = Session(currency="DOGE", starting_balance=BALANCE, limits=Limits(max_duration=seconds),
+                          started_at=time.monotonic())
+        pacer = None if fixed is not None else Pacer(ceiling=cap, target_rate=rate,
+                                                     on_read_timeout=backend.set_read_timeout)
+        engine = Engine(session=session, strategy=_Flat(_FlatParams(), context), backend=backend,
+                        max_concurrent=n, pacer=pacer, rate_limit=None if rate is None else TokenBucket(rate))
+        await engine.run()
+    return session.bets / engine.elapsed, engine.retries, engine.machine.in_flight_limit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each run (default 8)")
+    parser.add_argument("--latency", type=float, nargs="*", default=[0.02, 0.05, 0.2], help="reply latencies, s")
+    parser.add_argument("--site-rate", type=float, default=120.0, help="the fake site's rate limit, bets/s")
+    parser.add_argument("--cap", type=int, default=64, help="auto's cap (default 64)")
+    parser.add_argument("-n", type=int, nargs="*", default=[1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64],
+                        help="the fixed N scanned")
+    args = parser.parse_args()
+    # A back-off line per 429 episode would bury the figures.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    print(f"== client pid {os.getpid()}, {args.seconds:g} s per run, site limit {args.site_rate:g} bets/s, "
+          f"load {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    for latency in args.latency:
+        process, base_url = start_server(latency, args.site_rate)
+        try:
+            anyio.run(wait_ready, base_url)
+            print(f"-- latency {latency * 1000:.0f} ms (Little's N for the site's limit: "
+                  f"{args.site_rate * latency:.1f})")
+            print(f"{'run':>22} {'bets/s':>8} {'429s':>6} {'of best':>8} {'N at end':>9}")
+            best_rate, best_n, best_429 = 0.0, 0, 0
+            for n in args.n:
+                rate, refused, _ = anyio.run(partial(one_run, base_url, args.seconds, fixed=n, cap=n))
+                print(f"{'fixed N=' + str(n):>22} {rate:>8.1f} {refused:>6}")
+                if rate > best_rate:
+                    best_rate, best_n, best_429 = rate, n, refused
+            print(f"{'best fixed: N=' + str(best_n):>22} {best_rate:>8.1f} {best_429:>6}")
+            target = round(args.site_rate * 0.95, 1)
+            for label, target_rate in (("auto", None), (f"auto --max-rate {target:g}", target)):
+                rate, refused, final = anyio.run(partial(one_run, base_url, args.seconds, fixed=None, cap=args.cap,
+                                                         rate=target_rate))
+                print(f"{label:>22} {rate:>8.1f} {refused:>6} {rate / best_rate:>8.3f} {final:>9}")
+        finally:
+            process.terminate()
+            process.join(timeout=10)
+    print(f"== load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
