@@ -107,8 +107,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs="*", default=[0.02, 0.05, 0.2], help="reply latencies, s")
     parser.add_argument("--site-rate", type=float, default=120.0, help="the fake site's rate limit, bets/s")
     parser.add_argument("--cap", type=int, default=64, help="auto's cap (default 64)")
-    parser.add_argument("-n", type=int, nargs="*", default=[1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64],
-                        help="the fixed N scanned")
+    parser.add_argument("--scan", type=float, nargs="*", default=[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0],
+                        help="the fixed N scanned, as multiples of the site's Little's N (rate x latency)")
     args = parser.parse_args()
     # A back-off line per 429 episode would bury the figures.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -118,11 +118,12 @@ def main() -> None:
         process, base_url = start_server(latency, args.site_rate)
         try:
             anyio.run(wait_ready, base_url)
+            little = args.site_rate * latency
             print(f"-- latency {latency * 1000:.0f} ms (Little's N for the site's limit: "
-                  f"{args.site_rate * latency:.1f})")
+                  f"{little:.1f})")
             print(f"{'run':>22} {'bets/s':>8} {'429s':>6} {'of best':>8} {'N at end':>9}")
             best_rate, best_n, best_429 = 0.0, 0, 0
-            for n in args.n:
+            for n in sorted({max(1, round(little * factor)) for factor in args.scan}):
                 rate, refused, _ = anyio.run(partial(one_run, base_url, args.seconds, fixed=n, cap=n))
                 print(f"{'fixed N=' + str(n):>22} {rate:>8.1f} {refused:>6}")
                 if rate > best_rate:

@@ -64,12 +64,12 @@ def test_a_429_cuts_the_limit_once_per_burst_then_it_grows_by_one() -> None:
     assert pacer.limit == 32
     for _ in range(20):  # twenty bets of one burst are refused together
         pacer.pushed_back("429")
-    assert pacer.limit == 22  # 32 x 0.7, once
+    assert pacer.limit == 16  # halved, once: the first push-back ends slow start
     assert pacer.reason == "429"
     assert not pacer.slow_start
     clock.now += 1.0
-    _replies(pacer, clock, 22, 0.05)
-    assert pacer.limit == 23
+    _replies(pacer, clock, 16, 0.05)
+    assert pacer.limit == 17
     assert pacer.reason == "increase"
 
 
@@ -97,12 +97,12 @@ def test_probing_slows_near_the_limit_where_the_site_pushed_back() -> None:
     clock.now += 2.0
     _replies(pacer, clock, 9, 0.05)  # eight rounds and two seconds: it probes one higher
     assert pacer.limit == 10
-    assert pacer.changes[-1].detail.startswith("9 rounds at 9")
-    pacer.pushed_back("429")  # pushed back again where it probed: the next probe waits twice as long
+    assert pacer.changes[-1].detail.endswith("rounds at 9 without push-back")
+    pacer.pushed_back("429")  # the probe failed: back to 9, and the next probe waits twice as long
     clock.now += 1.5
-    assert pacer.limit == 7
-    _replies(pacer, clock, 8 + 8 + 9 * 8, 0.05)
     assert pacer.limit == 9
+    assert pacer.changes[-1].detail.endswith("(a probe)")
+    _replies(pacer, clock, 9 * 8, 0.05)
     clock.now += 2.0
     _replies(pacer, clock, 9, 0.05)
     assert pacer.limit == 9  # 2 s is not 4 s any more
@@ -191,3 +191,37 @@ def test_bad_parameters_are_refused() -> None:
         Pacer(ceiling=4, target_rate=0)
     with pytest.raises(ValueError, match="decrease"):
         Pacer(ceiling=4, decrease=1.0)
+
+
+def test_a_round_lasts_a_reply_time_so_slow_start_waits_for_the_raise_to_be_judged() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=8, clock=clock)
+    for _ in range(30):  # replies to bets sent earlier, arriving 1 ms apart, each 100 ms after its request
+        clock.now += 0.001
+        pacer.replied(0.1)
+    assert pacer.limit == 8  # 30 replies, but 30 ms is not a reply time yet
+    clock.now += 0.07
+    pacer.replied(0.1)
+    assert pacer.limit == 16
+
+
+def test_a_storm_after_a_failed_probe_still_cuts_multiplicatively() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    pacer.pushed_back("429")  # 20 -> 14
+    clock.now += 1.0
+    _replies(pacer, clock, 14 * 6, 0.05)  # back up to 19, one below the push-back
+    assert pacer.limit == 19
+    clock.now += 5.0
+    for _ in range(19 * 9):  # eight rounds at 19: the probe to 20
+        _replies(pacer, clock, 1, 0.05)
+        if pacer.limit == 20:
+            break
+    assert pacer.limit == 20
+    pacer.pushed_back("429")
+    assert pacer.limit == 19  # the probe's failure: one step back
+    for _ in range(5):
+        clock.now += 1.0
+        pacer.pushed_back("429")
+    assert pacer.limit <= 4  # the rest of the storm: x 0.7 each burst

@@ -8,11 +8,13 @@ How the limit moves (the reasons each change carries, journaled and shown):
 - `little`     With a target rate (`--max-rate`), the N that reaches it from the measured latency: by
                Little's law, bets in flight = rate x time in flight. A little headroom on top: the token
                bucket holds the rate anyway, and a limit just below the product would miss it.
-- `slow-start` Without a target, the limit doubles every round until the first sign of congestion.
+- `slow-start` Without a target, the limit doubles every round until the first sign of congestion. A round
+               is one limit's worth of replies (8 at least), and at least one reply time long.
 - `increase`   Additive increase: +1 per round (a round is one limit's worth of replies, about one
                reply time). Near the limit where the site last pushed back, it probes more slowly.
 - `429`, `challenge`  Multiplicative decrease: the site said "too fast". One decrease per burst: the bets
-               already in flight that hit the same limit do not each cut it again.
+               already in flight that hit the same limit do not each cut it again. The first one halves the
+               limit (the last one without push-back, in slow start); later ones take it x `decrease` (0.7).
 - `latency`    Multiplicative decrease: a round's median reply time rose past the baseline (the lowest round
                median of the recent rounds) by a factor; more bets in flight only queue somewhere.
 - `target`     The Little's-law N fell (the replies got faster): the limit follows it down.
@@ -139,12 +141,14 @@ class Pacer:
         self.decreases = 0
         self.slow_start = True
         self._round: list[float] = []
+        self._round_started = clock()
         self._round_medians: deque[float] = deque(maxlen=_BASELINE_ROUNDS)
         self._pushed_back_at: int | None = None  # the limit at the site's last 429 or challenge
         self._rounds_since_step = 0
         self._stepped_at = clock()
         self._probe_wait = _PROBE_FIRST
         self._hold_until = -math.inf  # refusals before this belong to the burst already acted on
+        self._probing = False  # the last step was a probe above a limit that held: its failure steps back by 1
         self._rebase_if_slow = False  # set by a latency cut: still slow a round later means the site got slower
 
     # -- what the engine reads ------------------------------------------------------------------------
@@ -175,8 +179,11 @@ class Pacer:
         self.latencies.add(seconds)
         recent = self.recent_latency
         self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
-        self._round.append(seconds)
-        if len(self._round) >= max(self.limit, _MIN_ROUND):
+        round_ = self._round
+        round_.append(seconds)
+        # A round also lasts a reply time: replies to bets sent before the last raise must not end the round
+        # that is to judge the raise (slow start would otherwise double again before any 429 could come back).
+        if len(round_) >= max(self.limit, _MIN_ROUND) and self.clock() - self._round_started >= 0.9 * seconds:
             self._end_round()
 
     def pushed_back(self, reason: str) -> None:
@@ -184,11 +191,22 @@ class Pacer:
         now = self.clock()
         if now < self._hold_until:
             return
+        # Leaving slow start, the last limit without push-back is half this one (TCP's rule); later, x decrease.
+        factor = 0.5 if self.slow_start else self.decrease
         self.slow_start = False
         if self._pushed_back_at is not None and self.limit >= self._pushed_back_at - 1:
             self._probe_wait = min(_PROBE_MOST, self._probe_wait * 2)  # pushed back again where it probed
         self._pushed_back_at = self.limit
-        self._cut(reason, f"the site answered {reason} at {self.limit} in flight")
+        detail = f"the site answered {reason} at {self.limit} in flight"
+        if self._probing:
+            # A probe one above a limit that held for many rounds failed: back to that limit, not below it.
+            self._probing = False
+            self.decreases += 1
+            self._set(self.limit - 1, reason, detail + " (a probe)")
+            self._round.clear()
+            self._round_started = now
+        else:
+            self._cut(reason, detail, factor)
         # The bets already in flight were sent at the old limit: their refusals are the same burst.
         self._hold_until = now + max(self.latencies.quantile(0.9), 0.05)
 
@@ -196,11 +214,14 @@ class Pacer:
     def _end_round(self) -> None:
         round_ = sorted(self._round)
         self._round.clear()
+        self._round_started = self.clock()
         median = round_[len(round_) // 2]
         baseline = self.baseline
         self._round_medians.append(median)
         self._update_read_timeout()
         self._rounds_since_step += 1
+        if self._rounds_since_step >= _PROBE_EVERY:
+            self._probing = False  # a probe that lasted as many rounds without push-back held
         slow = baseline is not None and median > baseline * self.latency_factor + _LATENCY_SLACK
         rebase, self._rebase_if_slow = self._rebase_if_slow, False
         if slow and rebase:
@@ -231,15 +252,17 @@ class Pacer:
                     self._probe_wait = _PROBE_FIRST
                 self._set(self.limit + 1, "increase", f"{self._rounds_since_step} rounds at {self.limit} "
                           "without push-back")
+                self._probing = True
 
     def _little_detail(self) -> str:
         return (f"{self.target_rate:g} bets/s x {(self.recent_latency or 0) * 1000:.0f} ms mean reply "
                 f"x {_HEADROOM:g} headroom")
 
-    def _cut(self, reason: str, detail: str) -> None:
+    def _cut(self, reason: str, detail: str, factor: float | None = None) -> None:
         self.decreases += 1
-        self._set(max(1, math.floor(self.limit * self.decrease)), reason, detail)
+        self._set(max(1, math.floor(self.limit * (factor or self.decrease))), reason, detail)
         self._round.clear()  # the replies in flight were sent at the old limit
+        self._round_started = self.clock()
         self._rounds_since_step = 0
 
     def _set(self, new: int, reason: str, detail: str) -> None:
