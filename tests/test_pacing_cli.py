@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,8 @@ from betbot.config.settings import Settings
 from betbot.core.session import Limits
 from betbot.engine.loop import Engine
 from betbot.engine.pacing import Pacer
+from betbot.journal import SessionRecord
+from betbot.lifecycle import _resumed_settings
 from betbot.observe.display import render
 from betbot.observe.metrics import Metrics, MetricsServer
 from betbot.observe.view import view_of
@@ -109,3 +114,21 @@ async def test_metrics_and_dashboard_show_the_current_n_and_why() -> None:
     console = Console(width=160, record=True, color_system=None)
     console.print(render(view, Limits(max_bets=200), title="t", width=160, rate=None, elapsed=1.0))
     assert f"0 of {pacer.limit} (auto, cap 12: {pacer.reason})" in console.export_text()
+
+
+def _record(run_settings: dict[str, object]) -> SessionRecord:
+    now = datetime.now(UTC)
+    return SessionRecord(id=1, created_at=now, started_at=now, ended_at=None, strategy="flat", params={},
+                         limits={}, backend="simulator", currency="DOGE", starting_balance=Decimal(100), seed=None,
+                         first_seq=1, stop_reason=None, stop_kind=None, summary=None, strategy_state=None,
+                         state_seq=None, site_baseline=None, run_settings=run_settings, last_seq=None, unresolved=0)
+
+
+def test_a_resumed_auto_session_is_paced_again_under_its_own_cap() -> None:
+    err = Console(file=io.StringIO())
+    record = _record({"concurrency": 12, "auto_concurrency": True})
+    resumed = _resumed_settings(Settings(), record, err)
+    assert (resumed.auto_concurrency, resumed.concurrency) == (True, 12)
+    # -n given again: it may lower the session's concurrency (a fixed N now), never raise it.
+    lowered = _resumed_settings(Settings.model_validate({"max_concurrent": 4, "parallel": True}), record, err)
+    assert (lowered.auto_concurrency, lowered.concurrency) == (False, 4)
