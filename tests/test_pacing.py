@@ -92,10 +92,10 @@ def test_probing_slows_near_the_limit_where_the_site_pushed_back() -> None:
     assert pacer.limit == 7
     _replies(pacer, clock, 8 * 2, 0.05)  # 7 -> 8 -> 9: below the push-back point, +1 a round
     assert pacer.limit == 9
-    _replies(pacer, clock, 9 * 8, 0.05)  # at 9 (10 - 1): eight rounds, but not yet two seconds
+    _replies(pacer, clock, 9 * 8, 0.05)  # at 9 (10 - 1): eight rounds, but not yet ten seconds
     assert pacer.limit == 9
-    clock.now += 2.0
-    _replies(pacer, clock, 9, 0.05)  # eight rounds and two seconds: it probes one higher
+    clock.now += 10.0
+    _replies(pacer, clock, 9, 0.05)  # eight rounds and ten seconds: it probes one higher
     assert pacer.limit == 10
     assert pacer.changes[-1].detail.endswith("rounds at 9 without push-back")
     pacer.pushed_back("429")  # the probe failed: back to 9, and the next probe waits twice as long
@@ -103,10 +103,10 @@ def test_probing_slows_near_the_limit_where_the_site_pushed_back() -> None:
     assert pacer.limit == 9
     assert pacer.changes[-1].detail.endswith("(a probe)")
     _replies(pacer, clock, 9 * 8, 0.05)
-    clock.now += 2.0
+    clock.now += 10.0
     _replies(pacer, clock, 9, 0.05)
-    assert pacer.limit == 9  # 2 s is not 4 s any more
-    clock.now += 2.0
+    assert pacer.limit == 9  # 10 s is not 20 s any more
+    clock.now += 10.0
     _replies(pacer, clock, 9, 0.05)
     assert pacer.limit == 10
 
@@ -213,7 +213,7 @@ def test_a_storm_after_a_failed_probe_still_cuts_multiplicatively() -> None:
     clock.now += 1.0
     _replies(pacer, clock, 14 * 6, 0.05)  # back up to 19, one below the push-back
     assert pacer.limit == 19
-    clock.now += 5.0
+    clock.now += 10.0
     for _ in range(19 * 9):  # eight rounds at 19: the probe to 20
         _replies(pacer, clock, 1, 0.05)
         if pacer.limit == 20:

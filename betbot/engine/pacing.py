@@ -44,8 +44,8 @@ _LATENCY_SLACK: Final = 0.005  # seconds: a round must be this much slower too (
 # starts at _PROBE_FIRST seconds and doubles (up to _PROBE_MOST) each time the site pushes back there again:
 # a site whose limit sits just above the current N costs a 429 now and then, not one every few rounds.
 _PROBE_EVERY: Final = 8
-_PROBE_FIRST: Final = 2.0
-_PROBE_MOST: Final = 64.0
+_PROBE_FIRST: Final = 10.0
+_PROBE_MOST: Final = 300.0
 _BASELINE_ROUNDS: Final = 16  # the baseline is the lowest round median of this many recent rounds
 _RECENT_WEIGHT: Final = 1 / 32  # the recent mean reply time (Little's law) moves this far toward each reply
 _MIN_ROUND: Final = 8  # replies per round at least: the median of one or two replies is noise
