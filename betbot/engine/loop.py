@@ -14,6 +14,10 @@ Fast path: when the backend can answer at once (`place_now`, a zero-latency simu
 spawned: the outcome goes straight to the machine, and the loop yields to the event loop every
 `yield_every` bets (or after YIELD_SECONDS, when bets are slow) so signals and the dashboard still run.
 
+Pacing (`-n auto`): each bet coroutine tells the pacer (`betbot.engine.pacing`) how long its reply took, or
+that the site pushed back; the pacer's limit becomes the machine's `in_flight_limit` (never above the
+concurrency, which sizes the reorder window), and a raise wakes the strategy task to admit more.
+
 Stopping: when a limit fires, or on the first SIGINT/SIGTERM, the machine admits no new bet and the bets in
 flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still in
 flight are cancelled and recorded as Unknown (they may have run), for reconciliation.
