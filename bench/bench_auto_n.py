@@ -1,8 +1,8 @@
 """`-n auto` against the best fixed N, printed (not asserted): run `python bench/bench_auto_n.py`.
 
 For each reply latency (20, 50 and 200 ms by default) the fake DuckDice server runs in a child process with
-its own rate limit (`--site-rate` bets/s, a small burst; bets above it get a 429 with `Retry-After: 1`, so
-every 429 episode pauses all bets for a second). The engine with
+its own rate limit (`--site-rate` bets/s, a quarter second's worth of burst; bets above it get a 429 with
+`Retry-After: 1`, so every 429 episode pauses all bets for a second), replies of the latency +-10 %. The engine with
 DuckDiceBackend and a flat strategy then plays for `--seconds` at each fixed N of a scan, and with `auto`
 (cap `--cap`, no --max-rate: the site's limit is not known to it), and with `auto --max-rate` set a little
 below the site's limit (an operator who knows it). Each line: bets/s, 429s received, and for the auto
@@ -56,9 +56,12 @@ def _serve(sock: socket.socket, latency: float, site_rate: float) -> None:
     """The child: the fake server, with its rate limit, on the inherited socket until terminated."""
     from betbot.testing.fakeserver import _uvicorn_server  # noqa: PLC0415
 
-    app = FakeDuckDice(FakeServerConfig(api_key=KEY, balances={"DOGE": BALANCE}, latency=latency, seed="bench",
-                                        rate_limit=site_rate, rate_burst=max(1.0, site_rate / 20),
-                                        retry_after="1"))
+    # A quarter second's worth of burst, and replies that vary by a fifth of the latency: with fixed replies
+    # and a burst of a few bets, N bets sent together come back together and are resent together, and a
+    # burst limit (not the rate) is all any N runs into.
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, balances={"DOGE": BALANCE}, latency=latency * 0.9,
+                                        jitter=latency * 0.2, seed="bench", rate_limit=site_rate,
+                                        rate_burst=max(1.0, site_rate / 4), retry_after="1"))
     server = _uvicorn_server(app, "127.0.0.1", sock.getsockname()[1], handle_signals=True)
     server.run(sockets=[sock])
 
