@@ -225,3 +225,17 @@ def test_a_storm_after_a_failed_probe_still_cuts_multiplicatively() -> None:
         clock.now += 1.0
         pacer.pushed_back("429")
     assert pacer.limit <= 4  # the rest of the storm: x 0.7 each burst
+
+
+def test_replies_that_slow_with_n_hold_the_limit_where_more_would_only_queue() -> None:
+    # A client (or a site) that serves 100 bets/s whatever N: the reply time is N / 100 s, so past a few in
+    # flight each extra bet only waits. The limit must stop growing there, not climb to the ceiling.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, clock=clock)
+    pacer.latencies.add(0.02)
+    for _ in range(4000):
+        seconds = max(0.02, pacer.limit / 100)
+        clock.now += 0.01  # 100 replies a second
+        pacer.replied(seconds)
+    assert 3 <= pacer.limit <= 6  # 4: 40 ms replies for a 20 ms baseline, half of each bet's time in a queue
+    assert not pacer.slow_start

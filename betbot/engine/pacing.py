@@ -15,8 +15,11 @@ How the limit moves (the reasons each change carries, journaled and shown):
 - `429`, `challenge`  Multiplicative decrease: the site said "too fast". One decrease per burst: the bets
                already in flight that hit the same limit do not each cut it again. The first one halves the
                limit (the last one without push-back, in slow start); later ones take it x `decrease` (0.7).
-- `latency`    Multiplicative decrease: a round's median reply time rose past the baseline (the lowest round
-               median of the recent rounds) by a factor; more bets in flight only queue somewhere.
+- `latency`    Multiplicative decrease: a round's median reply time passed `latency_factor` x the baseline
+               (the lowest round median of the recent rounds). Below that, the bets queued somewhere are
+               estimated as limit x (1 - baseline / median) (TCP Vegas): past a quarter of the limit (and 1)
+               the limit holds instead of growing. More bets in flight would then only wait longer (a
+               client short of CPU, a site that queues), not raise the rate.
 - `target`     The Little's-law N fell (the replies got faster): the limit follows it down.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
@@ -46,7 +49,7 @@ _LATENCY_SLACK: Final = 0.005  # seconds: a round must be this much slower too (
 _PROBE_EVERY: Final = 8
 _PROBE_FIRST: Final = 10.0
 _PROBE_MOST: Final = 300.0
-_BASELINE_ROUNDS: Final = 16  # the baseline is the lowest round median of this many recent rounds
+_BASELINE_ROUNDS: Final = 256  # the baseline is the lowest round median of this many recent rounds
 _RECENT_WEIGHT: Final = 1 / 32  # the recent mean reply time (Little's law) moves this far toward each reply
 _MIN_ROUND: Final = 8  # replies per round at least: the median of one or two replies is noise
 
@@ -236,8 +239,14 @@ class Pacer:
             self._rebase_if_slow = True
             return
         goal = self.goal()
+        # Bets queued somewhere rather than in service (TCP Vegas's estimate): limit x (1 - baseline / median).
+        # Past a quarter of the limit (the noise of jittery replies stays below) more bets in flight would
+        # only wait longer: the limit holds.
+        queued = 0.0 if baseline is None else self.limit * (1 - baseline / median)
         if self.limit > goal:
             self._set(goal, "target", self._little_detail())
+        elif queued > max(1.0, 0.25 * self.limit):
+            self.slow_start = False  # replies slow down as N grows: no more doubling, +1 only once they do not
         elif self.limit < goal:
             if self.target_rate is not None and self.slow_start:
                 self.slow_start = False
