@@ -90,25 +90,25 @@ def test_probing_slows_near_the_limit_where_the_site_pushed_back() -> None:
     pacer.pushed_back("challenge")  # at 10: down to 7
     clock.now += 1.0
     assert pacer.limit == 7
-    _replies(pacer, clock, 8 * 2, 0.05)  # 7 -> 8 -> 9: below the push-back point, +1 a round
-    assert pacer.limit == 9
-    _replies(pacer, clock, 9 * 8, 0.05)  # at 9 (10 - 1): eight rounds, but not yet ten seconds
-    assert pacer.limit == 9
+    _replies(pacer, clock, 8 * 3, 0.05)  # +1 a round, but only halfway back: 8
+    assert pacer.limit == 8
+    _replies(pacer, clock, 8 * 8, 0.05)  # eight rounds at 8, but not yet ten seconds
+    assert pacer.limit == 8
     clock.now += 10.0
-    _replies(pacer, clock, 9, 0.05)  # eight rounds and ten seconds: it probes one higher
-    assert pacer.limit == 10
-    assert pacer.changes[-1].detail.endswith("rounds at 9 without push-back")
-    pacer.pushed_back("429")  # the probe failed: back to 9, and the next probe waits twice as long
+    _replies(pacer, clock, 8, 0.05)  # eight rounds and ten seconds: it probes one higher
+    assert pacer.limit == 9
+    assert pacer.changes[-1].detail.endswith("rounds at 8 without push-back")
+    pacer.pushed_back("429")  # the probe failed: back to 8, and the next probe waits twice as long
     clock.now += 1.5
-    assert pacer.limit == 9
+    assert pacer.limit == 8
     assert pacer.changes[-1].detail.endswith("(a probe)")
-    _replies(pacer, clock, 9 * 8, 0.05)
+    _replies(pacer, clock, 8 * 8, 0.05)
     clock.now += 10.0
-    _replies(pacer, clock, 9, 0.05)
-    assert pacer.limit == 9  # 10 s is not 20 s any more
+    _replies(pacer, clock, 8, 0.05)
+    assert pacer.limit == 8  # 10 s is not 20 s any more
     clock.now += 10.0
-    _replies(pacer, clock, 9, 0.05)
-    assert pacer.limit == 10
+    _replies(pacer, clock, 8, 0.05)
+    assert pacer.limit == 9
 
 
 def test_latency_past_its_baseline_cuts_the_limit_and_a_slower_site_becomes_the_baseline() -> None:
@@ -211,20 +211,20 @@ def test_a_storm_after_a_failed_probe_still_cuts_multiplicatively() -> None:
     pacer.slow_start = False
     pacer.pushed_back("429")  # 20 -> 14
     clock.now += 1.0
-    _replies(pacer, clock, 14 * 6, 0.05)  # back up to 19, one below the push-back
-    assert pacer.limit == 19
+    _replies(pacer, clock, 14 * 6, 0.05)  # back up to 17, halfway
+    assert pacer.limit == 17
     clock.now += 10.0
-    for _ in range(19 * 9):  # eight rounds at 19: the probe to 20
+    for _ in range(17 * 9):  # eight rounds and ten seconds at 17: the probe to 18
         _replies(pacer, clock, 1, 0.05)
-        if pacer.limit == 20:
+        if pacer.limit == 18:
             break
-    assert pacer.limit == 20
+    assert pacer.limit == 18
     pacer.pushed_back("429")
-    assert pacer.limit == 19  # the probe's failure: one step back
+    assert pacer.limit == 17  # the probe's failure: one step back
     for _ in range(5):
         clock.now += 1.0
         pacer.pushed_back("429")
-    assert pacer.limit <= 4  # the rest of the storm: x 0.7 each burst
+    assert pacer.limit <= 3  # the rest of the storm: x 0.7 each burst
 
 
 def test_replies_that_slow_with_n_hold_the_limit_where_more_would_only_queue() -> None:

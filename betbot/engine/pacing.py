@@ -15,6 +15,7 @@ How the limit moves (the reasons each change carries, journaled and shown):
 - `429`, `challenge`  Multiplicative decrease: the site said "too fast". One decrease per burst: the bets
                already in flight that hit the same limit do not each cut it again. The first one halves the
                limit (the last one without push-back, in slow start); later ones take it x `decrease` (0.7).
+               The limit then grows +1 a round only halfway back to where the site pushed back.
 - `latency`    Multiplicative decrease: a round's median reply time passed `latency_factor` x the baseline
                (the lowest round median of the recent rounds). Below that, the bets queued somewhere are
                estimated as limit x (1 - baseline / median) (TCP Vegas): past a quarter of the limit (and 1)
@@ -43,9 +44,10 @@ __all__ = ["DEFAULT_CAP", "LatencyWindow", "PaceChange", "Pacer", "ReadTimeoutPo
 DEFAULT_CAP: Final = 32  # the most bets in flight `auto` reaches without --auto-cap
 _HEADROOM: Final = 1.2  # Little's N x this: the rate is held by the token bucket, not by a tight N
 _LATENCY_SLACK: Final = 0.005  # seconds: a round must be this much slower too (timer noise at low latency)
-# Near the limit where the site last pushed back, a +1 step waits this many rounds and a probe interval that
-# starts at _PROBE_FIRST seconds and doubles (up to _PROBE_MOST) each time the site pushes back there again:
-# a site whose limit sits just above the current N costs a 429 now and then, not one every few rounds.
+# Past halfway back to the limit where the site last pushed back, a +1 step waits this many rounds and a
+# probe interval that starts at _PROBE_FIRST seconds and doubles (up to _PROBE_MOST) each time the site
+# pushes back there again: a site whose limit sits just above the current N costs a 429 now and then, not
+# one every few rounds.
 _PROBE_EVERY: Final = 8
 _PROBE_FIRST: Final = 10.0
 _PROBE_MOST: Final = 300.0
@@ -147,6 +149,7 @@ class Pacer:
         self._round_started = clock()
         self._round_medians: deque[float] = deque(maxlen=_BASELINE_ROUNDS)
         self._pushed_back_at: int | None = None  # the limit at the site's last 429 or challenge
+        self._free_up_to = ceiling  # after a push-back: +1 a round up to here, probes beyond
         self._rounds_since_step = 0
         self._stepped_at = clock()
         self._probe_wait = _PROBE_FIRST
@@ -208,8 +211,12 @@ class Pacer:
             self._set(self.limit - 1, reason, detail + " (a probe)")
             self._round.clear()
             self._round_started = now
+            self._free_up_to = self.limit
         else:
+            pushed_at = self.limit
             self._cut(reason, detail, factor)
+            # Back up +1 a round only halfway to where the site pushed back; beyond that, probes.
+            self._free_up_to = (self.limit + pushed_at) // 2
         # The bets already in flight were sent at the old limit: their refusals are the same burst.
         self._hold_until = now + max(self.latencies.quantile(0.9), 0.05)
 
@@ -253,7 +260,7 @@ class Pacer:
                 self._set(goal, "little", self._little_detail())
             elif self.slow_start:
                 self._set(min(goal, self.limit * 2), "slow-start", f"no push-back at {self.limit}")
-            elif self._pushed_back_at is None or self.limit + 1 < self._pushed_back_at:
+            elif self._pushed_back_at is None or self.limit < self._free_up_to:
                 self._set(self.limit + 1, "increase", f"a round at {self.limit} without push-back")
             elif self._rounds_since_step >= _PROBE_EVERY and self.clock() - self._stepped_at >= self._probe_wait:
                 if self.limit >= self._pushed_back_at:  # held where the site pushed back: its limit moved
