@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -195,3 +196,16 @@ async def test_the_read_timeout_follows_the_replies_and_a_slow_one_is_still_reco
     assert all(r.balanced for r in run.engine.reconciliations)
     assert run.engine.session.balance == Decimal(app.balances_json()["DOGE"]["main"])
     assert run.engine.session.bets == len(app.ledger)
+
+
+async def test_the_fake_sites_rate_limit_refuses_what_comes_too_fast_and_runs_nothing_of_it() -> None:
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, rate_limit=0.001, rate_burst=2, retry_after="1"))
+    body = {"symbol": "DOGE", "amount": "0.01000000", "chance": "49.50", "isHigh": True}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fake") as client:
+        statuses = [(await client.post("/dice/play", params={"api_key": KEY}, json=body)).status_code
+                    for _ in range(4)]
+    assert statuses == [200, 200, 429, 429]  # a burst of two, then nothing for 1000 s
+    assert app.rate_limited == 2
+    assert len(app.ledger) == 2
+    with pytest.raises(ValueError, match="rate_limit"):
+        FakeServerConfig(rate_limit=0)
