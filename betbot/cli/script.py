@@ -140,7 +140,7 @@ def check_command(script: Path, *, results: int, balance: str, currency: str, se
     _print_output(out, printed)
     reason = session.stop_reason
     profit = session.profit
-    out.print(f"bets {session.bets} ({session.wins} won, {session.losses} lost), profit {profit:+.8f} {symbol}, "
+    out.print(f"bets {session.bets:,} ({session.wins:,} won, {session.losses:,} lost), profit {profit:+.8f} {symbol}, "
               f"largest bet {max((s.bet.amount for s in played), default=Decimal(0)):.8f} {symbol}"
               + (f", seed rotated before bet(s) {', '.join(map(str, reseeds))}" if reseeds else ""))
     if reason is None:
