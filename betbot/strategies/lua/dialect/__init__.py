@@ -3,7 +3,6 @@
     lexer.py    a Lua 5.1 lexer that also reads SharpLua's operators (tokens with their offsets)
     rewrite.py  the rewriter: a parser over the tokens that records edits; every line stays where it was
     foreign.py  DiceBot 4 / Doormat and Gambler.Bot 5 scripts, recognised by their entry point, refused
-    surface.py  the DiceBot functions betbot skips or lacks (what `script check` reports)
 
 `translate(source)` is the one call the loader makes. A text that Lua 5.1 compiles as it is (plain Lua)
 is returned untouched after that one compile; a SharpLua one is rewritten. The result is cached per
@@ -41,7 +40,7 @@ from betbot.strategies.lua.dialect.rewrite import (
     DialectError,
     rewrite_tokens,
 )
-from betbot.strategies.lua.dialect.surface import NOT_LIKE_DICEBOT
+from betbot.strategies.lua.surface import DICEBOT_GAPS
 
 __all__ = ["DialectError", "Translation", "translate"]
 
@@ -83,7 +82,7 @@ class Translation:
                    if tok.kind == "keyword" and tok.text == "function"}
         seen: dict[str, int] = {}
         for k, tok in enumerate(tokens[:-1]):
-            if tok.kind != "name" or tok.text not in NOT_LIKE_DICEBOT or tok.text in defined or tok.text in seen:
+            if tok.kind != "name" or tok.text not in DICEBOT_GAPS or tok.text in defined or tok.text in seen:
                 continue
             if k > 0 and tokens[k - 1].kind == "op" and tokens[k - 1].text in (".", ":"):
                 continue  # a field of some table, not DiceBot's function
