@@ -1,4 +1,4 @@
-"""The sandbox of /shared/dicebot-lua.md: refused calls, confined files, budgets, a memory cap.
+"""The sandbox of docs/dicebot-scripts.md: refused calls, confined files, budgets, a memory cap.
 
 Each escape is tried at the top level (a load error: one line, exit code 2) and inside dobet() (a
 STRATEGY_ERROR stop naming the file and line); in both cases nothing is created outside the script's

@@ -1,4 +1,4 @@
-"""DiceBot 3's whole surface (/shared/dicebot-lua.md): every global, every function, the behaviours real
+"""DiceBot 3's whole surface (docs/dicebot-scripts.md): every global, every function, the behaviours real
 scripts depend on. Each script here is written for its test; bets are checked bet for bet against the
 rule written again in Python on the same rolls (tests/lua_support.reference_bets)."""
 
