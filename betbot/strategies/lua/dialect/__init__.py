@@ -109,14 +109,15 @@ def translate(source: str) -> Translation:
     A text Lua 5.1 compiles as it is holds no SharpLua construct (each one is a syntax error in Lua
     5.1, `continue` included), so it is returned as it is without being parsed here: the common case
     costs one compile in C."""
-    if not source.startswith("\27") and not _ENTRY_POINT_NAMES.search(source) and _compiles()(source):
+    entry_points = _ENTRY_POINT_NAMES.search(source) is not None
+    if not source.startswith("\27") and not entry_points and _compiles()(source):
         return Translation(source, source, (), None)
     readable = True
     try:
         tokens = tokenize(source)
     except LexError as exc:  # translated up to the error (a stray `end` before it still counts), the rest as is
         tokens, readable = exc.tokens, False
-    foreign = foreign_dialect(tokens)
+    foreign = foreign_dialect(tokens) if entry_points else None  # a scan of every name, only when it can find one
     result = rewrite_tokens(source, tokens)
     if foreign is None and (not readable or result.syntax_error):  # C# or JavaScript, say
         foreign = foreign_dialect_in_text(source)
