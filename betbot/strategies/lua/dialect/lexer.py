@@ -92,7 +92,7 @@ def _scan(source: str, tokens: list[Token]) -> list[Token]:
     append, new, count = tokens.append, tuple.__new__, source.count
     line, end = 1, 0
     for m in _TOKEN.finditer(source):
-        kind = m.lastgroup
+        kind = m.lastgroup or "bad"  # never None: every alternative of _TOKEN is a named group
         start = m.start(kind)
         line += count("\n", end, start)  # the spaces before the token
         end = m.end()
@@ -115,7 +115,7 @@ def _scan(source: str, tokens: list[Token]) -> list[Token]:
         elif kind == "bad":
             raise LexError(line, f"unexpected symbol near '{m.group(kind)}'")
         else:
-            raise LexError(line, _LEX_ERRORS[kind or ""])
+            raise LexError(line, _LEX_ERRORS[kind])
     n = len(source)
     append(new(Token, ("eof", "<eof>", n, n, line)))
     return tokens
