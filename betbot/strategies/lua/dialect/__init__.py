@@ -3,10 +3,12 @@
     lexer.py    a Lua 5.1 lexer that also reads SharpLua's operators (tokens with their offsets)
     rewrite.py  the rewriter: a parser over the tokens that records edits; every line stays where it was
     foreign.py  DiceBot 4 / Doormat and Gambler.Bot 5 scripts, recognised by their entry point, refused
+    stored.py   the translations of long scripts kept on disk, keyed by the text's hash
 
 `translate(source)` is the one call the loader makes. A text that Lua 5.1 compiles as it is (plain Lua)
 is returned untouched after that one compile; a SharpLua one is rewritten. The result is cached per
-text, so a Monte Carlo run that loads the same script for every session rewrites it once.
+text, so a Monte Carlo run that loads the same script for every session rewrites it once, and a long
+script's translation is kept on disk, so it is rewritten once per machine.
 
 Why not a Lua parser from PyPI (luaparser, the one well-known one): it reads Lua 5.3's grammar, not
 5.1's, and not SharpLua's operators (which no Lua grammar knows: `!=`, `+=`, `^^`, `continue`), so it
@@ -20,6 +22,7 @@ about 650 lines.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,9 +43,10 @@ from betbot.strategies.lua.dialect.rewrite import (
     DialectError,
     rewrite_tokens,
 )
+from betbot.strategies.lua.dialect.stored import STORE_FROM, load_stored, store
 from betbot.strategies.lua.surface import DICEBOT_GAPS
 
-__all__ = ["DialectError", "Translation", "translate"]
+__all__ = ["DialectError", "Translation", "translate", "translate_now"]
 
 _ORDER = (COMPOUND_ASSIGNMENT, NOT_EQUAL, BANG, BIT_OPERATOR, UNARY_PLUS, CONTINUE, STRAY_END)
 _CALL_OPENERS = frozenset({"(", "{"})
@@ -106,19 +110,41 @@ def translate(source: str) -> Translation:
     another dialect's script or a construct that cannot be translated faithfully. A syntax error is left
     for Lua to report (the text up to it is translated, so Lua's message names the right line).
 
+    Cached in memory per text, and on disk (stored.py) for a long script that needed rewriting."""
+    if len(source) < STORE_FROM:
+        return translate_now(source)
+    stored = load_stored(source)
+    if stored is not None:
+        return Translation(source, *stored)
+    translation = translate_now(source)
+    if translation.rewrites or translation.stray_line is not None:
+        store(source, translation.text, translation.rewrites, translation.stray_line)
+    return translation
+
+
+def translate_now(source: str) -> Translation:
+    """translate() without any cache.
+
     A text Lua 5.1 compiles as it is holds no SharpLua construct (each one is a syntax error in Lua
     5.1, `continue` included), so it is returned as it is without being parsed here: the common case
-    costs one compile in C."""
+    costs one compile in C. The collector is paused while a text is rewritten: the tokens are tens of
+    thousands of acyclic tuples, and its passes over them would add a third to the time, freeing nothing."""
     entry_points = _ENTRY_POINT_NAMES.search(source) is not None
     if not source.startswith("\27") and not entry_points and _compiles()(source):
         return Translation(source, source, (), None)
     readable = True
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        tokens = tokenize(source)
-    except LexError as exc:  # translated up to the error (a stray `end` before it still counts), the rest as is
-        tokens, readable = exc.tokens, False
-    foreign = foreign_dialect(tokens) if entry_points else None  # a scan of every name, only when it can find one
-    result = rewrite_tokens(source, tokens)
+        try:
+            tokens = tokenize(source)
+        except LexError as exc:  # translated up to the error (a stray `end` before it still counts), the rest as is
+            tokens, readable = exc.tokens, False
+        foreign = foreign_dialect(tokens) if entry_points else None  # a scan of every name, only when it can find one
+        result = rewrite_tokens(source, tokens)
+    finally:
+        if collecting:
+            gc.enable()
     if foreign is None and (not readable or result.syntax_error):  # C# or JavaScript, say
         foreign = foreign_dialect_in_text(source)
     if foreign is not None:
