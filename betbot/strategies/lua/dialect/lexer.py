@@ -31,12 +31,16 @@ COMPOUND: Final = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "^=": 
 # The tokenizer is one compiled pattern, matched once per token: the spaces before a token, then the token.
 # Strings, long strings and comments are whole tokens of the pattern (a long bracket's closer names its
 # level with a backreference), so their insides are never looked at as code; the operators go longest
-# first (`<<=` before `<<`, `...` before `..=` before `..`). The `open*` and `bad*` alternatives come after
-# the ones they spoil and are Lua's lexical errors; `bad` (any other character) makes every position match.
+# first (`<<=` before `<<`, `...` before `..=` before `..`), and early: names and operators are most of a
+# script, so they are tried first (an operator never takes the `-` of `--`, the `[` of a long bracket or the
+# `.` of `.5`). The `open*` and `bad*` alternatives come after the ones they spoil and are Lua's lexical
+# errors; `bad` (any other character) makes every position match.
 _TOKEN: Final = re.compile(r"""
     [ \t\r\n\f\v]*+
     (?:
       (?P<name>[A-Za-z_][A-Za-z0-9_]*+)
+    | (?P<op>\.\.\.|\.\.=|<<=|>>=|\^\^=|\.\.|==|~=|<=|>=|!=|\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|>>|\^\^
+           |[+*/%^\#=<>(){};:,!&|~\]]|-(?!-)|\.(?![0-9])|\[(?![=\[]))
     | (?P<number>[0-9][0-9.]*+(?:[eE][+-]?)?[A-Za-z0-9_]*+|\.[0-9][0-9.]*+(?:[eE][+-]?)?[A-Za-z0-9_]*+)
     | (?P<longcomment>--\[(?P<comment_level>=*)\[.*?\](?P=comment_level)\])
     | (?P<opencomment>--\[=*\[)
@@ -46,8 +50,6 @@ _TOKEN: Final = re.compile(r"""
     | (?P<long>\[(?P<string_level>=*)\[.*?\](?P=string_level)\])
     | (?P<openlong>\[=*\[)
     | (?P<badlong>\[=)
-    | (?P<op>\.\.\.|\.\.=|<<=|>>=|\^\^=|\.\.|==|~=|<=|>=|!=|\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|>>|\^\^
-           |[-+*/%^\#=<>(){};:,.!&|~\[\]])
     | (?P<eof>\Z)
     | (?P<bad>.)
     )
@@ -93,27 +95,29 @@ def _scan(source: str, tokens: list[Token]) -> list[Token]:
     line, end = 1, 0
     for m in _TOKEN.finditer(source):
         kind = m.lastgroup or "bad"  # never None: every alternative of _TOKEN is a named group
-        start = m.start(kind)
-        line += count("\n", end, start)  # the spaces before the token
-        end = m.end()
+        start, stop = m.span(kind)
+        if start != end:
+            line += count("\n", end, start)  # the spaces before the token
+        end = stop
         if kind == "name":
-            text = m.group(kind)
-            append(new(Token, ("keyword" if text in KEYWORDS else "name", text, start, end, line)))
+            text = source[start:stop]
+            append(new(Token, ("keyword" if text in KEYWORDS else "name", text, start, stop, line)))
         elif kind == "op":
-            append(new(Token, ("op", m.group(kind), start, end, line)))
+            append(new(Token, ("op", source[start:stop], start, stop, line)))
         elif kind in _MULTILINE:
+            text = source[start:stop]
             if kind in {"string", "long"}:
-                append(new(Token, ("string", m.group(kind), start, end, line)))
-            line += count("\n", start, end)
+                append(new(Token, ("string", text, start, stop, line)))
+            line += text.count("\n")
         elif kind == "number":
-            text = m.group(kind)
+            text = source[start:stop]
             if not _VALID_NUMBER.fullmatch(text):
                 raise LexError(line, f"malformed number near '{text}'")
-            append(new(Token, ("number", text, start, end, line)))
+            append(new(Token, ("number", text, start, stop, line)))
         elif kind == "eof":
             break
         elif kind == "bad":
-            raise LexError(line, f"unexpected symbol near '{m.group(kind)}'")
+            raise LexError(line, f"unexpected symbol near '{source[start:stop]}'")
         else:
             raise LexError(line, _LEX_ERRORS[kind])
     n = len(source)

@@ -1,7 +1,7 @@
 """Translations of large SharpLua scripts kept on disk, keyed by the script's hash: a script is rewritten
 once per machine, and every later run, preview or check of the same text reads the result back.
 
-Why. Rewriting costs about 35 µs a line in Python (a 4,400-line script: about 0.1 s of CPU), which a
+Why. Rewriting costs about 25 µs a line in Python (a 4,400-line script: about 0.1 s of CPU), which a
 script pays every time betbot starts with it; a 100,000-bet session of the same script takes two or three
 seconds, so an uncached rewrite of a very long script alone would cost it more than 2 %. Reading a stored
 translation back costs a hash and a file read.
