@@ -18,6 +18,7 @@ Both paths must bet the same: the bench checks that their profits are equal.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from decimal import Decimal
@@ -104,6 +105,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="betbot-bench-lua-") as tmp:
+        os.environ["XDG_DATA_HOME"] = tmp  # the disk store of long translations, and nothing else of the user's
         script = Path(tmp) / "martingale.lua"
         script.write_text(MARTINGALE_LUA)
 
