@@ -4,7 +4,7 @@
 -- Python drives. Nothing here is reachable from the script except through the functions placed in `env`.
 --
 -- Arguments: `bridge` (Python callables: print, path, remove, rename, random, randomseed) and `cfg`
--- (budget, seconds, epoch, chunkname, site fields, currency, rep_cap, file_cap).
+-- (budget, seconds, epoch, chunkname, site fields, currency, rep_cap, file_cap, gaps, history_cap).
 local bridge, cfg = ...
 
 local type, tostring, tonumber, select, pairs, ipairs, next = type, tostring, tonumber, select, pairs, ipairs, next
@@ -795,7 +795,7 @@ end
 
 function control.decision() return decision() end
 
--- After each result, in order: the globals of dicebot-lua.md, then dobet(). Answers (nextbet, chance,
+-- After each result, in order: the globals of docs/dicebot-scripts.md, then dobet(). Answers (nextbet, chance,
 -- bethigh, false) when the script only chose its next bet, (nil, nil, nil, true) when it asked for more
 -- (stop, resetseed, sleep, another currency: read them with decision()), (nil, nil, nil, message) on error.
 local currency = cfg.currency
