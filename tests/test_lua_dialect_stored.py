@@ -4,12 +4,13 @@ store itself."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from betbot.strategies.lua import dialect
-from betbot.strategies.lua.dialect import translate, translate_now
+from betbot.strategies.lua.dialect import stored, translate, translate_now
 from betbot.strategies.lua.dialect.stored import STORE_FROM
 
 BLOCK = "function f{n}(t)\n  local x = 0\n  x += t[1] != nil and 1 or 0\n  return x << 1\nend\n"
@@ -78,3 +79,18 @@ def test_a_store_that_cannot_be_written_never_fails_the_script(data_home: Path) 
     assert translate(_long_script()).rewrites
     translate.cache_clear()
     assert translate(_long_script()).rewrites
+
+
+def test_only_the_most_recently_stored_translations_are_kept(data_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stored, "KEEP", 2)
+    texts = [_long_script() + f"x{n} = 1\n" for n in range(3)]
+    for n, text in enumerate(texts):
+        before = set(_store(data_home))
+        translate(text)
+        (new,) = set(_store(data_home)) - before
+        os.utime(new, ns=(n * 10**9, n * 10**9))  # stored in this order, whatever the clock's resolution
+    kept = _store(data_home)
+    assert len(kept) == 2
+    translate.cache_clear()
+    assert all(stored.load_stored(text) is not None for text in texts[1:])
+    assert stored.load_stored(texts[0]) is None

@@ -7,10 +7,12 @@ seconds, so an uncached rewrite of a very long script alone would cost it more t
 translation back costs a hash and a file read.
 
 Only texts of STORE_FROM characters or more are stored (a shorter one rewrites in a few milliseconds, less
-than the file I/O is worth). The key is the SHA-256 of the script's text together with the hash of this
-package's own code, so a changed rewriter never reads an older one's output. A store that fails (a
-read-only or full disk) is skipped: the cache can only save time, never fail a script. A stored file that
-does not read back as a translation of exactly this text is ignored and written again.
+than the file I/O is worth), and only the KEEP most recently stored (each edit of a script is a new text:
+older files, and those of an older betbot, are removed when a new one is stored). The key is the SHA-256
+of the script's text together with the hash of this package's own code, so a changed rewriter never reads
+an older one's output. A store that fails (a read-only or full disk) is skipped: the cache can only save
+time, never fail a script. A stored file that does not read back as a translation of exactly this text
+is ignored and written again.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from typing import Final
 
 from betbot.config.paths import data_dir
 
-__all__ = ["STORE_FROM", "load_stored", "store"]
+__all__ = ["KEEP", "STORE_FROM", "load_stored", "store"]
 
 STORE_FROM: Final = 32 * 1024  # characters
+KEEP: Final = 64  # files
 _CODE: Final = ("__init__.py", "foreign.py", "lexer.py", "rewrite.py", "stored.py")
 
 
@@ -73,3 +76,15 @@ def store(source: str, text: str, rewrites: tuple[tuple[str, int], ...], stray_l
         finally:
             with suppress(FileNotFoundError):
                 os.unlink(temporary)
+        _prune(path.parent)
+
+
+def _prune(folder: Path) -> None:
+    stored = []
+    for entry in folder.glob("*.json"):
+        with suppress(OSError):
+            stored.append((entry.stat().st_mtime_ns, entry))
+    stored.sort()
+    for _, entry in stored[:-KEEP]:
+        with suppress(OSError):
+            entry.unlink()
