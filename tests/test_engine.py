@@ -387,7 +387,7 @@ async def test_a_retryable_refusal_from_the_fast_path_trips_the_backoff() -> Non
     class RateLimitedOnce(SimulatorBackend):
         refused = False
 
-        def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
+        def place_now(self, seq: int, bet: BetRequest) -> Outcome:
             if seq == 2 and not self.refused:
                 self.refused = True
                 return Refused(seq=seq, bet=bet, kind=RefusalKind.RATE_LIMIT, message="429", retry_after=3.0)

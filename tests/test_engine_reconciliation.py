@@ -36,8 +36,7 @@ class LosesReplies(SimulatorBackend):
         self.ran, self.lost = ran, lost
         self.calls: list[int] = []
 
-    def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
-        return None  # every bet is a task, so several are in flight
+    answers_at_once = False  # every bet is a task, so several are in flight
 
     async def place(self, seq: int, bet: BetRequest) -> Outcome:
         self.calls.append(seq)
