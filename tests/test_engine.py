@@ -500,6 +500,32 @@ async def test_second_stop_request_cancels_the_bets_in_flight_into_unknown() -> 
     assert engine.signals.received == 2
 
 
+async def test_after_a_second_stop_request_only_the_bets_really_cut_off_count_as_left_unknown() -> None:
+    engine: Engine | None = None
+
+    class RepliesThenSignalsTwice(CheckpointBackend):
+        """Bet 4's reply is in hand when both signals come; bets 1 to 3 never answer."""
+
+        async def place(self, seq: int, bet: BetRequest) -> Outcome:
+            outcome = await super().place(seq, bet)
+            if seq == 4:
+                assert engine is not None
+                engine.request_stop("SIGINT")
+                engine.request_stop("SIGINT")
+            return outcome
+
+    backend = RepliesThenSignalsTwice(make_game(), seed=5, script={s: [HANG] for s in (1, 2, 3)})
+    engine = make_engine(flat(), backend, n=4, limits=Limits(max_bets=100))
+    await run(engine)
+    session = engine.session
+    assert session.unresolved_seqs == [1, 2, 3]
+    assert session.bets == 1  # bet 4 settled: its reply was back
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.SIGNAL
+    assert session.stop_reason.detail == ("SIGINT again: stopped at once, 3 of the 4 bet(s) in flight left "
+                                          "unknown (reconciled at the next start)")
+
+
 async def test_drain_deadline_cancels_into_unknown() -> None:
     backend = CheckpointBackend(make_game(), seed=5, script={s: [HANG] for s in range(1, 4)})
     strategy = flat()

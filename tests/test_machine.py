@@ -204,10 +204,18 @@ def test_a_second_signal_says_the_bets_were_left_unknown() -> None:
     machine.signal("SIGTERM", 0.0)
     reason = machine.session.stop_reason
     assert reason is not None
-    assert "left unknown" in reason.detail
+    assert "giving up on the 3 bet(s) in flight" in reason.detail
     assert "drained" not in reason.detail
-    for seq in (1, 2, 3):
-        machine.outcome(seq, Unknown(seq=seq, bet=dice("0.01"), message="cancelled"), 0.0)
+    machine.signal("SIGTERM", 0.0)  # a third changes nothing
+    # Bet 2's reply was already on its way: it settles. Only bets 1 and 3 were really cut off.
+    machine.outcome(2, settled(2, dice("0.01"), win=True), 0.0)
+    machine.outcome(3, Unknown(seq=3, bet=dice("0.01"), message="cancelled"), 0.0)
+    machine.outcome(1, Unknown(seq=1, bet=dice("0.01"), message="cancelled"), 0.0)
+    reason = machine.session.stop_reason
+    assert reason is not None
+    assert reason.kind is StopKind.SIGNAL
+    assert reason.detail == ("SIGTERM again: stopped at once, 2 of the 3 bet(s) in flight left unknown "
+                             "(reconciled at the next start)")
     assert machine.next_action(0.0) is DONE  # never reconciled after a second signal
 
 
@@ -221,7 +229,14 @@ def test_a_second_signal_after_a_limit_keeps_the_limit_and_says_what_was_left() 
     reason = machine.session.stop_reason
     assert reason is not None
     assert reason.kind is StopKind.MAX_BETS
-    assert "left unknown" in reason.detail
+    assert "giving up on the 2 bet(s) in flight" in reason.detail
+    machine.outcome(1, settled(1, dice("0.01"), win=False), 0.0)
+    machine.outcome(2, settled(2, dice("0.01"), win=False), 0.0)
+    reason = machine.session.stop_reason
+    assert reason is not None
+    assert reason.kind is StopKind.MAX_BETS
+    assert reason.detail == ("placed 2 of 2 bets; SIGINT again: stopped at once, 0 of the 2 bet(s) in flight "
+                             "left unknown (reconciled at the next start)")
 
 
 # -- reconciliation decisions ---------------------------------------------------------------------------------
