@@ -446,3 +446,34 @@ def test_when_the_sites_payout_changes_mid_session_the_machine_keeps_the_first_i
     request = machine.next_action(0.0)
     assert isinstance(request, Reconcile)
     assert request.payouts == {(D("49.5"), False): D("1.98")}
+
+
+def test_a_signal_while_the_books_are_read_keeps_the_session_stopped_after_they_settle_it() -> None:
+    # Found by the stateful test: the first signal left the UNKNOWN_OUTCOME stop in place (the first reason
+    # stands), and the reconciliation then lifted it: betting went on after Ctrl-C.
+    log = EventLog()
+    machine = SessionMachine(session=make_session(), strategy=Flat(), concurrency=2, reconcile_unknown=True,
+                             observer=log)
+    _unknown_after(machine, {1: "unknown", 2: "win"})
+    request = machine.next_action(0.0)
+    assert isinstance(request, Reconcile)
+    machine.signal("SIGINT", 0.0)  # while the engine awaits the site's books
+    machine.reconciled(Reconciliation(verdicts=(Verdict(seq=1, profit=None),), balanced=True, detail="1 did not run",
+                                      bets_ran=0, profit=D(0)), 0.0)
+    assert machine.next_action(0.0) is DONE
+    assert machine.session.unresolved_seqs == []
+    reason = machine.session.stop_reason
+    assert reason is not None
+    assert reason.kind is StopKind.SIGNAL
+    assert reason.detail == "SIGINT: stopped admitting bets; the bet(s) of unknown outcome reconciled: 1 did not run"
+    assert not any(event[0] == "resumed" for event in log.events)
+
+
+def test_a_signal_then_a_minimum_bet_refusal_never_resumes_betting() -> None:
+    machine = SessionMachine(session=make_session(), strategy=Flat(), concurrency=2,
+                             min_bets=MinBetRule(below_min="raise"))
+    first = machine.next_action(0.0)
+    assert isinstance(first, Place)
+    machine.signal("SIGTERM", 0.0)
+    machine.outcome(1, Refused(seq=1, bet=first.bet, kind=RefusalKind.MIN_BET, message="min", min_bet=D(1)), 0.0)
+    assert machine.next_action(0.0) is DONE

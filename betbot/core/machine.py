@@ -201,6 +201,7 @@ class SessionMachine:
         self.reseed_every = reseed_every
         self.buffer: ReorderBuffer[Outcome] = ReorderBuffer(first=session.next_seq, window=self.concurrency)
         self.signals = 0
+        self._signal_name = ""  # the first signal's
         self.reconciliations: list[Reconciliation] = []
         self.payouts: dict[tuple[Decimal, bool], Decimal] = {}  # what the site paid, per (chance, faucet)
         self._paid_bet: BetRequest | None = None  # the request of the last settled bet, its payout noted
@@ -366,6 +367,7 @@ class SessionMachine:
         session = self.session
         in_flight = session.in_flight
         if self.signals == 1:
+            self._signal_name = name
             session.stop(StopKind.SIGNAL, f"{name}: stopped admitting bets; {in_flight} bet(s) in flight drained")
         elif in_flight and self._given_up is None:
             # Said now and restated once every one is back: a bet whose reply was already on its way settles,
@@ -442,6 +444,14 @@ class SessionMachine:
             return
         if reason is None:
             return
+        if self.signals:
+            # A signal came while the session was stopped for these bets (the books were being read): they
+            # are settled, and the session stays stopped, for the signal.
+            if reason.kind is StopKind.UNKNOWN_OUTCOME:
+                session.stop(StopKind.SIGNAL, f"{self._signal_name}: stopped admitting bets; the bet(s) of unknown "
+                             f"outcome reconciled: {result.detail}", replace=True)
+                self._note_stop(now)
+            return
         if reason.kind is StopKind.MAX_BETS:
             # A bet counted towards max_bets did not run: the count is short, the next bets make it up.
             if self._lift(StopKind.MAX_BETS, now):
@@ -461,7 +471,7 @@ class SessionMachine:
 
     # -- stops ---------------------------------------------------------------------------------------------
     def _lift(self, kind: StopKind, now: float) -> bool:
-        if not self.session.resume(kind):
+        if self.signals or not self.session.resume(kind):  # a signal's stop stands, whatever came before it
             return False
         self._last_reason = None
         if self._on_resumed is not None:
