@@ -24,7 +24,7 @@ import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -35,7 +35,7 @@ from betbot.notify.targets import register_url_secrets, target_label
 from betbot.observe.logs import get_logger
 from betbot.redact import redact
 
-__all__ = ["MAX_HUNG", "Notifier", "Sender", "apprise_check", "apprise_send"]
+__all__ = ["MAX_HUNG", "NoticeFilter", "NoticeSink", "Notifier", "Sender", "apprise_check", "apprise_send"]
 
 #: Sends that may hang at once (each in its own daemon thread) before further attempts fail without trying.
 MAX_HUNG: Final = 4
@@ -249,6 +249,34 @@ class Notifier:
         if not finished.wait(self.timeout):
             return False, f"no answer within {self.timeout:g} s"
         return result[0]
+
+
+class NoticeSink(Protocol):
+    """Where a watcher sends its notices: the process's `Notifier`, or one session's `NoticeFilter` of it."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def notify(self, notice: Notice) -> bool: ...
+
+
+class NoticeFilter:
+    """One session's view of the process's notifier (`betbot serve`: one notifier, many sessions): only the
+    events that session picked (its own `notify_on`) pass; the notifier's queue and targets are shared."""
+
+    def __init__(self, notifier: Notifier, events: Iterable[NoticeKind | str]) -> None:
+        self.notifier = notifier
+        self.events = frozenset(NoticeKind(e) for e in events)
+
+    @property
+    def enabled(self) -> bool:
+        return self.notifier.enabled and bool(self.events)
+
+    def notify(self, notice: Notice) -> bool:
+        """Queue the notice on the process's notifier if this session wants its kind. Never blocks or raises."""
+        if notice.kind is not NoticeKind.TEST and notice.kind not in self.events:
+            return False
+        return self.notifier.notify(notice)
 
 
 def _scrubbed(notice: Notice) -> Notice:
