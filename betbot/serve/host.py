@@ -334,7 +334,7 @@ class Host:
                 raise SessionHeld(f"session {session_id} is already run here as {hosted.name}")
         path = settings.journal or default_journal_path()
         if settings.no_journal or not path.exists():
-            return None
+            raise SettingsError(f"no session {session_id} to resume: there is no journal at {path}")
         try:
             with Journal.open(path, durable=False, readonly=True) as journal:
                 record = journal.session(session_id)

@@ -118,7 +118,7 @@ async def _serve(options: ServeOptions) -> int:
         host.bind(tg)
         await tg.start(_watch_signals, host, server, tg)
         tg.start_soon(lag.run)
-        await _start_sessions(host, options.specs)
+        await start_sessions(host, options.specs)
         if options.heartbeat_file is not None:
             tg.start_soon(_heartbeat, host, options.heartbeat_file)
         await server.serve(sockets=[sock])
@@ -141,7 +141,7 @@ def _announce(options: ServeOptions, address: str, loopback: bool) -> None:
     out.flush()
 
 
-async def _start_sessions(host: Host, specs: list[SessionSpec]) -> None:
+async def start_sessions(host: Host, specs: list[SessionSpec]) -> None:
     """The sessions the last process left running (resumed), then the config's autostart ones."""
     started = set()
     for spec, session_id in host.to_resume():
