@@ -376,6 +376,8 @@ async def test_resume_an_interrupted_session_and_a_held_one_is_a_409_naming_its_
         played = first.summary["bets"]
         assert played >= before
         session_id = first.session_id
+        history = (await s.client.get("/api/v1/history", headers=BEARER)).json()["sessions"]
+        assert [row["resumable"] for row in history] == [True]  # stopped by a signal: the console offers it
         again = await s.start({"name": "again", "resume": session_id, "settings": {"sim_latency": "2ms"}})
         await again.attached.wait()
         assert again.session_id == session_id

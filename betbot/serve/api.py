@@ -420,13 +420,15 @@ def _history(path: Path | None) -> list[dict[str, Any]]:
 
 
 def _record_json(record: Any, *, summary: bool = False) -> dict[str, Any]:
+    from betbot.journal.resume import resumable  # noqa: PLC0415
+
     found = {"id": record.id, "started_at": record.started_at.isoformat(),
              "ended_at": None if record.ended_at is None else record.ended_at.isoformat(),
              "strategy": record.strategy, "backend": record.backend, "currency": record.currency,
              "starting_balance": f"{record.starting_balance:.8f}", "stop_reason": record.stop_reason,
              "unresolved": record.unresolved,
              "bets": (record.summary or {}).get("bets"), "profit": (record.summary or {}).get("profit"),
-             "balance": (record.summary or {}).get("balance")}
+             "balance": (record.summary or {}).get("balance"), "resumable": resumable(record)}
     if summary:
         found["summary"] = record.summary
         found["limits"] = record.limits

@@ -40,7 +40,7 @@ from betbot.serve.host import Host
 from betbot.serve.lag import LoopLag
 from betbot.serve.spec import SessionSpec
 
-__all__ = ["ServeOptions", "serve"]
+__all__ = ["ServeOptions", "serve", "start_sessions"]
 
 _log = structlog.get_logger("betbot.serve")
 
