@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from betbot.config.settings import SettingsError
+from betbot.config.settings import NOTIFY_EVENTS, SettingsError
 from betbot.core.session import Limits, SessionSnapshot
 from betbot.observe.view import RunView
 from betbot.serve.auth import Auth, LoginThrottle, TokenError, load_or_create_token
@@ -191,9 +191,13 @@ def test_the_example_config_reads() -> None:
     example = Path(__file__).resolve().parents[1] / "config" / "serve.example.toml"
     shared, specs = read_config(example)
     found = {spec.name: spec_settings(shared, spec) for spec in specs}
-    assert set(found) == {"doge-flat", "btc-hunter", "lua-martingale"}
+    assert set(found) == {"doge-flat", "btc-hunter", "lua-martingale", "doge-campaign"}
     assert found["btc-hunter"].strategy == "hunter"
     assert found["lua-martingale"].script is not None
+    assert found["doge-campaign"].repeat
+    assert found["doge-campaign"].max_sessions == 20
+    assert found["doge-campaign"].notify_on == list(NOTIFY_EVENTS)  # "all"
+    assert found["doge-flat"].notify_on == ["stopped", "unresolved", "error", "campaign"]  # the top's default
 
 
 async def test_the_loop_lag_probe_measures_lateness() -> None:
