@@ -142,6 +142,19 @@ def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_notification_url_apprise_cannot_use_is_one_line_naming_it_without_its_secret(tmp_path: Path) -> None:
+    result = run_serve(tmp_path, "--port", "0", "--notify", "nope://secret-token-123")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "betbot: error: --notify #1 nope://*** is not a notification URL Apprise can use; check its scheme and "
+        "parts (https://github.com/caronc/apprise/wiki)"]
+    assert not (tmp_path / "xdg").exists()  # nothing written: not even the token
+    shape = run_serve(tmp_path, "--port", "0", "--notify", "not a url")
+    assert shape.returncode == 2
+    assert "URL #1 is not SCHEME://..." in shape.stderr
+    assert "Traceback" not in result.stderr + shape.stderr
+
+
 def view(**values: object) -> RunView:
     zero = Decimal(0)
     base: dict[str, object] = {

@@ -79,15 +79,16 @@ def serve_command(ctx: click.Context, *, host: str, port: int, config: Path | No
         raise BadInput(str(exc)) from None
     configure_logging(defaults.log_format, (ctx.obj or {}).get("log_level", defaults.log_level))
     install_logging_filters()
+    notifier = Notifier(defaults.notify)  # one for the process; each session's notify_on picks its events
     try:
+        anyio.run(notifier.check)  # a bad URL is said before anything is written (the token included)
         token_path = token_file or data_dir() / "serve-token"
         token, created = load_or_create_token(token_path)
         options = ServeOptions(
             host=host, port=port, token=token, token_file=token_path, token_created=created, read_only=read_only,
             shared=shared, specs=specs, state_file=state_file or data_dir() / "serve-state.json",
             journal=defaults.journal, heartbeat_file=heartbeat_file,
-            # One notifier for the process; each session's own notify_on picks what it sends (NoticeFilter).
-            notifier=Notifier(defaults.notify), notify_on=defaults.notify_on)
+            notifier=notifier, notify_on=defaults.notify_on)
         code = anyio.run(serve, options)
     except (SettingsError, TokenError) as exc:
         raise BadInput(str(exc)) from None

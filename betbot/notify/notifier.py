@@ -148,11 +148,14 @@ class Notifier:
 
     async def send_now(self, notice: Notice) -> list[bool]:
         """Deliver one notice to every target now, bypassing the queue (`betbot notify test`): one result each."""
-        await self._check_urls()
+        await self.check()
         return [await self._deliver(url, label, _scrubbed(notice))
                 for url, label in zip(self.urls, self.labels, strict=True)]
 
-    async def _check_urls(self) -> None:
+    async def check(self) -> None:
+        """SettingsError for a URL Apprise cannot use (or no Apprise); `running()` checks first too."""
+        if not self.enabled:
+            return
         try:
             bad = await anyio.to_thread.run_sync(self._check, self.urls)
         except ImportError:
@@ -168,7 +171,7 @@ class Notifier:
         if not self.enabled:
             yield self
             return
-        await self._check_urls()
+        await self.check()
         raised: Exception | None = None
         send, receive = anyio.create_memory_object_stream[Notice](self.queue_size)
         done = anyio.Event()
