@@ -329,3 +329,22 @@ def test_a_failed_background_commit_stops_the_next_batch(path: Path) -> None:
     journal.admitted(2, a_bet(2), 0.2)
     with pytest.raises(JournalError, match="a batch of bets"):
         journal.released(settled(2), 0.3)  # the engine's hook raises: the session stops
+
+
+def test_the_journals_of_one_file_take_turns_on_one_lock(tmp_path: Path) -> None:
+    """Sessions of one `serve` commit one file from many threads: they queue on one lock in this process
+    rather than in SQLite's busy handler (which can starve a waiter past its timeout)."""
+    path = tmp_path / "journal.sqlite3"
+    (tmp_path / "sub").mkdir()
+    first = Journal.open(path, durable=False, background=True)
+    same = Journal.open(tmp_path / "sub" / ".." / "journal.sqlite3", durable=True)
+    other = Journal.open(tmp_path / "other.sqlite3", durable=False)
+    try:
+        assert first._lock is same._lock
+        assert first._writer is not None
+        assert same._writer is not None
+        assert first._writer._lock is same._writer._lock is first._lock  # the writer threads' commits too
+        assert other._lock is not first._lock
+    finally:
+        for journal in (first, same, other):
+            journal.close()

@@ -137,6 +137,24 @@ class UnknownSession(JournalError, LookupError):
     """No session with that id in the journal."""
 
 
+# One lock per journal file, shared by this process's journals of it. Many sessions writing one file at once
+# (`betbot serve`: each session's journal commits on a writer thread of its own) would otherwise meet in
+# SQLite's busy handler, which sleeps in growing steps and can leave one waiting past BUSY_TIMEOUT_MS while
+# the others keep taking the write lock ("database is locked"). Taking turns here first, each waits only for
+# the commits before it; other processes still meet this one in the busy handler, as before.
+_file_locks: dict[str, threading.RLock] = {}
+_file_locks_guard = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.RLock:
+    key = os.path.realpath(path)
+    with _file_locks_guard:
+        lock = _file_locks.get(key)
+        if lock is None:
+            lock = _file_locks[key] = threading.RLock()
+        return lock
+
+
 def default_journal_path() -> Path:
     """`$XDG_DATA_HOME/betbot/journal.sqlite3`, or `~/.local/share/betbot/journal.sqlite3`."""
     return data_dir() / "journal.sqlite3"
@@ -169,8 +187,9 @@ class Journal:
         self._wall_offset: int | None = None  # µs from the engine's clock to the Unix epoch
         self._chance: tuple[Decimal, str] = (Decimal(0), "0")  # the last chance and its text
         self._payout: tuple[Decimal, str] = (Decimal(0), "0")  # the last payout and its text
-        # Every use of the connection holds this: a durable journal's writer thread commits on it too.
-        self._lock = threading.RLock()
+        # Every write on the connection holds this: a writer thread commits on it too. One lock per file in
+        # this process (`_file_lock`): its journals' transactions take turns here, not in SQLite's busy wait.
+        self._lock = _file_lock(path)
         self._writer: GroupCommit | None = None
         if durable or background:
             self._writer = GroupCommit(con, self._lock, path, lambda exc, doing: _error(path, exc, doing))
