@@ -251,7 +251,6 @@ class HostedSession:
             })
         return found
 
-
     def _campaign_json(self) -> dict[str, Any] | None:
         """The campaign's figures: `sessions` and `profit` of the sessions that ended, `total_profit` and
         `sessions_total` with the one running (the same while it waits between two)."""
@@ -310,6 +309,9 @@ class Host:
         if resume_id is None:
             _check_strategy(settings)  # bad parameters are the request's fault: said now, not as a failed session
         else:
+            for hosted in self.sessions.values():
+                if hosted.running and hosted.session_id == resume_id:
+                    raise SessionHeld(f"session {resume_id} is already run here as {hosted.name}")
             was_live = await anyio.to_thread.run_sync(self._check_free, resume_id, settings)
             if was_live is not None and "live" not in spec.values and was_live != settings.live:
                 spec.values["live"] = was_live  # resumed as it ran: simulated, or live on the server's key
@@ -327,11 +329,8 @@ class Host:
         return hosted
 
     def _check_free(self, session_id: int, settings: Settings) -> bool | None:
-        """A session to resume that someone runs is refused now (SessionHeld), not as a failed session.
+        """A session to resume that another process runs is refused now (SessionHeld), not as a failed session.
         Whether it ran live (None: the journal cannot say). In a worker thread: it opens the journal."""
-        for hosted in list(self.sessions.values()):
-            if hosted.running and hosted.session_id == session_id:
-                raise SessionHeld(f"session {session_id} is already run here as {hosted.name}")
         path = settings.journal or default_journal_path()
         if settings.no_journal or not path.exists():
             raise SettingsError(f"no session {session_id} to resume: there is no journal at {path}")
