@@ -216,11 +216,17 @@ CAMPAIGN = {**QUICK, "strategy": "flat", "params": {"base_bet": "1"}, "balance":
 
 
 async def test_repeat_runs_a_campaign_and_the_pages_show_its_totals(tmp_path: Path) -> None:
-    async with served(tmp_path) as s:
-        hosted = await s.host.start(SessionSpec(name="camp", values={**CAMPAIGN, "max_sessions": 3,
-                                                                      "pause_between": "0s"}))
-        await hosted.done.wait()
-        detail = (await s.client.get("/api/v1/sessions/camp", headers=BEARER)).json()
+    target = Target()
+    notifier = Notifier([target.url()])
+    try:
+        async with notifier.running(), served(tmp_path, notifier=notifier) as s:
+            hosted = await s.host.start(SessionSpec(name="camp", values={
+                **CAMPAIGN, "max_sessions": 3, "pause_between": "0s", "notify_on": "campaign"}))
+            await hosted.done.wait()
+            detail = (await s.client.get("/api/v1/sessions/camp", headers=BEARER)).json()
+        [notice] = target.wait_for(1)  # only what its notify_on picked: the campaign's end, not each session's
+    finally:
+        target.close()
     assert hosted.state == "ended", hosted.error
     assert hosted.sessions_played == 3
     assert detail["repeat"] is True
@@ -238,6 +244,8 @@ async def test_repeat_runs_a_campaign_and_the_pages_show_its_totals(tmp_path: Pa
     assert campaign["budget"] == {"max_sessions": 3}
     assert record is not None
     assert record.stop_reason == campaign["ended"]
+    assert notice["title"] == f"betbot: campaign {campaign['id']} ended"
+    assert "max_sessions reached: 3 sessions" in notice["message"]
 
 
 async def test_a_campaign_waits_between_sessions_drains_and_goes_on_after_a_restart(tmp_path: Path) -> None:
