@@ -174,6 +174,7 @@ function lastBets(bets) {
 function controls(session) {
   if (state.readOnly) return h("p", { class: "muted" }, "Read-only console: no controls.");
   const live = ["running", "paused", "starting"].includes(session.state);
+  const stoppable = live || session.state === "waiting";  // a campaign between two sessions: stop ends it
   const act = (path) => async () => { try { await api("POST", `/sessions/${encodeURIComponent(session.name)}/${path}`); } catch (error) { fail(error); } };  // the next tick shows it
   const limitName = h("select", { id: "tighten-name" }, ...["max_bets", "max_duration", "stop_loss", "take_profit", "trailing_stop", "max_losses", "max_wins", "max_bet", "min_balance"].map((n) => h("option", { value: n }, n)));
   const limitValue = h("input", { id: "tighten-value", placeholder: "e.g. 500, 5, 10%, 10m" });
@@ -187,8 +188,8 @@ function controls(session) {
   } }, limitName, limitValue, h("button", { type: "submit", class: "secondary", disabled: !live }, "Tighten"));
   return h("div", {},
     h("div", { class: "controls" },
-      h("button", { id: "stop", onclick: act("stop"), disabled: !live }, "Stop (drain)"),
-      h("button", { id: "stop-now", class: "danger", onclick: act("stop-now"), disabled: !live }, "Stop now"),
+      h("button", { id: "stop", onclick: act("stop"), disabled: !stoppable }, "Stop (drain)"),
+      h("button", { id: "stop-now", class: "danger", onclick: act("stop-now"), disabled: !stoppable }, "Stop now"),
       session.state === "paused"
         ? h("button", { id: "resume", class: "secondary", onclick: act("resume") }, "Resume")
         : h("button", { id: "pause", class: "secondary", onclick: act("pause"), disabled: !live }, "Pause")),
