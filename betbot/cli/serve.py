@@ -44,7 +44,7 @@ the next start resumes the sessions that were running."""
               envvar="BETBOT_SERVE_STATE_FILE", show_envvar=True,
               show_default="$XDG_DATA_HOME/betbot/serve-state.json",
               help="Which sessions run, so a restart resumes them.")
-@click.option("--notify", "notify", multiple=True, metavar="URL",
+@click.option("--notify", "notify", multiple=True, metavar="URL", show_default="the config's notify, or BETBOT_NOTIFY",
               help="Send notifications here (an Apprise URL: tgram://, discord://, ntfy://, mailto://, json:// ...; "
               "repeatable; replaces the config's `notify`). Each session picks its events with its own notify_on.")
 @click.pass_context
