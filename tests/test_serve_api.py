@@ -420,3 +420,15 @@ async def test_a_session_held_elsewhere_at_the_start_is_on_the_console_with_the_
     assert row["name"] == "old"
     assert row["state"] == "failed"
     assert row["error"].startswith(f"not started: session {session_id} is being run by process {holder.pid}")
+
+
+async def test_a_session_that_ended_is_not_resumed(tmp_path: Path) -> None:
+    async with served(tmp_path) as s:
+        done = await s.start({"name": "done", "strategy": "flat", "settings": {**QUICK, "max_bets": 3}})
+        await done.done.wait()
+        response = await s.client.post("/api/v1/sessions", json={"resume": done.session_id}, headers=BEARER)
+        assert response.status_code == 400
+        assert response.json() == {"error": f"session {done.session_id} has ended (max_bets: placed 3 of 3 bets): "
+                                            "there is nothing to resume; start a new session"}
+        history = (await s.client.get("/api/v1/history", headers=BEARER)).json()["sessions"]
+        assert [row["resumable"] for row in history] == [False]  # the console offers no Resume for it

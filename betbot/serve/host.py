@@ -51,7 +51,8 @@ from betbot.core.money import money_text
 from betbot.core.session import Limits
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.ratelimit import TokenBucket
-from betbot.journal import Journal, JournalError, UnknownSession, default_journal_path
+from betbot.journal import Journal, JournalError, SessionRecord, UnknownSession, default_journal_path
+from betbot.journal.resume import resumable
 from betbot.lifecycle import HostedRun, Hosting, RunOutcome, run_session
 from betbot.notify import NoticeFilter, Notifier, notices_for
 from betbot.notify.events import session_failed_notice
@@ -312,7 +313,12 @@ class Host:
             for hosted in self.sessions.values():
                 if hosted.running and hosted.session_id == resume_id:
                     raise SessionHeld(f"session {resume_id} is already run here as {hosted.name}")
-            was_live = await anyio.to_thread.run_sync(self._check_free, resume_id, settings)
+            record = await anyio.to_thread.run_sync(self._check_free, resume_id, settings)
+            if record is not None and not settings.repeat and not resumable(record):
+                # (A campaign's spec goes on after its session that ended: the restart between two sessions.)
+                raise SettingsError(f"session {resume_id} has ended ({record.stop_reason or 'finished'}): there is "
+                                    "nothing to resume; start a new session")
+            was_live = None if record is None else record.backend == DuckDiceBackend.name
             if was_live is not None and "live" not in spec.values and was_live != settings.live:
                 spec.values["live"] = was_live  # resumed as it ran: simulated, or live on the server's key
                 settings = self.settings_for(spec)
@@ -328,9 +334,9 @@ class Host:
         self.save_state()
         return hosted
 
-    def _check_free(self, session_id: int, settings: Settings) -> bool | None:
+    def _check_free(self, session_id: int, settings: Settings) -> SessionRecord | None:
         """A session to resume that another process runs is refused now (SessionHeld), not as a failed session.
-        Whether it ran live (None: the journal cannot say). In a worker thread: it opens the journal."""
+        Its record (None: the journal cannot say). In a worker thread: it opens the journal."""
         path = settings.journal or default_journal_path()
         if settings.no_journal or not path.exists():
             raise SettingsError(f"no session {session_id} to resume: there is no journal at {path}")
@@ -346,7 +352,7 @@ class Host:
         if holder is not None:
             raise SessionHeld(f"session {session_id} is being run by {holder.describe()}; stop that process "
                               "first, or resume another session")
-        return record.backend == DuckDiceBackend.name
+        return record
 
     def refused(self, spec: SessionSpec, why: str) -> HostedSession:
         """A session that could not start (at the server's start): on the pages, failed, with the reason."""
@@ -415,7 +421,7 @@ class Host:
             finally:
                 hosted.engine_done()
 
-        if not settings.repeat:
+        if not settings.repeat:  # a session resumed alone (a campaign goes on with its spec's repeat = true)
             return await play(settings, out=console, err=console, resume=hosted.resume_id, notices=notices)
 
         def progress(found: CampaignProgress) -> None:
