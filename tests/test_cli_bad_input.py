@@ -3,9 +3,7 @@ the field and the fix, no traceback, and nothing written: no journal file, not e
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,14 +11,11 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from betbot.strategies.registry import available_strategies, load_strategy
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+from tests.cli_support import betbot as run_betbot
 
 
 def betbot(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    data_home = tmp_path / "data"
-    return subprocess.run([sys.executable, "-m", "betbot", *args], capture_output=True, text=True, timeout=60,
-                          check=False, env={**ENV, "XDG_DATA_HOME": str(data_home), **(env or {})})
+    return run_betbot(*args, env={"XDG_DATA_HOME": str(tmp_path / "data"), **(env or {})}, timeout=60)
 
 
 def assert_bad_input(result: subprocess.CompletedProcess[str], *needles: str) -> str:

@@ -5,12 +5,10 @@ and journals that cannot be used are one-line errors with nothing overwritten.""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,15 +16,14 @@ import pytest
 
 from betbot.core.fairness import roll
 from betbot.journal import SCHEMA_VERSION, BetStatus, Journal
+from tests.cli_support import BETBOT, ENV, betbot
 
-BETBOT = [sys.executable, "-m", "betbot"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 MAX_BETS = 4000  # about 3 s of betting: longer than the three random kills together
 STOP_LOSS = Decimal(3)
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BETBOT, *args], capture_output=True, text=True, timeout=timeout, env=ENV, check=False)
+    return betbot(*args, timeout=timeout)
 
 
 def start(*args: str) -> subprocess.Popen[str]:

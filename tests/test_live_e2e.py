@@ -54,12 +54,6 @@ KEY = "LEAKCANARY-7f3a9c1e5b2d4f60a8e7"
 STAKE = Decimal("0.01")
 
 
-@pytest.fixture(autouse=True)
-def _forget_key():
-    yield
-    unregister_secret(KEY)
-
-
 class FlatParams(StrategyParams):
     amount: Decimal = STAKE
 

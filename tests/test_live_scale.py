@@ -8,7 +8,6 @@ client's books equal the server's ledger to the satoshi, and every executed bet 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -21,9 +20,8 @@ import pytest
 from betbot.core.models import StopKind, Unknown
 from betbot.journal import Journal
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake_in_thread
+from tests.cli_support import ENV
 from tests.test_live_e2e import KEY, check_ledger_agrees, play
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 
 
 def _check_books(run: object, bets: int) -> list[Unknown]:

@@ -4,14 +4,13 @@ fresh interpreter. Timings are printed by bench/bench_startup.py, never asserted
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+from tests.cli_support import ENV
 
 # Imported by the command that runs, never by the CLI's module level.
 HEAVY = ("httpx", "anyio", "pydantic", "pydantic_settings", "structlog", "rich", "rich.traceback",
