@@ -56,12 +56,12 @@ from betbot.journal.campaigns import (
     newest_open_campaign,
     start_campaign,
 )
-from betbot.journal.resume import choose_session
+from betbot.journal.resume import choose_session, resumable
 from betbot.lifecycle import ResumeRequest, RunOutcome, SessionWatch, run_session
 from betbot.observe.heartbeat import DEFAULT_INTERVAL, Beat, write_beat
 from betbot.observe.logs import get_logger
 
-__all__ = ["Budget", "CampaignBooks", "Played", "run_campaign", "wait_or_signal"]
+__all__ = ["Budget", "CampaignBooks", "CampaignProgress", "Played", "run_campaign", "wait_or_signal"]
 
 # A session that ended at the day's deadline ends a moment after UTC midnight (its drain); this much
 # slack covers a wall clock that runs a little behind the monotonic one the deadline is kept on.
@@ -188,6 +188,18 @@ class CampaignBooks:
         return Limits(stop_loss=min(losses) if losses else None, take_profit=take, max_duration=until_midnight)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CampaignProgress:
+    """Where a campaign stands, for a host's pages (`betbot serve`): told at each change (`run_campaign`'s
+    `progress`). `sessions` and `profit` count the sessions that have ended; the one running is not in them."""
+
+    id: int | None  # None until its first session is journaled
+    sessions: int
+    profit: Decimal
+    budget: dict[str, Any]  # Budget.to_json(): the campaign's limits, amounts as text
+    ended: str | None = None  # why it ended, once it has
+
+
 def _next_midnight(now: datetime) -> datetime:
     return datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
 
@@ -283,13 +295,16 @@ class _Turn:
             owner.announce(f"campaign {owner.id} started with session {session_id}")
         else:
             join_campaign(journal, owner.id, session_id)
+        owner.changed()
 
 
 class _Campaign:
-    def __init__(self, settings: Settings, *, err: Console, notifier: _Notifier | None) -> None:
+    def __init__(self, settings: Settings, *, err: Console, notifier: _Notifier | None,
+                 progress: Callable[[CampaignProgress], None] | None = None) -> None:
         self.settings = settings
         self.err = err
         self.notifier = notifier
+        self.progress = progress
         self.id: int | None = None
         self.books: CampaignBooks | None = None
         self.starting_balance: Decimal | None = None
@@ -298,6 +313,13 @@ class _Campaign:
 
     def announce(self, text: str) -> None:
         self.err.print(f"betbot: {text}", highlight=False, soft_wrap=True)
+
+    def changed(self, ended: str | None = None) -> None:
+        """Tell the host where the campaign stands (nothing without one)."""
+        if self.progress is None or self.books is None:
+            return
+        self.progress(CampaignProgress(id=self.id, sessions=len(self.books.played), profit=self.books.profit,
+                                       budget=self.books.budget.to_json(), ended=ended))
 
     def load(self, journal: Journal, campaign_id: int, skip: int | None) -> None:
         """An interrupted campaign: its budget (tightened by the one given now) and its sessions so far."""
@@ -323,6 +345,7 @@ class _Campaign:
         self.books = CampaignBooks(budget=budget, played=played)
         self.announce(f"resuming campaign {record.id}: {len(played)} session(s) played, profit "
                       f"{money_text(self.books.profit)} {record.currency}")
+        self.changed()
 
     def session_settings(self) -> Settings:
         """A simulated session carries the balance on, with seeds of its own (from --seed and its number)."""
@@ -346,6 +369,7 @@ class _Campaign:
         if self.id is not None and self.path is not None:
             with closing(Journal.open(self.path, durable=False)) as journal:
                 finish_campaign(journal, self.id, reason)
+        self.changed(ended=reason)
         self._notify(f"{name} ended", f"{text[0].upper()}{text[1:]}.")
 
     def _notify(self, title: str, body: str, *, warning: bool = False) -> None:
@@ -372,13 +396,16 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
                        resume: ResumeRequest | None = None, notices: SessionWatch | None = None,
                        notifier: _Notifier | None = None,
                        pause: Callable[[float], Awaitable[bool]] = wait_or_signal,
-                       utcnow: Callable[[], datetime] = _utcnow, play: Play = run_session) -> RunOutcome:
+                       utcnow: Callable[[], datetime] = _utcnow, play: Play = run_session,
+                       progress: Callable[[CampaignProgress], None] | None = None) -> RunOutcome:
     """Play sessions while the campaign's rules say so; the last session's outcome (its exit code).
 
     With `--repeat`, or with `--resume` of a session (or after a crash between sessions) of a campaign: a
     resumed campaign goes on with the flags given now for what it did not journal (the pause, the seeds).
+    `--resume ID` of a campaign's session that had ended (the crash came between two sessions) continues its
+    campaign with a new session. `progress` hears where the campaign stands at each change.
     """
-    state = _Campaign(settings, err=err, notifier=notifier)
+    state = _Campaign(settings, err=err, notifier=notifier, progress=progress)
 
     async def wait(seconds: float) -> bool:
         """`pause`, with heartbeats while it lasts."""
@@ -400,6 +427,15 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
         with closing(Journal.open(state.path, durable=False)) as journal:
             record = choose_session(journal, None if resume == "newest" else resume)
             campaign_id = None if record is None else campaign_of(journal, record.id)
+            if record is not None and campaign_id is not None and not resumable(record):
+                # It ended (the process stopped between two sessions): an open campaign goes on with a new
+                # session; a finished one is not continued, and the session is resumed as any other would be.
+                found = campaign(journal, campaign_id)
+                if found is None or found.finished:
+                    campaign_id = None
+                else:
+                    journal.release(record.id)
+                    record = None
             if record is not None and campaign_id is None:
                 plain = record.id
             else:
@@ -443,6 +479,7 @@ async def run_campaign(settings: Settings, *, out: Console, err: Console, api_ke
             return last
         state.books.played.append(Played(session_id=summary.get("session_id"), day=day,
                                          profit=Decimal(summary["profit"]), balance=Decimal(summary["balance"])))
+        state.changed()
         step = verdict(state.books, summary, day=day, stop_loss=stop_loss, now=utcnow())
         if step == "interrupted":
             state.announce("the campaign stops here, unfinished: `betbot run --resume` continues it")

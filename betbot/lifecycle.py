@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+import anyio
 from rich.console import Console
 
 from betbot.backends.base import Backend
@@ -158,7 +159,8 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
                 raise SettingsError("--resume continues a session from the journal; drop --no-journal")
             path = settings.journal or default_journal_path()
             if path.exists():
-                journal = stack.enter_context(closing(Journal.open(path, durable=settings.live)))
+                journal = stack.enter_context(closing(Journal.open(path, durable=settings.live,
+                                                                   background=hosting is not None)))
                 record = _session_to_resume(settings, journal, resume, err)
             else:  # nothing to resume; a new session's journal is made once its settings are checked
                 _say(err, "session.resume_none", f"no journal at {path}: no interrupted session to resume; starting "
@@ -335,7 +337,9 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
         started_at = clock()  # --max-duration is the run's own time: the preview does not spend it
     if journal is None and not settings.no_journal:
         # Only now, with every setting checked: bad input never leaves a journal file behind.
-        journal = wiring.files.enter_context(closing(Journal.open(settings.journal, durable=settings.live)))
+        # Hosted (many sessions on one event loop): the batches are committed on the journal's writer thread.
+        journal = wiring.files.enter_context(closing(Journal.open(settings.journal, durable=settings.live,
+                                                                  background=wiring.hosting is not None)))
     print_preview(err, preview, settings.currency)  # once the journal has opened
     session = Session(currency=settings.currency, starting_balance=starting_balance, limits=limits,
                       started_at=started_at, rules=rules, first_seq=1 if resumed is None else resumed.first_seq)
@@ -412,7 +416,11 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     log.info("session.end", **_end_fields(summary))
     print_summary(out, summary)
     if journal is not None and session_id is not None and backend.known_seeds:
-        checked = reveal_and_verify(journal, session_id, [pair.server_seed for pair in backend.known_seeds])
+        seeds = [pair.server_seed for pair in backend.known_seeds]
+        if wiring.hosting is None:
+            checked = reveal_and_verify(journal, session_id, seeds)
+        else:  # a host's other sessions go on while every bet is checked (the run is over: the journal is idle)
+            checked = await anyio.to_thread.run_sync(reveal_and_verify, journal, session_id, seeds)
         out.print(f"provably fair: {checked.line()}", style=None if checked.ok else "bold red", highlight=False,
                   soft_wrap=True)
     if settings.summary_json is not None:

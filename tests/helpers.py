@@ -297,9 +297,9 @@ class HANG:
 class CheckpointBackend(SimulatorBackend):
     """The simulator behind latency made of random checkpoints, with recording and scripted faults.
 
-    `place_now` always declines, so the engine takes its task path. Each `place` call waits a random
-    number of checkpoints (0..max_checkpoints), plays the bet on the simulated game (or answers as
-    scripted), then waits again. Scripted responses per seq are consumed one per call: an Exception
+    It never answers at once (its latency is not zero), so the engine takes its task path. Each `place` call
+    waits a random number of checkpoints (0..max_checkpoints), plays the bet on the simulated game (or answers
+    as scripted), then waits again. Scripted responses per seq are consumed one per call: an Exception
     (raised), a Refused-factory tuple `(kind, retry_after)`, HANG, an anyio.Event (awaited, then play),
     or None (play normally).
     """
@@ -324,9 +324,6 @@ class CheckpointBackend(SimulatorBackend):
         self.played: Counter[int] = Counter()  # how often each seq really ran on the game
         self.in_flight = 0
         self.max_in_flight = 0
-
-    def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
-        return None
 
     async def _latency(self) -> None:
         for _ in range(self.rng.randint(0, self.max_checkpoints)):

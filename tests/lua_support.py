@@ -1,6 +1,6 @@
 """Shared by the tests of the Lua programmer mode: load a script, play it, and a plain-Python reference harness.
 
-The reference harness replays the contract of /shared/dicebot-lua.md in Python with the same arithmetic a
+The reference harness replays the contract of docs/dicebot-scripts.md in Python with the same arithmetic a
 Lua 5.1 script does (Python floats are the same IEEE doubles), against the same provably-fair rolls, so a
 script and its Python twin must choose the same bets, bet for bet.
 """

@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import httpx
 
+from betbot.notify import Notifier
 from betbot.serve.api import create_app
 from betbot.serve.auth import Auth
 from betbot.serve.host import Host, HostedSession
@@ -37,9 +38,10 @@ class Served:
 
 @asynccontextmanager
 async def served(tmp_path: Path, *, read_only: bool = False, shared: dict[str, Any] | None = None,
-                 open_metrics: bool = True) -> AsyncIterator[Served]:
+                 open_metrics: bool = True, notifier: Notifier | None = None) -> AsyncIterator[Served]:
     journal = tmp_path / "journal.sqlite3"
-    host = Host(shared={"journal": str(journal), **(shared or {})}, state_file=tmp_path / "serve-state.json")
+    host = Host(shared={"journal": str(journal), **(shared or {})}, state_file=tmp_path / "serve-state.json",
+                notifier=notifier)
     auth = Auth(TOKEN, read_only=read_only)
     app = create_app(host, auth, journal_path=journal, open_metrics=open_metrics)
     async with anyio.create_task_group() as tg:

@@ -8,16 +8,18 @@ reordered deterministically per RNG seed, and no test waits for real time to pas
 from __future__ import annotations
 
 import random
+import signal
 from decimal import Decimal
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from betbot.backends.simulator import LatencyModel, SimulatorBackend
 from betbot.core.models import BetRequest, Outcome, RefusalKind, Refused, Settled, StopKind, Unknown
 from betbot.core.session import HELD, Limits
-from betbot.core.strategy import WAIT, DiceParams, StopStrategy
+from betbot.core.strategy import WAIT, DiceParams, Pause, StopStrategy
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.loop import Engine, effective_concurrency
 from tests.helpers import (
@@ -387,7 +389,7 @@ async def test_a_retryable_refusal_from_the_fast_path_trips_the_backoff() -> Non
     class RateLimitedOnce(SimulatorBackend):
         refused = False
 
-        def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
+        def place_now(self, seq: int, bet: BetRequest) -> Outcome:
             if seq == 2 and not self.refused:
                 self.refused = True
                 return Refused(seq=seq, bet=bet, kind=RefusalKind.RATE_LIMIT, message="429", retry_after=3.0)
@@ -500,6 +502,32 @@ async def test_second_stop_request_cancels_the_bets_in_flight_into_unknown() -> 
     assert engine.signals.received == 2
 
 
+async def test_after_a_second_stop_request_only_the_bets_really_cut_off_count_as_left_unknown() -> None:
+    engine: Engine | None = None
+
+    class RepliesThenSignalsTwice(CheckpointBackend):
+        """Bet 4's reply is in hand when both signals come; bets 1 to 3 never answer."""
+
+        async def place(self, seq: int, bet: BetRequest) -> Outcome:
+            outcome = await super().place(seq, bet)
+            if seq == 4:
+                assert engine is not None
+                engine.request_stop("SIGINT")
+                engine.request_stop("SIGINT")
+            return outcome
+
+    backend = RepliesThenSignalsTwice(make_game(), seed=5, script={s: [HANG] for s in (1, 2, 3)})
+    engine = make_engine(flat(), backend, n=4, limits=Limits(max_bets=100))
+    await run(engine)
+    session = engine.session
+    assert session.unresolved_seqs == [1, 2, 3]
+    assert session.bets == 1  # bet 4 settled: its reply was back
+    assert session.stop_reason is not None
+    assert session.stop_reason.kind is StopKind.SIGNAL
+    assert session.stop_reason.detail == ("SIGINT again: stopped at once, 3 of the 4 bet(s) in flight left "
+                                          "unknown (reconciled at the next start)")
+
+
 async def test_drain_deadline_cancels_into_unknown() -> None:
     backend = CheckpointBackend(make_game(), seed=5, script={s: [HANG] for s in range(1, 4)})
     strategy = flat()
@@ -525,3 +553,48 @@ async def test_drain_after_a_limit_stop_is_bounded_by_drain_timeout() -> None:
         await engine.run()
     assert stop_kind(engine) is StopKind.MAX_BETS
     assert engine.session.unresolved_seqs == [2]
+
+
+# -- a pause, a signal, and the back-off after a success -----------------------------------------------------
+async def test_a_signal_while_the_engine_sleeps_through_a_strategys_pause_ends_the_run_at_once() -> None:
+    # An hour's pause: only the signal waking the engine can end the run while the test looks.
+    strategy = Scripted(lambda n, view: Pause(3600.0) if n == 1 else dice("0.01"))
+    backend = CheckpointBackend(make_game(), seed=1)
+    engine = make_engine(strategy, backend, n=2, limits=Limits(max_bets=10), handle_signals=True)
+    with anyio.fail_after(GUARD):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.run)
+            await anyio.wait_all_tasks_blocked()
+            assert strategy.asked == 1  # paused, nothing placed
+            signal.raise_signal(signal.SIGINT)
+            while not engine.signals.received:  # the event loop reads the signal on one of its next turns
+                await anyio.lowlevel.checkpoint()
+            await anyio.wait_all_tasks_blocked()
+            finished = engine.finished_at is not None
+            tg.cancel_scope.cancel()  # a mutant that sleeps on must fail here, not hang the suite
+    assert finished
+    assert backend.calls == []
+    assert stop_kind(engine) is StopKind.SIGNAL
+    assert engine.signals.received == 1
+
+
+class _Ceiling(random.Random):
+    """Full jitter at its top: each back-off pause is its ceiling, base * 2 ** (failures in a row - 1)."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+async def test_a_bet_that_goes_through_resets_the_backoff_for_the_next_refusal() -> None:
+    clock = FakeClock()
+    sleep = FakeSleep(clock)
+    backoff = SharedBackoff(base=1.0, cap=60.0, clock=clock, sleep=sleep, rng=_Ceiling())
+    # Bet 1 is refused twice in a row (pauses 1 s, then 2 s) and goes through; bet 3 is refused once.
+    backend = CheckpointBackend(make_game(), seed=2, script={1: [rate_limited(), rate_limited()],
+                                                             3: [rate_limited()]})
+    engine = make_engine(flat(), backend, n=1, clock=clock, backoff=backoff, limits=Limits(max_bets=3))
+    await run(engine)
+    assert backend.calls == [1, 1, 1, 2, 3, 3]
+    assert sleep.calls == [1.0, 2.0, 1.0]  # after bet 1 went through, the next pause starts again at the base
+    assert backoff.trips == 3
+    assert stop_kind(engine) is StopKind.MAX_BETS

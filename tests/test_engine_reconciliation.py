@@ -37,8 +37,7 @@ class LosesReplies(SimulatorBackend):
         self.ran, self.lost = ran, lost
         self.calls: list[int] = []
 
-    def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
-        return None  # every bet is a task, so several are in flight
+    answers_at_once = False  # every bet is a task, so several are in flight
 
     async def place(self, seq: int, bet: BetRequest) -> Outcome:
         self.calls.append(seq)
@@ -199,3 +198,30 @@ def test_a_last_bet_that_never_ran_is_made_up_for() -> None:
     assert session.unresolved_seqs == []
     assert session.bets == backend.game.bets == 40
     assert sorted(backend.calls) == list(range(1, 42))  # bet 41 made up for bet 40, which was never resent
+
+
+def test_a_signal_while_the_books_are_read_ends_the_session_once_they_settle_the_bet() -> None:
+    # Ctrl-C while the engine waits for /bot/stats: the verdict is applied, and no bet is sent after it.
+    engine: Engine | None = None
+
+    class SignalledDuringStats(LosesReplies):
+        async def stats(self, currency: str) -> SiteStats:
+            if engine is not None and engine.session.unresolved_seqs:  # reconciling, not taking the baseline
+                engine.request_stop("SIGINT")
+            return await super().stats(currency)
+
+    balance = Decimal(100)
+    game = SimulatedGame(seeds=SeedPair.derive("signal-books"), balances={"DOGE": balance})
+    backend = SignalledDuringStats(game, ran={6}, lost=set())
+    session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=40), started_at=0.0)
+    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=balance))
+    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
+                    reconciler=Reconciler(backend, "DOGE", GameRules()))
+    anyio.run(engine.run)
+    assert session.unresolved_seqs == []  # bet 6 settled from the books
+    assert session.balance == game.balances["DOGE"]
+    assert max(backend.calls) < 12  # betting did not go on to max_bets after the signal
+    reason = session.stop_reason
+    assert reason is not None
+    assert reason.kind is StopKind.SIGNAL
+    assert "reconciled" in reason.detail

@@ -135,8 +135,7 @@ class _SpyBackend(SimulatorBackend):
         self.on_disk: dict[int, tuple[str, str] | None] = {}  # seq -> (status, amount) when it was sent
         self.sent: dict[int, str] = {}  # seq -> the stake sent
 
-    def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
-        return None
+    answers_at_once = False
 
     async def place(self, seq: int, bet: BetRequest) -> Outcome:
         self.on_disk[seq] = read_row(self.path, self.session_id, seq)

@@ -387,3 +387,69 @@ def test_a_journal_outlives_one_event_loop(path: Path) -> None:
 
             anyio.run(send, run)
             assert on_disk(path, run) == "pending"
+
+
+# -- background=True (`betbot serve`): a dry run's batches committed on the writer thread ----------------------
+def test_a_background_journal_commits_its_batches_off_the_calling_thread(path: Path) -> None:
+    journal = Journal.open(path, durable=False, background=True, batch_size=4)
+    session_id = start(journal)
+    committing: list[str] = []
+    assert journal._writer is not None
+    journal._writer.hook = lambda step: committing.append(threading.current_thread().name) \
+        if step == "before-commit" else None
+    for seq in range(1, 11):
+        journal.admitted(seq, a_bet(seq), seq / 10)
+        assert on_disk(path, seq) is None  # no intent of its own: a dry run's bet waits for nothing
+        journal.released(settled(seq), seq / 10)
+    journal.sync()  # what the writer was given is committed
+    assert committing
+    assert all(name.startswith("betbot-journal") for name in committing)
+    assert threading.current_thread().name not in committing
+    # The first outcome is written at once (no flush yet), then batches of four: 1, 2-5, 6-9.
+    assert on_disk(path, 9) == "settled"
+    assert on_disk(path, 10) is None  # still buffered: it goes with the next batch, or at close
+    journal.close()
+    with Journal.open(path, durable=False) as reader:
+        assert [(b.seq, b.status) for b in reader.bets(session_id)] == [(s, BetStatus.SETTLED) for s in range(1, 11)]
+
+
+async def test_a_background_journals_bets_wait_for_no_commit(path: Path) -> None:
+    journal = Journal.open(path, durable=False, background=True)
+    start(journal)
+    journal.admitted(1, a_bet(1), 0.0)
+    with anyio.fail_after(1):
+        await journal.durable(1)  # returns at once, as any dry run's
+    assert journal.syncs == 0
+    journal.close()
+
+
+def test_a_failed_background_commit_stops_the_next_batch(path: Path) -> None:
+    journal = Journal.open(path, durable=False, background=True, batch_size=1)
+    start(journal)
+    journal._con.close()  # the disk goes away under it
+    journal.admitted(1, a_bet(1), 0.0)
+    journal.released(settled(1), 0.1)  # queued; the writer's commit fails
+    with pytest.raises(JournalError, match="a batch of bets"):
+        journal.sync()
+    journal.admitted(2, a_bet(2), 0.2)
+    with pytest.raises(JournalError, match="a batch of bets"):
+        journal.released(settled(2), 0.3)  # the engine's hook raises: the session stops
+
+
+def test_the_journals_of_one_file_take_turns_on_one_lock(tmp_path: Path) -> None:
+    """Sessions of one `serve` commit one file from many threads: they queue on one lock in this process
+    rather than in SQLite's busy handler (which can starve a waiter past its timeout)."""
+    path = tmp_path / "journal.sqlite3"
+    (tmp_path / "sub").mkdir()
+    first = Journal.open(path, durable=False, background=True)
+    same = Journal.open(tmp_path / "sub" / ".." / "journal.sqlite3", durable=True)
+    other = Journal.open(tmp_path / "other.sqlite3", durable=False)
+    try:
+        assert first._lock is same._lock
+        assert first._writer is not None
+        assert same._writer is not None
+        assert first._writer._lock is same._writer._lock is first._lock  # the writer threads' commits too
+        assert other._lock is not first._lock
+    finally:
+        for journal in (first, same, other):
+            journal.close()

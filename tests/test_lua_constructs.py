@@ -1,4 +1,4 @@
-"""What real DiceBot scripts do (/shared/dicebot-lua.md, "What real scripts do"), one construct per test."""
+"""What real DiceBot scripts do (docs/dicebot-scripts.md, "What real scripts do"), one construct per test."""
 
 from __future__ import annotations
 

@@ -21,28 +21,6 @@ from tests.lua_support import ROOT, bets_of, load, play, write
 
 DIALECT = ROOT / "tests" / "lua_dialect"
 
-# Until the runtime provides DiceBot's `bit` library, the scripts bring a small one (non-negative integers).
-BIT_SHIM = """if bit == nil then
-  local function each(a, b, keep)
-    local r, p = 0, 1
-    for _ = 1, 32 do
-      local x, y = a % 2, b % 2
-      if keep(x, y) then r = r + p end
-      a, b, p = (a - x) / 2, (b - y) / 2, p * 2
-    end
-    return r
-  end
-  bit = {
-    band = function(a, b) return each(a, b, function(x, y) return x == 1 and y == 1 end) end,
-    bor = function(a, b) return each(a, b, function(x, y) return x == 1 or y == 1 end) end,
-    bxor = function(a, b) return each(a, b, function(x, y) return x ~= y end) end,
-    bnot = function(a) return 4294967295 - a end,
-    lshift = function(a, n) return (a * 2 ^ n) % 4294967296 end,
-    rshift = function(a, n) return math.floor(a / 2 ^ n) end,
-  }
-end
-"""
-
 CONSTRUCTS = {
     "not-equal": {"'!='", "'!'"},
     "compound": {"compound assignment", "'!='"},
@@ -54,7 +32,7 @@ CONSTRUCTS = {
 
 
 def _played(tmp_path: Path, name: str, *, bets: int = 300) -> list[tuple[object, ...]]:
-    text = BIT_SHIM + (DIALECT / name).read_text(encoding="utf-8")
+    text = (DIALECT / name).read_text(encoding="utf-8")
     strategy = load(write(tmp_path, text, name), files_dir=tmp_path)
     session, settled = play(strategy, bets=bets)
     assert session.stop_reason is not None
@@ -158,7 +136,7 @@ def test_a_break_beside_continue_leaves_the_real_loop(tmp_path: Path) -> None:
 ])
 def test_load_errors_name_the_users_line(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ScriptLoadError, match=message):
-        load(write(tmp_path, BIT_SHIM.replace("\n", " ") + " " + text), files_dir=tmp_path)  # the shim on line 1
+        load(write(tmp_path, text), files_dir=tmp_path)
 
 
 def test_runtime_errors_in_dobet_name_the_users_line(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from betbot.core.models import StopKind
 from betbot.strategies.lua import ScriptLoadError
 from betbot.strategies.lua.dialect import translate
 from tests.lua_support import load, play, write
-from tests.test_lua_dialect import BIT_SHIM
 from tests.test_lua_sandbox import BUDGET, _escapes, _ids
 
 # Each escape statement inside SharpLua constructs, in place of `@@`.
@@ -37,7 +36,7 @@ def test_an_escape_through_sharplua_is_still_refused_at_load(name: str, wrapper:
     outside = tmp_path / "outside"
     outside.mkdir()
     statement, expected = next((s, e) for n, s, e in _escapes(outside) if n == name)
-    text = (BIT_SHIM.replace("\n", " ") + " nextbet = 0.01\nfunction dobet() end\n"
+    text = ("nextbet = 0.01\nfunction dobet() end\n"
             + WRAPPERS[wrapper].replace("@@", statement))
     assert translate(text).rewrites  # the escape really is reached through rewritten code
     with pytest.raises(ScriptLoadError) as caught:
@@ -54,7 +53,7 @@ def test_an_escape_through_sharplua_in_dobet_stops_the_session(wrapper: str, tmp
     outside = tmp_path / "outside"
     outside.mkdir()
     statement = 'os.execute("touch ' + str(outside / "pwned") + '")'
-    text = (BIT_SHIM.replace("\n", " ") + " nextbet = 0.01\nfunction dobet()\n  if bets == 2 then "
+    text = ("nextbet = 0.01\nfunction dobet()\n  if bets == 2 then "
             + WRAPPERS[wrapper].replace("@@", statement) + " end\nend\n")
     session, settled = play(load(write(tmp_path, text), files_dir=tmp_path / "files"), bets=10)
     assert len(settled) == 2

@@ -1,4 +1,4 @@
-"""The sandbox of /shared/dicebot-lua.md: refused calls, confined files, budgets, a memory cap.
+"""The sandbox of docs/dicebot-scripts.md: refused calls, confined files, budgets, a memory cap.
 
 Each escape is tried at the top level (a load error: one line, exit code 2) and inside dobet() (a
 STRATEGY_ERROR stop naming the file and line); in both cases nothing is created outside the script's
@@ -55,7 +55,7 @@ def _escapes(outside: Path) -> list[tuple[str, str, str]]:
         ("lazy-backtracking", "('a'):rep(20000):find(('a-'):rep(12) .. 'b')", "instruction budget exhausted"),
         ("gmatch-backtracking", "for x in ('a'):rep(30000):gmatch('a+a+b') do end", "instruction budget exhausted"),
         ("gsub-backtracking", "local s = ('a'):rep(30000):gsub('a*a*b', '')", "instruction budget exhausted"),
-        ("getHistory", "getHistory()", "getHistory() is not supported by betbot"),
+        ("getHistoryByQuery", "getHistoryByQuery('select 1')", "getHistoryByQuery() is not supported by betbot"),
         ("runsim", "runsim(1, 100)", "runsim() is not supported by betbot"),
     ]
 

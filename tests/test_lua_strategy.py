@@ -1,4 +1,4 @@
-"""The `lua` strategy follows the lifecycle, globals and functions of /shared/dicebot-lua.md."""
+"""The `lua` strategy follows the lifecycle, globals and functions of docs/dicebot-scripts.md."""
 
 from __future__ import annotations
 

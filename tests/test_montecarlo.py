@@ -6,6 +6,7 @@ import itertools
 import math
 import multiprocessing
 import random
+import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from betbot.cli.simulate import _stop_between_chunks
 from betbot.config.settings import load_settings
 from betbot.core.rolls import RollSource, fast_roll, session_key
 from betbot.montecarlo import chunk as chunk_module
@@ -239,6 +241,47 @@ def test_interrupting_returns_the_sessions_done_in_order() -> None:
     for record in full[:done]:
         partial.add(record)
     assert outcome.aggregates.report(rolls="fast", seed="x") == partial.report(rolls="fast", seed="x")
+
+
+def test_a_signal_while_a_chunk_is_absorbed_stops_the_run_after_that_chunk_whole() -> None:
+    # The handler `betbot simulate` installs: a signal sets a flag, never raises into the aggregates. One
+    # raised half-way through absorbing a chunk (between one session's figures and the next) left them
+    # inconsistent, and the command failed instead of showing what was done.
+    spec = spec_for(FIBONACCI, sessions=100)
+    seen: list[SessionResult] = []
+
+    def on_result(result: SessionResult) -> None:
+        seen.append(result)
+        if len(seen) == 15:
+            signal.raise_signal(signal.SIGTERM)
+        if len(seen) == 16:
+            signal.raise_signal(signal.SIGINT)  # a second one changes nothing
+
+    with _stop_between_chunks().installed() as stop:
+        outcome = simulate(spec, InProcessExecutor(), on_result=on_result, size=10, stop=stop)
+    assert outcome.interrupted
+    assert outcome.sessions == len(seen) == 20  # the chunk in progress went in whole, then the run stopped
+    full, _ = records(spec, InProcessExecutor())
+    assert seen == full[:20]
+    partial = Aggregates()
+    for record in full[:20]:
+        partial.add(record)
+    assert outcome.aggregates.report(rolls="fast", seed="x") == partial.report(rolls="fast", seed="x")
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
+
+
+def test_a_stop_request_before_the_first_chunk_plays_nothing() -> None:
+    submitted: list[int] = []
+
+    class Recording(InProcessExecutor):
+        def submit(self, spec: SimulationSpec, start: int, stop: int) -> Any:
+            submitted.append(start)
+            return super().submit(spec, start, stop)
+
+    outcome = simulate(spec_for(FIBONACCI, sessions=100), Recording(), size=10, stop=lambda: True)
+    assert outcome.interrupted
+    assert outcome.sessions == 0
+    assert submitted == []
 
 
 # -- fidelity -----------------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ def test_the_statistics_by_hand(tmp_path: Path) -> None:
     assert report.mean_latency_ms == pytest.approx(5.0)
     assert dict(report.rows())["first bet to last"] == "10.000 s"
     assert dict(report.rows())["win rate"] == "45.45 %"  # percentages one way everywhere: "51.20 %"
+    report.bets, report.wins, report.losses = 12_345, 6_000, 6_345  # counts are spelled as in the summary
+    assert dict(report.rows())["bets"] == "12,345 (6,000 won, 6,345 lost)"
 
 
 def test_every_status_is_counted_apart(tmp_path: Path) -> None:

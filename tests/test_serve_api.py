@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from betbot.core.models import StopKind
+from betbot.core.models import StopKind, StopReason
+from betbot.journal import Journal
 from betbot.serve.api import CSP, MAX_BODY, REPORT_CSP
 from betbot.serve.auth import COOKIE, CSRF_HEADER, FREE_FAILURES
+from betbot.serve.server import start_sessions
+from betbot.serve.spec import SessionSpec
 from tests.serve_support import BEARER, MONEY, QUICK, TOKEN, next_tick, served
+from tests.test_lease import held_elsewhere, new_session
 
 
 async def login(client) -> str:  # type: ignore[no-untyped-def]
@@ -188,6 +192,13 @@ async def test_unknown_sessions_are_404(tmp_path: Path) -> None:
     ({"lua": "nope.lua"}, 400, "not a shipped Lua script"),
     ({"name": "bad name!", "strategy": "flat"}, 422, "name"),
     ({"strategy": "flat", "settings": {"min_balance": "500"}}, 400, "min_balance"),
+    ({"strategy": "flat", "settings": {"notify": "json://127.0.0.1:9/x"}}, 400,
+     "settings.notify is the server's setting"),
+    ({"strategy": "flat", "settings": {"notify_on": "nothing"}}, 400, "unknown event 'nothing'"),
+    ({"strategy": "flat", "settings": {"max_sessions": 3}}, 400, "add --repeat"),
+    ({"resume": 1, "strategy": "flat"}, 400, "with its own strategy and parameters: drop strategy"),
+    ({"resume": 0}, 422, "resume"),
+    ({"resume": 7}, 400, "no session 7 to resume: there is no journal at"),
 ])
 async def test_bad_start_requests_are_4xx_with_one_message(tmp_path: Path, body: dict[str, object], status: int,
                                                            words: str) -> None:
@@ -351,3 +362,73 @@ async def test_a_failing_start_does_not_leave_a_session(tmp_path: Path) -> None:
         assert response.status_code == 400
         assert "max-ruin" in response.json()["error"]
         assert not s.host.sessions
+
+
+# -- resuming a journal session, and the lease -----------------------------------------------------------------
+async def test_resume_an_interrupted_session_and_a_held_one_is_a_409_naming_its_holder(tmp_path: Path) -> None:
+    async with served(tmp_path) as s:
+        first = await s.start({"name": "first", "strategy": "flat",
+                               "settings": {**QUICK, "max_bets": 100000, "sim_latency": "2ms"}})
+        before = (await next_tick(first))["bets"]
+        assert (await s.client.post("/api/v1/sessions/first/stop", headers=BEARER)).status_code == 200
+        await first.done.wait()
+        assert first.summary is not None
+        played = first.summary["bets"]
+        assert played >= before
+        session_id = first.session_id
+        history = (await s.client.get("/api/v1/history", headers=BEARER)).json()["sessions"]
+        assert [row["resumable"] for row in history] == [True]  # stopped by a signal: the console offers it
+        again = await s.start({"name": "again", "resume": session_id, "settings": {"sim_latency": "2ms"}})
+        await again.attached.wait()
+        assert again.session_id == session_id
+        # The same session once more while this process runs it: refused, nothing started.
+        twice = await s.client.post("/api/v1/sessions", json={"name": "twice", "resume": session_id},
+                                    headers=BEARER)
+        assert twice.status_code == 409
+        assert twice.json() == {"error": f"session {session_id} is already run here as again"}
+        again.stop()
+        await again.done.wait()
+        assert again.summary is not None
+        # The journal's session, continued: its bets before the stop count, from its first balance.
+        assert again.summary["session_id"] == session_id
+        assert again.summary["bets"] > played
+        assert again.summary["starting_balance"] == first.summary["starting_balance"]
+        # Another process holds it (a `betbot run --resume`, or another serve on the same journal).
+        with held_elsewhere(s.journal, session_id) as holder:
+            held = await s.client.post("/api/v1/sessions", json={"name": "held", "resume": session_id},
+                                       headers=BEARER)
+        assert held.status_code == 409
+        error = held.json()["error"]
+        assert error.startswith(f"session {session_id} is being run by process {holder.pid} on host ")
+        assert "stop that process first" in error
+        assert "held" not in s.host.sessions
+        assert "twice" not in s.host.sessions
+
+
+async def test_a_session_held_elsewhere_at_the_start_is_on_the_console_with_the_reason(tmp_path: Path) -> None:
+    async with served(tmp_path) as s:
+        with Journal.open(s.journal, durable=False) as journal:
+            session_id = new_session(journal)
+            journal.finish_session(session_id, StopReason(kind=StopKind.SIGNAL, detail="interrupted"), {})
+        s.host.state_file.write_text(json.dumps({"sessions": [{
+            "spec": SessionSpec(name="old", values={**QUICK, "strategy": "flat"}).to_json(),
+            "session_id": session_id, "resume": True}]}))
+        with held_elsewhere(s.journal, session_id) as holder:
+            await start_sessions(s.host, [])
+        listed = (await s.client.get("/api/v1/sessions", headers=BEARER)).json()["sessions"]
+    [row] = listed
+    assert row["name"] == "old"
+    assert row["state"] == "failed"
+    assert row["error"].startswith(f"not started: session {session_id} is being run by process {holder.pid}")
+
+
+async def test_a_session_that_ended_is_not_resumed(tmp_path: Path) -> None:
+    async with served(tmp_path) as s:
+        done = await s.start({"name": "done", "strategy": "flat", "settings": {**QUICK, "max_bets": 3}})
+        await done.done.wait()
+        response = await s.client.post("/api/v1/sessions", json={"resume": done.session_id}, headers=BEARER)
+        assert response.status_code == 400
+        assert response.json() == {"error": f"session {done.session_id} has ended (max_bets: placed 3 of 3 bets): "
+                                            "there is nothing to resume; start a new session"}
+        history = (await s.client.get("/api/v1/history", headers=BEARER)).json()["sessions"]
+        assert [row["resumable"] for row in history] == [False]  # the console offers no Resume for it

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from betbot.config.settings import SettingsError
+from betbot.config.settings import NOTIFY_EVENTS, SettingsError
 from betbot.core.session import Limits, SessionSnapshot
 from betbot.observe.view import RunView
 from betbot.serve.auth import Auth, LoginThrottle, TokenError, load_or_create_token
@@ -142,6 +142,19 @@ def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_notification_url_apprise_cannot_use_is_one_line_naming_it_without_its_secret(tmp_path: Path) -> None:
+    result = run_serve(tmp_path, "--port", "0", "--notify", "nope://secret-token-123")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "betbot: error: --notify #1 nope://*** is not a notification URL Apprise can use; check its scheme and "
+        "parts (https://github.com/caronc/apprise/wiki)"]
+    assert not (tmp_path / "xdg").exists()  # nothing written: not even the token
+    shape = run_serve(tmp_path, "--port", "0", "--notify", "not a url")
+    assert shape.returncode == 2
+    assert "URL #1 is not SCHEME://..." in shape.stderr
+    assert "Traceback" not in result.stderr + shape.stderr
+
+
 def view(**values: object) -> RunView:
     zero = Decimal(0)
     base: dict[str, object] = {
@@ -191,9 +204,13 @@ def test_the_example_config_reads() -> None:
     example = Path(__file__).resolve().parents[1] / "config" / "serve.example.toml"
     shared, specs = read_config(example)
     found = {spec.name: spec_settings(shared, spec) for spec in specs}
-    assert set(found) == {"doge-flat", "btc-hunter", "lua-martingale"}
+    assert set(found) == {"doge-flat", "btc-hunter", "lua-martingale", "doge-campaign"}
     assert found["btc-hunter"].strategy == "hunter"
     assert found["lua-martingale"].script is not None
+    assert found["doge-campaign"].repeat
+    assert found["doge-campaign"].max_sessions == 20
+    assert found["doge-campaign"].notify_on == list(NOTIFY_EVENTS)  # "all"
+    assert found["doge-flat"].notify_on == ["stopped", "unresolved", "error", "campaign"]  # the top's default
 
 
 async def test_the_loop_lag_probe_measures_lateness() -> None:

@@ -1,20 +1,29 @@
 """Many sessions in one `serve`: one failing never stops the others; sessions of one account share one
 back-off (a 429 storm there pauses them all, and no other account's); the DuckDice key is in no response;
-SIGTERM drains every session and a restart resumes them."""
+SIGTERM drains every session and a restart resumes them; the process's one notifier hears every session
+(each with its own events); `repeat = true` runs a campaign that waits, drains and goes on after a restart."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
+from betbot.config.settings import SettingsError
+from betbot.journal import Journal
+from betbot.journal.campaigns import campaign as campaign_record
+from betbot.journal.campaigns import campaign_sessions
+from betbot.notify import Notifier
 from betbot.observe.view import view_of
 from betbot.redact import unregister_secret
-from betbot.serve.host import Host
+from betbot.serve.host import Host, HostedSession, SessionBusy
 from betbot.serve.spec import SessionSpec
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake
+from tests.notify_target import Target
 from tests.serve_support import BEARER, QUICK, next_tick, served
 
 KEY_A = "LEAKCANARY-serve-a-5c1f0e9d7b3a2468"
@@ -165,3 +174,123 @@ async def test_drain_then_restart_resumes_the_sessions(tmp_path: Path) -> None:
         await resumed.done.wait()
         tg.cancel_scope.cancel()
     assert Host(shared=shared, state_file=state).to_resume() == []
+
+
+# -- notifications: one notifier for the process, each session's own notify_on ---------------------------------
+async def test_sessions_report_to_the_servers_one_notifier_each_with_its_own_events(tmp_path: Path) -> None:
+    target = Target()
+    notifier = Notifier([target.url()])
+    try:
+        async with notifier.running(), served(tmp_path, notifier=notifier) as s:
+            # Ends by max_bets ("stopped"), which its notify_on does not pick: nothing is sent for it.
+            quiet = await s.start({"name": "quiet", "strategy": "flat",
+                                   "settings": {**QUICK, "max_bets": 5, "notify_on": "take-profit"}})
+            await quiet.done.wait()
+            loud = await s.start({"name": "loud", "strategy": "flat", "settings": {**QUICK, "max_bets": 7}})
+            await loud.done.wait()
+            # A session that fails says so, and names itself; the key stays out of the message.
+            s.host.shared.update({"base_url": "http://127.0.0.1:9", "api_key": KEY_A})
+            broken = await s.start({"name": "broken", "strategy": "flat",
+                                    "settings": {"live": True, "stop_loss": "1", "preview": False}})
+            await broken.done.wait()
+        assert notifier.sent == 2  # delivered before the notifier's block ended (it flushes its queue)
+        bodies = target.wait_for(2)
+    finally:
+        target.close()
+    titles = [body["title"] for body in bodies]
+    assert titles[0].startswith("betbot: session loud stopped (")
+    assert "7 bets" in bodies[0]["message"]
+    assert titles[1] == "betbot: session broken failed"
+    assert "could not connect" in bodies[1]["message"]
+    assert all("quiet" not in body["title"] and KEY_A not in json.dumps(body) for body in bodies)
+
+
+def test_notification_urls_are_the_servers_not_a_sessions() -> None:
+    with pytest.raises(SettingsError, match="notify is the server's setting"):
+        SessionSpec.from_table({"name": "s", "notify": "json://127.0.0.1:9/x"}, where="[[sessions]] #1")
+
+
+# -- repeat = true: a campaign, as `betbot run --repeat` --------------------------------------------------------
+CAMPAIGN = {**QUICK, "strategy": "flat", "params": {"base_bet": "1"}, "balance": "100", "repeat": True,
+            "stop_loss": "3", "take_profit": "3"}
+
+
+async def test_repeat_runs_a_campaign_and_the_pages_show_its_totals(tmp_path: Path) -> None:
+    target = Target()
+    notifier = Notifier([target.url()])
+    try:
+        async with notifier.running(), served(tmp_path, notifier=notifier) as s:
+            hosted = await s.host.start(SessionSpec(name="camp", values={
+                **CAMPAIGN, "max_sessions": 3, "pause_between": "0s", "notify_on": "campaign"}))
+            await hosted.done.wait()
+            detail = (await s.client.get("/api/v1/sessions/camp", headers=BEARER)).json()
+        [notice] = target.wait_for(1)  # only what its notify_on picked: the campaign's end, not each session's
+    finally:
+        target.close()
+    assert hosted.state == "ended", hosted.error
+    assert hosted.sessions_played == 3
+    assert detail["repeat"] is True
+    campaign = detail["campaign"]
+    with Journal.open(s.journal, durable=False) as journal:
+        ids = campaign_sessions(journal, campaign["id"])
+        record = campaign_record(journal, campaign["id"])
+        profits = [Decimal(journal.session(i).summary["profit"]) for i in ids]  # type: ignore[index]
+    assert len(ids) == 3
+    assert detail["session_id"] == ids[-1]
+    assert campaign["sessions"] == campaign["sessions_total"] == 3
+    assert Decimal(campaign["profit"]) == Decimal(campaign["total_profit"]) == sum(profits)
+    assert campaign["profit"] == f"{sum(profits):.8f}"
+    assert campaign["ended"] == "max_sessions reached: 3 sessions"
+    assert campaign["budget"] == {"max_sessions": 3}
+    assert record is not None
+    assert record.stop_reason == campaign["ended"]
+    assert notice["title"] == f"betbot: campaign {campaign['id']} ended"
+    assert "max_sessions reached: 3 sessions" in notice["message"]
+
+
+async def test_a_campaign_waits_between_sessions_drains_and_goes_on_after_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "serve-state.json"
+    shared = {"journal": str(tmp_path / "journal.sqlite3")}
+    spec = SessionSpec(name="camp", values={**CAMPAIGN, "pause_between": "1h"})  # the host's wait, not a sleep
+    host = Host(shared=shared, state_file=state)
+    async with anyio.create_task_group() as tg:
+        host.bind(tg)
+        hosted = await host.start(spec)
+        waiting = await waiting_for_next(hosted)
+        assert waiting["campaign"]["sessions"] == 1
+        assert waiting["campaign"]["waiting"] is True
+        with pytest.raises(SessionBusy):
+            hosted.pause()  # nothing to pause between two sessions
+        first = hosted.session_id
+        await host.drain()  # SIGTERM while it waits: it ends at once, to go on at the next start
+        tg.cancel_scope.cancel()
+    assert hosted.state == "ended"
+    campaign_id = waiting["campaign"]["id"]
+    again = Host(shared=shared, state_file=state)
+    [(found, session_id)] = again.to_resume()
+    assert session_id == first
+    async with anyio.create_task_group() as tg:
+        again.bind(tg)
+        resumed = await again.start(found, resume_id=session_id)
+        waiting = await waiting_for_next(resumed)
+        # The same campaign, a new session: the one that had ended is counted, not played again.
+        assert waiting["campaign"]["id"] == campaign_id
+        assert waiting["campaign"]["sessions"] == 2
+        assert resumed.session_id != first
+        resumed.stop()  # a stop from the console ends the wait, and the campaign is not resumed again
+        await resumed.done.wait()
+        tg.cancel_scope.cancel()
+    assert resumed.state == "ended"
+    assert resumed.sessions_played == 1
+    assert Host(shared=shared, state_file=state).to_resume() == []
+    with Journal.open(tmp_path / "journal.sqlite3", durable=False) as journal:
+        assert campaign_sessions(journal, campaign_id) == [first, resumed.session_id]
+
+
+async def waiting_for_next(hosted: HostedSession) -> dict[str, Any]:
+    """The session's state once its campaign waits for its next session (the watcher's ticks say so)."""
+    with anyio.fail_after(30):
+        while True:
+            found = await next_tick(hosted)
+            if found["state"] == "waiting":
+                return found

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from betbot.backends.base import immediate_placer
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
 from betbot.core.fairness import GameRules, SeedPair, bet_wins, payout_multiplier, roll, server_seed_hash, win_profit
 from betbot.core.models import RefusalKind, Refused, Settled
@@ -185,14 +186,16 @@ def test_latency_model() -> None:
     assert LatencyModel(fixed=0.25).sample() == 0.25
 
 
-def test_place_now_only_when_instant() -> None:
+def test_answers_at_once_only_without_latency() -> None:
     instant = SimulatorBackend(game())
-    outcome = instant.place_now(1, dice())
+    placer = immediate_placer(instant)
+    assert placer is not None
+    outcome = placer(1, dice())
     assert isinstance(outcome, Settled)
     assert outcome.nonce == 0
     slow = SimulatorBackend(game(), LatencyModel(fixed=0.5))
-    assert slow.place_now(1, dice()) is None
-    assert slow.game.bets == 0  # declining does not play the bet
+    assert immediate_placer(slow) is None  # the engine sends its bets through tasks
+    assert slow.game.bets == 0
 
 
 async def test_async_place_balance_and_stats() -> None:

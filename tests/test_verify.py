@@ -38,7 +38,7 @@ from betbot.core.verify import (
     verify_bets,
 )
 from betbot.journal import Journal
-from betbot.journal.verify import reveal_and_verify, verify_session
+from betbot.journal.verify import SessionVerification, reveal_and_verify, verify_session
 from tests.helpers import CURRENCY, dice
 
 SERVER, CLIENT = "betbot-server-seed", "betbot-client"
@@ -379,3 +379,9 @@ def test_the_winning_window_is_the_games_rule(w: int, high: bool, a: int, b: int
         lo, hi, wins_inside = winning_window(bet)
         assert ((lo <= number <= hi) is wins_inside) == wins
         assert bet_wins(bet, number) == wins
+
+
+def test_counts_in_the_verdict_line_have_thousands_separators_like_the_summary() -> None:
+    result = SessionVerification(session_id=3, pairs=2, revealed_pairs=2, matched=12_345, not_revealed=1_200)
+    assert result.line() == ("session 3: 12,345 bets re-computed from 2 revealed server seed(s): all 12,345 match; "
+                             "1,200 not verifiable yet (server seed not revealed)")

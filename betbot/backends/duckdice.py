@@ -330,9 +330,6 @@ class DuckDiceBackend:
     def known_seeds(self) -> Sequence[SeedPair]:
         return ()  # the site's server seed stays its secret until a rotation reveals it
 
-    def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
-        return None
-
     def bet_payload(self, bet: BetRequest) -> tuple[str, dict[str, Any]]:
         """The path and JSON body for a bet: amount as an 8-place string, chance as a 2-place string."""
         payload: dict[str, Any] = {

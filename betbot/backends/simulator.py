@@ -53,8 +53,12 @@ class SimulatorBackend:
     def known_seeds(self) -> Sequence[SeedPair]:
         return self.game.seed_history
 
-    def place_now(self, seq: int, bet: BetRequest) -> Outcome | None:
-        return self.game.play(seq, bet) if self.latency.instant else None
+    @property
+    def answers_at_once(self) -> bool:
+        return self.latency.instant
+
+    def place_now(self, seq: int, bet: BetRequest) -> Outcome:
+        return self.game.play(seq, bet)
 
     async def place(self, seq: int, bet: BetRequest) -> Outcome:
         # The bet runs as the request arrives and the reply takes the whole latency to come back: as on

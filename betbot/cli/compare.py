@@ -212,7 +212,7 @@ def _play(entries: list[_Entry], pool: Any, err: Any, *, sessions: int, seed: st
     after the entry in progress (a second one at once)."""
     import dataclasses  # noqa: PLC0415
 
-    from betbot.cli.optimize import StopFlag  # noqa: PLC0415
+    from betbot.cli.stopping import StopFlag  # noqa: PLC0415
     from betbot.core.rolls import RollSource  # noqa: PLC0415
     from betbot.montecarlo.driver import simulate  # noqa: PLC0415
     from betbot.montecarlo.executors import ExecutorError  # noqa: PLC0415

@@ -7,13 +7,10 @@ parameter searched, any other `-p` stays fixed (`betbot.optimize.space`). The wo
 from __future__ import annotations
 
 import json
-import signal
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -29,6 +26,7 @@ from betbot.cli.options import (
     strategy_options,
 )
 from betbot.cli.simulate import DEFAULT_SESSION_BETS, make_executor, montecarlo_options, positive_int, uses_dask
+from betbot.cli.stopping import StopFlag
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -314,30 +312,6 @@ def _constraints(search: dict[str, Any], balance: Any, parse: Callable[[str], An
             raise SpaceError(f"--max-drawdown: {exc}") from None
     min_bets = None if search["min_bets"] is None else positive_int(search["min_bets"], "--min-bets")
     return Constraints(max_ruin=max_ruin, max_drawdown=max_drawdown, min_bets=min_bets)
-
-
-class StopFlag:
-    """Ctrl-C (or SIGTERM) once: stop after the candidate in progress; twice: stop at once."""
-
-    def __init__(self) -> None:
-        self.raised = False
-
-    def __call__(self) -> bool:
-        return self.raised
-
-    def handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.raised:
-            raise KeyboardInterrupt
-        self.raised = True
-
-    @contextmanager
-    def installed(self) -> Iterator[StopFlag]:
-        previous = {sig: signal.signal(sig, self.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield self
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def _optimize(setup: _Setup, *, workers: str, dask: bool, scheduler: str | None, top: int,

@@ -140,7 +140,7 @@ def check_command(script: Path, *, results: int, balance: str, currency: str, se
     _print_output(out, printed)
     reason = session.stop_reason
     profit = session.profit
-    out.print(f"bets {session.bets} ({session.wins} won, {session.losses} lost), profit {profit:+.8f} {symbol}, "
+    out.print(f"bets {session.bets:,} ({session.wins:,} won, {session.losses:,} lost), profit {profit:+.8f} {symbol}, "
               f"largest bet {max((s.bet.amount for s in played), default=Decimal(0)):.8f} {symbol}"
               + (f", seed rotated before bet(s) {', '.join(map(str, reseeds))}" if reseeds else ""))
     if reason is None:
@@ -168,7 +168,7 @@ def _print_lua(out: Console, name: str, translation: Translation) -> None:
 
 
 def _print_dialect(out: Console, translation: Translation) -> None:
-    from betbot.strategies.lua.dialect.surface import NOT_LIKE_DICEBOT  # noqa: PLC0415 - keep `--help` light
+    from betbot.strategies.lua.surface import WHAT_BETBOT_DOES  # noqa: PLC0415 - keep `--help` light
 
     if translation.rewrites:
         out.print(f"SharpLua rewritten into Lua 5.1: {translation.summary()}", markup=False)
@@ -176,7 +176,7 @@ def _print_dialect(out: Console, translation: Translation) -> None:
         out.print(f"a stray top-level end at line {translation.stray_line}: the rest of the file is ignored, "
                   "as DiceBot ignores it", markup=False)
     for name, line in translation.reached():
-        out.print(f"calls {name}() (line {line}), which betbot runs differently: {NOT_LIKE_DICEBOT[name]}",
+        out.print(f"calls {name}() (line {line}), which betbot runs differently: {WHAT_BETBOT_DOES[name]}",
                   markup=False)
 
 

@@ -44,9 +44,13 @@ the next start resumes the sessions that were running."""
               envvar="BETBOT_SERVE_STATE_FILE", show_envvar=True,
               show_default="$XDG_DATA_HOME/betbot/serve-state.json",
               help="Which sessions run, so a restart resumes them.")
+@click.option("--notify", "notify", multiple=True, metavar="URL", show_default="the config's notify, or BETBOT_NOTIFY",
+              help="Send notifications here (an Apprise URL: tgram://, discord://, ntfy://, mailto://, json:// ...; "
+              "repeatable; replaces the config's `notify`). Each session picks its events with its own notify_on.")
 @click.pass_context
 def serve_command(ctx: click.Context, *, host: str, port: int, config: Path | None, token_file: Path | None,
-                  read_only: bool, heartbeat_file: Path | None, state_file: Path | None) -> None:
+                  read_only: bool, heartbeat_file: Path | None, state_file: Path | None,
+                  notify: tuple[str, ...]) -> None:
     """Host sessions in one process, with a web console and an HTTP API (127.0.0.1:8765 by default).
 
     \b
@@ -59,6 +63,7 @@ def serve_command(ctx: click.Context, *, host: str, port: int, config: Path | No
 
     from betbot.config.paths import data_dir  # noqa: PLC0415
     from betbot.config.settings import SettingsError, load_settings  # noqa: PLC0415
+    from betbot.notify import Notifier  # noqa: PLC0415
     from betbot.observe.logs import configure_logging  # noqa: PLC0415
     from betbot.redact import install_logging_filters  # noqa: PLC0415
     from betbot.serve.auth import TokenError, load_or_create_token  # noqa: PLC0415
@@ -67,18 +72,23 @@ def serve_command(ctx: click.Context, *, host: str, port: int, config: Path | No
 
     try:
         shared, specs = read_config(config)
+        if notify:
+            shared["notify"] = list(notify)  # flags over the config, as for `betbot run`
         defaults = load_settings(dict(shared))  # the shared settings as a session sees them (the environment too)
     except SettingsError as exc:
         raise BadInput(str(exc)) from None
     configure_logging(defaults.log_format, (ctx.obj or {}).get("log_level", defaults.log_level))
     install_logging_filters()
+    notifier = Notifier(defaults.notify)  # one for the process; each session's notify_on picks its events
     try:
+        anyio.run(notifier.check)  # a bad URL is said before anything is written (the token included)
         token_path = token_file or data_dir() / "serve-token"
         token, created = load_or_create_token(token_path)
         options = ServeOptions(
             host=host, port=port, token=token, token_file=token_path, token_created=created, read_only=read_only,
             shared=shared, specs=specs, state_file=state_file or data_dir() / "serve-state.json",
-            journal=defaults.journal, heartbeat_file=heartbeat_file)
+            journal=defaults.journal, heartbeat_file=heartbeat_file,
+            notifier=notifier, notify_on=defaults.notify_on)
         code = anyio.run(serve, options)
     except (SettingsError, TokenError) as exc:
         raise BadInput(str(exc)) from None

@@ -9,10 +9,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from betbot.cli.options import (
     simulator_options,
     strategy_options,
 )
+from betbot.cli.stopping import StopFlag
 
 if TYPE_CHECKING:
     from betbot.config.settings import Settings
@@ -204,8 +204,8 @@ def _simulate(spec: Any, settings: Settings, *, workers: int, dask: bool, schedu
                 def on_result(result: Any) -> None:
                     writer.writerow(result.csv_row())
 
-            with progress_for(spec.sessions, err) as progress, _sigterm_interrupts():
-                outcome = simulate(spec, executor, progress=progress, on_result=on_result)
+            with progress_for(spec.sessions, err) as progress, _stop_between_chunks().installed() as stop:
+                outcome = simulate(spec, executor, progress=progress, on_result=on_result, stop=stop)
     except SessionFailure as exc:
         raise click.ClickException(f"{exc} (after stopping every worker; nothing was written)") from None
     except ExecutorError as exc:
@@ -234,18 +234,11 @@ def _simulate(spec: Any, settings: Settings, *, workers: int, dask: bool, schedu
     return 0
 
 
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM stops the run as Ctrl-C does: the workers are stopped and what was done is printed."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _stop_between_chunks() -> StopFlag:
+    """Ctrl-C or SIGTERM, once or more: the run stops between chunks (within about a second), the workers are
+    stopped and what was done is printed. Never an exception raised into the aggregates half-way through a
+    session's figures: that left them inconsistent, and the run failed instead of showing what was done."""
+    return StopFlag(second_stops_at_once=False)
 
 
 def _played(settings: Settings) -> str:

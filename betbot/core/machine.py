@@ -201,6 +201,7 @@ class SessionMachine:
         self.reseed_every = reseed_every
         self.buffer: ReorderBuffer[Outcome] = ReorderBuffer(first=session.next_seq, window=self.concurrency)
         self.signals = 0
+        self._signal_name = ""  # the first signal's
         self.reconciliations: list[Reconciliation] = []
         self.payouts: dict[tuple[Decimal, bool], Decimal] = {}  # what the site paid, per (chance, faucet)
         self._paid_bet: BetRequest | None = None  # the request of the last settled bet, its payout noted
@@ -212,6 +213,7 @@ class SessionMachine:
         self._reconcile_blocked = False  # the books could not settle the unknown bets: stop for good
         self.paused = False  # admission paused by the operator: bets in flight resolve, no new one is decided
         self._last_reason: StopReason | None = session.stop_reason
+        self._given_up: _GivenUp | None = None  # after a second signal, until the bets in flight are back
         self._observe(observer)
 
     def _observe(self, observer: Any) -> None:
@@ -339,9 +341,13 @@ class SessionMachine:
             self._learn_min_bet(outcome, now)  # type: ignore[arg-type]
         else:
             self._unknown[outcome.seq] = outcome.bet
+            if self._given_up is not None:
+                self._given_up.unknown += 1
         if self._on_released is not None:
             self._on_released(outcome, now)
         session.check_limits(now)
+        if self._given_up is not None and session.in_flight == 0:
+            self._say_what_was_given_up()
         if session.stop_reason is not self._last_reason:
             self._note_stop(now)
 
@@ -361,17 +367,33 @@ class SessionMachine:
         session = self.session
         in_flight = session.in_flight
         if self.signals == 1:
+            self._signal_name = name
             session.stop(StopKind.SIGNAL, f"{name}: stopped admitting bets; {in_flight} bet(s) in flight drained")
-        elif in_flight:
-            reason = session.stop_reason
-            left = (f"{name} again: stopped at once, {in_flight} bet(s) in flight left unknown "
-                    "(reconciled at the next start)")
-            if reason is None or reason.kind is StopKind.SIGNAL:
-                session.stop(StopKind.SIGNAL, left, replace=True)
-            else:
-                session.stop(reason.kind, f"{reason.detail}; {left}", replace=True)
+        elif in_flight and self._given_up is None:
+            # Said now and restated once every one is back: a bet whose reply was already on its way settles,
+            # and only the bets really cut off count as left unknown.
+            self._given_up = _GivenUp(name=name, in_flight=in_flight, before=session.stop_reason)
+            self._restate_stop(f"{name} again: stopped at once, giving up on the {in_flight} bet(s) in flight "
+                               "(any left unknown is reconciled at the next start)")
         self._note_stop(now)
         return self.signals
+
+    def _say_what_was_given_up(self) -> None:
+        given_up = self._given_up
+        assert given_up is not None  # noqa: S101 - called only then
+        self._given_up = None
+        self._restate_stop(f"{given_up.name} again: stopped at once, {given_up.unknown} of the "
+                           f"{given_up.in_flight} bet(s) in flight left unknown (reconciled at the next start)",
+                           given_up.before)
+
+    def _restate_stop(self, left: str, before: StopReason | None = None) -> None:
+        """The second signal's note, after the stop reason that stands (or in place of the first signal's)."""
+        session = self.session
+        reason = before if before is not None else session.stop_reason
+        if reason is None or reason.kind is StopKind.SIGNAL:
+            session.stop(StopKind.SIGNAL, left, replace=True)
+        else:
+            session.stop(reason.kind, f"{reason.detail}; {left}", replace=True)
 
     def pause(self) -> None:
         """Admit no new bet until `resume_admission` (the strategy is not asked); bets in flight resolve."""
@@ -422,6 +444,14 @@ class SessionMachine:
             return
         if reason is None:
             return
+        if self.signals:
+            # A signal came while the session was stopped for these bets (the books were being read): they
+            # are settled, and the session stays stopped, for the signal.
+            if reason.kind is StopKind.UNKNOWN_OUTCOME:
+                session.stop(StopKind.SIGNAL, f"{self._signal_name}: stopped admitting bets; the bet(s) of unknown "
+                             f"outcome reconciled: {result.detail}", replace=True)
+                self._note_stop(now)
+            return
         if reason.kind is StopKind.MAX_BETS:
             # A bet counted towards max_bets did not run: the count is short, the next bets make it up.
             if self._lift(StopKind.MAX_BETS, now):
@@ -441,7 +471,7 @@ class SessionMachine:
 
     # -- stops ---------------------------------------------------------------------------------------------
     def _lift(self, kind: StopKind, now: float) -> bool:
-        if not self.session.resume(kind):
+        if self.signals or not self.session.resume(kind):  # a signal's stop stands, whatever came before it
             return False
         self._last_reason = None
         if self._on_resumed is not None:
@@ -454,6 +484,16 @@ class SessionMachine:
             self._last_reason = reason
             if reason is not None and self._on_stopped is not None:
                 self._on_stopped(reason, now)
+
+
+@dataclass(slots=True)
+class _GivenUp:
+    """The bets in flight at a second signal: how many, and how many of them came back unknown so far."""
+
+    name: str
+    in_flight: int
+    before: StopReason | None  # the stop reason the second signal's note follows
+    unknown: int = 0
 
 
 def _error_text(exc: BaseException) -> str:

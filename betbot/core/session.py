@@ -284,7 +284,7 @@ class Session:
             return False
         limits = self._limits
         if limits.max_bets is not None and self._submitted >= limits.max_bets:
-            self.stop(StopKind.MAX_BETS, f"placed {self._submitted} of {limits.max_bets} bets")
+            self.stop(StopKind.MAX_BETS, f"placed {self._submitted:,} of {limits.max_bets:,} bets")
             return False
         if self._deadline is not None and now >= self._deadline:
             self.stop(StopKind.MAX_DURATION, f"max_duration of {limits.max_duration:g}s reached")

@@ -10,9 +10,11 @@ Bet coroutines own nothing but their one request. Each ends by sending `(seq, ou
 object stream. Rate limits and challenges (refusals that mean "not placed, try again") trip a back-off
 shared by every coroutine, and the same bet is sent again after it; nothing else is ever resent.
 
-Fast path: when the backend can answer at once (`place_now`, a zero-latency simulator), no task is
-spawned: the outcome goes straight to the machine, and the loop yields to the event loop every
-`yield_every` bets (or after YIELD_SECONDS, when bets are slow) so signals and the dashboard still run.
+Fast path: when the backend has the capability to answer at once (`ImmediateBackend`, a zero-latency
+simulator), no task is spawned: the outcome goes straight to the machine, and the loop yields to the event
+loop every `yield_every` bets (or after YIELD_SECONDS, when bets are slow) so signals and the dashboard still
+run. Every other backend's bets (a live one's) go through bet coroutines: each awaits `durable(seq)`, so bets
+in flight share the journal's disk syncs (group commit) and the event loop never waits for the disk.
 
 Stopping: when a limit fires, or on the first SIGINT/SIGTERM, the machine admits no new bet and the bets in
 flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still in
@@ -38,7 +40,7 @@ import anyio.abc
 import structlog
 from anyio.lowlevel import checkpoint
 
-from betbot.backends.base import Backend
+from betbot.backends.base import Backend, immediate_placer
 from betbot.core.machine import (
     DONE,
     ROTATE_SEED,
@@ -85,10 +87,10 @@ class EngineHooks(Protocol):
         ...
 
     def sync(self) -> None:
-        """Make what was observed so far durable: called before a bet the backend places at once (inside the
-        call). A bet sent by a coroutine awaits `durable(seq)` instead, when the observer has it: it returns
-        once that bet's intent is on disk (one sync for every bet admitted meanwhile: group commit). Either
-        failing stops the engine before the bet is sent."""
+        """Make what was observed so far durable: called before a bet an `ImmediateBackend` places at once
+        (inside the call). A bet sent by a coroutine awaits `durable(seq)` instead, when the observer has it:
+        it returns once that bet's intent is on disk (one sync for every bet admitted meanwhile: group commit).
+        Either failing stops the engine before the bet is sent."""
         ...
 
 
@@ -193,7 +195,7 @@ class Engine:
         machine = self.machine
         next_action = machine.next_action
         outcome_of = machine.outcome
-        place_now = self.backend.place_now if self.rate_limit is None else None
+        place_now = immediate_placer(self.backend) if self.rate_limit is None else None
         clock = self.clock
         hooks = self.hooks
         sync = getattr(hooks, "sync", None)
@@ -208,7 +210,7 @@ class Engine:
                     if sync is not None:
                         sync()  # the backend places it before this call returns: its intent goes first
                     outcome = place_now(seq, bet)
-                    if outcome is not None and outcome.__class__ is Refused and outcome.kind in RETRYABLE_REFUSALS:
+                    if outcome.__class__ is Refused and outcome.kind in RETRYABLE_REFUSALS:
                         self._retry_later(outcome)
                         outcome = None
                 if outcome is None:

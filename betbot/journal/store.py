@@ -137,6 +137,24 @@ class UnknownSession(JournalError, LookupError):
     """No session with that id in the journal."""
 
 
+# One lock per journal file, shared by this process's journals of it. Many sessions writing one file at once
+# (`betbot serve`: each session's journal commits on a writer thread of its own) would otherwise meet in
+# SQLite's busy handler, which sleeps in growing steps and can leave one waiting past BUSY_TIMEOUT_MS while
+# the others keep taking the write lock ("database is locked"). Taking turns here first, each waits only for
+# the commits before it; other processes still meet this one in the busy handler, as before.
+_file_locks: dict[str, threading.RLock] = {}
+_file_locks_guard = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.RLock:
+    key = os.path.realpath(path)
+    with _file_locks_guard:
+        lock = _file_locks.get(key)
+        if lock is None:
+            lock = _file_locks[key] = threading.RLock()
+        return lock
+
+
 def default_journal_path() -> Path:
     """`$XDG_DATA_HOME/betbot/journal.sqlite3`, or `~/.local/share/betbot/journal.sqlite3`."""
     return data_dir() / "journal.sqlite3"
@@ -145,7 +163,8 @@ def default_journal_path() -> Path:
 class Journal:
     """One journal file. Implements `EngineHooks`; drive it from one task only."""
 
-    def __init__(self, con: sqlite3.Connection, path: Path, *, durable: bool, batch_size: int) -> None:
+    def __init__(self, con: sqlite3.Connection, path: Path, *, durable: bool, batch_size: int,
+                 background: bool = False) -> None:
         """Use `Journal.open`."""
         self._con = con
         self.path = path
@@ -168,10 +187,11 @@ class Journal:
         self._wall_offset: int | None = None  # µs from the engine's clock to the Unix epoch
         self._chance: tuple[Decimal, str] = (Decimal(0), "0")  # the last chance and its text
         self._payout: tuple[Decimal, str] = (Decimal(0), "0")  # the last payout and its text
-        # Every use of the connection holds this: a durable journal's writer thread commits on it too.
-        self._lock = threading.RLock()
+        # Every write on the connection holds this: a writer thread commits on it too. One lock per file in
+        # this process (`_file_lock`): its journals' transactions take turns here, not in SQLite's busy wait.
+        self._lock = _file_lock(path)
         self._writer: GroupCommit | None = None
-        if durable:
+        if durable or background:
             self._writer = GroupCommit(con, self._lock, path, lambda exc, doing: _error(path, exc, doing))
         self._tickets: dict[int, int] = {}  # durable: seq -> the ticket of its intent, until released
         self._leases = Leases(path)  # the sessions this journal runs, one runner each (betbot.journal.lease)
@@ -185,8 +205,13 @@ class Journal:
         durable: bool,
         readonly: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        background: bool = False,
     ) -> Self:
         """Open (creating the file and its directories) or raise JournalError with a one-line reason.
+
+        `background` (durable=False): the batches of bets are committed on the writer thread, as a durable
+        journal's are (without its syncs, and no bet waits for them), so that the event loop never runs a
+        commit or a WAL checkpoint; `betbot serve` opens its sessions' journals so, one loop hosting many.
 
         Refused, with nothing written: a file that is not an SQLite database, an SQLite database that is
         not a betbot journal, a journal from a newer betbot, a file or directory that cannot be written.
@@ -225,7 +250,7 @@ class Journal:
         except BaseException:
             con.close()
             raise
-        return cls(con, path, durable=durable, batch_size=batch_size)
+        return cls(con, path, durable=durable, batch_size=batch_size, background=background)
 
     def close(self) -> None:
         """Write what is buffered (bets in flight as pending) and close. Idempotent."""
@@ -272,7 +297,7 @@ class Journal:
         wall = int(now * 1_000_000) + offset
         self._open[seq] = (now, wall, bet)
         writer = self._writer
-        if writer is not None:
+        if writer is not None and self.synced_commits:
             self._tickets[seq] = writer.put(_INSERT_PENDING, _pending_row(session_id, seq, wall, bet),
                                             f"bet {seq} before sending it", wanted=True)
 
@@ -283,7 +308,7 @@ class Journal:
         The event loop runs on meanwhile; one commit covers every bet admitted before it started.
         """
         writer = self._writer
-        if writer is None:
+        if writer is None or not self.synced_commits:
             return
         ticket = self._tickets.get(seq)
         if ticket is None:
@@ -329,7 +354,7 @@ class Journal:
                 )
                 if len(settled) >= self._batch_values or now >= self._flush_due:
                     self._flush_due = now + FLUSH_INTERVAL
-                    self.flush()
+                    self._spill()
                 return
         row = _outcome_row(self._session_id, seq, wall, outcome, latency)
         writer = self._writer
@@ -340,7 +365,7 @@ class Journal:
         self._rows.append(row)
         if len(self._rows) >= self._batch_size or now >= self._flush_due:
             self._flush_due = now + FLUSH_INTERVAL
-            self.flush()
+            self._spill()
 
     def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
                    note: str | None = None) -> None:
@@ -361,9 +386,19 @@ class Journal:
             return
         self.mark_reconciled(self._session_id, seq, profit, note)
 
+    def _spill(self) -> None:
+        """A batch is due (the hooks, on the event loop): `background`, hand it to the writer and go on."""
+        if self._writer is not None and not self.synced_commits:
+            self._queue_pending()
+            return
+        self.flush()
+
     def flush(self) -> None:
-        """Write the buffered bets, and the bets in flight as pending, in one transaction."""
-        if self.synced_commits:
+        """Write the buffered bets, and the bets in flight as pending, in one transaction. Returns once they
+        are committed (a reader of the journal's own connection then sees them, and no commit is running)."""
+        if self._writer is not None:
+            if not self.synced_commits:
+                self._queue_pending()  # background: the writer commits them, then sync() waits for it
             self.sync()  # every bet is queued for the writer already; commit them
             return
         session_id = self._session_id
@@ -384,6 +419,28 @@ class Journal:
             if pending:
                 con.executemany(_INSERT_PENDING_IF_ABSENT, pending)
         # Only now: a failed write keeps the rows for the next attempt.
+        self._settled = []
+        self._rows = []
+
+    def _queue_pending(self) -> None:
+        """`background`: the buffered bets, and the bets in flight as pending, go to the writer thread (one
+        commit, soon); the caller only queues them."""
+        writer = self._writer
+        assert writer is not None  # noqa: S101 - background journals have one
+        session_id = self._session_id
+        pending = [_pending_row(session_id, seq, wall, bet) for seq, (_, wall, bet) in self._open.items()]
+        settled, rows = self._settled, self._rows
+        if not (settled or rows or pending):
+            return
+        many, width = self._many_width, _SETTLED_DICE_WIDTH
+        whole = len(settled) - len(settled) % many
+        work: list[tuple[str, Sequence[Any]]] = [(self._insert_many, settled[i : i + many])
+                                                 for i in range(0, whole, many)]
+        work += [(_INSERT_SETTLED_DICE, settled[i : i + width]) for i in range(whole, len(settled), width)]
+        work += [(_INSERT_ROW, row) for row in rows]
+        work += [(_INSERT_PENDING_IF_ABSENT, row) for row in pending]
+        for index, (sql, params) in enumerate(work):
+            writer.put(sql, params, "a batch of bets", wanted=index == len(work) - 1)  # the last wakes it
         self._settled = []
         self._rows = []
 

@@ -45,12 +45,12 @@ class SessionVerification:
 
     def line(self) -> str:
         """The result in one line, for the end of a run or the end of `betbot verify --session`."""
-        outcome = (f"all {self.checked} match" if self.ok
-                   else f"{len(self.mismatches)} of {self.checked} do NOT match")
-        later = f"; {self.not_revealed} not verifiable yet (server seed not revealed)" if self.not_revealed else ""
+        outcome = (f"all {self.checked:,} match" if self.ok
+                   else f"{len(self.mismatches):,} of {self.checked:,} do NOT match")
+        later = f"; {self.not_revealed:,} not verifiable yet (server seed not revealed)" if self.not_revealed else ""
         if not self.checked:
             return f"session {self.session_id}: no bet to re-compute{later}"
-        return (f"session {self.session_id}: {self.checked} bets re-computed from "
+        return (f"session {self.session_id}: {self.checked:,} bets re-computed from "
                 f"{self.revealed_pairs} revealed server seed(s): {outcome}{later}")
 
 

@@ -9,8 +9,11 @@ the aggregates, the CSV rows and the path sample strictly in index order, so eve
 for any worker count, executor or scheduling.
 
 A failure in a worker (a `SessionFailure` naming the session, or the executor breaking) stops everything:
-the executor is closed with `abort=True` and the failure is raised. Ctrl-C (KeyboardInterrupt) does the
-same and returns what was done: the sessions 0..N-1 that were aggregated in order.
+the executor is closed with `abort=True` and the failure is raised. A stop request (`stop()` true: the
+command's signal handler sets a flag, it never raises into the aggregates) is looked at between chunks, once
+every result that came back has been absorbed whole: the executor is closed the same way and what was done
+is returned, the sessions 0..N-1 aggregated in order. A KeyboardInterrupt raised anyway (no handler
+installed) returns the same, and is only safe outside the absorption of a chunk.
 """
 
 from __future__ import annotations
@@ -52,14 +55,16 @@ class SimulationOutcome:
 def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | None = None,
              on_result: Callable[[SessionResult], Any] | None = None,
              clock: Callable[[], float] = time.perf_counter, first: int = 0,
-             size: int | None = None, aggregate: bool = True) -> SimulationOutcome:
+             size: int | None = None, aggregate: bool = True,
+             stop: Callable[[], bool] | None = None) -> SimulationOutcome:
     """Run sessions first..spec.sessions-1 of the spec (chunks of `size` sessions, or the plan's); raises
     SessionFailure / ExecutorError after stopping the workers.
 
     `first` lets a caller extend an evaluation it already has (`betbot optimize` plays a candidate on more
     sessions as it survives the pruning): the sessions are the same whether played in one call or several.
     `aggregate=False` leaves the aggregates empty for a caller that keeps its own (`on_result`): their
-    sketches cost some microseconds a session.
+    sketches cost some microseconds a session. `stop`: asked between chunks; true stops the run there
+    (`interrupted`), with every absorbed chunk absorbed whole.
     """
     began = clock()
     outcome = SimulationOutcome(aggregates=Aggregates())
@@ -73,10 +78,11 @@ def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | N
     in_flight: set[Any] = set()
     arrived: dict[int, ChunkResult] = {}  # by start index, until every earlier chunk is in
     next_start = first
+    stopping = stop if stop is not None else _never
     try:
         exhausted = False
-        while True:
-            while not exhausted and len(in_flight) < limit:
+        while not stopping():
+            while not exhausted and len(in_flight) < limit and not stopping():
                 chunk = chunks.next()
                 if chunk is None:
                     exhausted = True
@@ -96,16 +102,20 @@ def simulate(spec: SimulationSpec, executor: Executor, *, progress: Progress | N
                 result = arrived.pop(next_start)
                 _absorb(outcome, result, on_result, aggregate=aggregate)
                 next_start = result.stop
+        else:  # asked to stop, between chunks
+            outcome.interrupted = True
     except KeyboardInterrupt:
-        executor.close(abort=True)
         outcome.interrupted = True
     except BaseException:
         executor.close(abort=True)
         raise
-    else:
-        executor.close(abort=False)
+    executor.close(abort=outcome.interrupted)
     outcome.elapsed = clock() - began
     return outcome
+
+
+def _never() -> bool:
+    return False
 
 
 def _absorb(outcome: SimulationOutcome, chunk: ChunkResult, on_result: Callable[[SessionResult], Any] | None, *,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from betbot.config.settings import Settings
 from betbot.notify.events import Notice, NoticeKind
-from betbot.notify.notifier import Notifier
+from betbot.notify.notifier import NoticeFilter, NoticeSink, Notifier
 from betbot.notify.watch import SessionNotices
 
-__all__ = ["Notice", "NoticeKind", "Notifier", "SessionNotices", "notices_for", "notifier_for"]
+__all__ = ["Notice", "NoticeFilter", "NoticeKind", "NoticeSink", "Notifier", "SessionNotices", "notices_for",
+           "notifier_for"]
 
 
 def notifier_for(settings: Settings) -> Notifier:
@@ -20,6 +21,6 @@ def notifier_for(settings: Settings) -> Notifier:
     return Notifier(settings.notify, events=settings.notify_on)
 
 
-def notices_for(settings: Settings, notifier: Notifier, label: str | None = None) -> SessionNotices:
+def notices_for(settings: Settings, notifier: NoticeSink, label: str | None = None) -> SessionNotices:
     return SessionNotices(notifier, label=label, drawdown=settings.notify_drawdown, every=settings.notify_every,
                           backoff_after=settings.notify_backoff)

@@ -26,6 +26,7 @@ __all__ = [
     "digest_notice",
     "drawdown_notice",
     "error_notice",
+    "session_failed_notice",
     "session_notices",
     "test_notice",
 ]
@@ -134,6 +135,15 @@ def error_notice(what: str) -> Notice:
         kind=NoticeKind.ERROR, level="failure", title="betbot exited on an error",
         body=f"betbot stopped on an error and exited: {what}. Bets in flight were journaled; fix the cause and "
              "start it again with --resume to reconcile and continue.",
+    )
+
+
+def session_failed_notice(label: str, what: str) -> Notice:
+    """A hosted session (`betbot serve`) failed; the server and its other sessions go on."""
+    return Notice(
+        kind=NoticeKind.ERROR, level="failure", title=f"betbot: {label} failed",
+        body=f"{_who(label)} stopped on an error: {what}. The server and its other sessions go on; bets in flight "
+             "were journaled. Fix the cause and start it again (a resumed session reconciles them first).",
     )
 
 

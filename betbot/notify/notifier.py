@@ -24,7 +24,7 @@ import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -35,7 +35,7 @@ from betbot.notify.targets import register_url_secrets, target_label
 from betbot.observe.logs import get_logger
 from betbot.redact import redact
 
-__all__ = ["MAX_HUNG", "Notifier", "Sender", "apprise_check", "apprise_send"]
+__all__ = ["MAX_HUNG", "NoticeFilter", "NoticeSink", "Notifier", "Sender", "apprise_check", "apprise_send"]
 
 #: Sends that may hang at once (each in its own daemon thread) before further attempts fail without trying.
 MAX_HUNG: Final = 4
@@ -148,11 +148,14 @@ class Notifier:
 
     async def send_now(self, notice: Notice) -> list[bool]:
         """Deliver one notice to every target now, bypassing the queue (`betbot notify test`): one result each."""
-        await self._check_urls()
+        await self.check()
         return [await self._deliver(url, label, _scrubbed(notice))
                 for url, label in zip(self.urls, self.labels, strict=True)]
 
-    async def _check_urls(self) -> None:
+    async def check(self) -> None:
+        """SettingsError for a URL Apprise cannot use (or no Apprise); `running()` checks first too."""
+        if not self.enabled:
+            return
         try:
             bad = await anyio.to_thread.run_sync(self._check, self.urls)
         except ImportError:
@@ -168,7 +171,7 @@ class Notifier:
         if not self.enabled:
             yield self
             return
-        await self._check_urls()
+        await self.check()
         raised: Exception | None = None
         send, receive = anyio.create_memory_object_stream[Notice](self.queue_size)
         done = anyio.Event()
@@ -249,6 +252,34 @@ class Notifier:
         if not finished.wait(self.timeout):
             return False, f"no answer within {self.timeout:g} s"
         return result[0]
+
+
+class NoticeSink(Protocol):
+    """Where a watcher sends its notices: the process's `Notifier`, or one session's `NoticeFilter` of it."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def notify(self, notice: Notice) -> bool: ...
+
+
+class NoticeFilter:
+    """One session's view of the process's notifier (`betbot serve`: one notifier, many sessions): only the
+    events that session picked (its own `notify_on`) pass; the notifier's queue and targets are shared."""
+
+    def __init__(self, notifier: Notifier, events: Iterable[NoticeKind | str]) -> None:
+        self.notifier = notifier
+        self.events = frozenset(NoticeKind(e) for e in events)
+
+    @property
+    def enabled(self) -> bool:
+        return self.notifier.enabled and bool(self.events)
+
+    def notify(self, notice: Notice) -> bool:
+        """Queue the notice on the process's notifier if this session wants its kind. Never blocks or raises."""
+        if notice.kind is not NoticeKind.TEST and notice.kind not in self.events:
+            return False
+        return self.notifier.notify(notice)
 
 
 def _scrubbed(notice: Notice) -> Notice:

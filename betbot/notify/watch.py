@@ -26,7 +26,7 @@ import anyio
 from betbot.config.units import AmountOrPercent
 from betbot.core.session import Limits
 from betbot.notify.events import backoff_notice, digest_notice, drawdown_notice, session_notices
-from betbot.notify.notifier import Notifier
+from betbot.notify.notifier import NoticeSink
 from betbot.observe.view import RunView, view_of
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ __all__ = ["SessionNotices"]
 class SessionNotices:
     def __init__(
         self,
-        notifier: Notifier | None,
+        notifier: NoticeSink | None,
         *,
         label: str | None = None,
         drawdown: AmountOrPercent | None = None,

@@ -72,7 +72,10 @@ class LoginRequest(BaseModel):
 
 class StartRequest(BaseModel):
     """A session to start: a built-in strategy (`strategy` + `params`), a shipped preset, or a shipped Lua
-    script; `settings` holds the rest (currency, live, limits, concurrency, the simulator's), as in TOML."""
+    script; `settings` holds the rest (currency, live, limits, concurrency, the simulator's; `repeat` and the
+    campaign limits; `notify_on` and the notification thresholds), as in TOML. Or `resume`: an interrupted
+    session of the journal, with its own strategy, parameters and limits (`settings` may only tighten them);
+    one that another process runs is refused (409, naming it)."""
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
@@ -81,6 +84,7 @@ class StartRequest(BaseModel):
     lua: str | None = Field(default=None, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     params: dict[str, Scalar | list[Scalar] | None] = Field(default_factory=dict, max_length=60)
     settings: dict[str, Scalar | None] = Field(default_factory=dict, max_length=80)
+    resume: int | None = Field(default=None, ge=1)
 
 
 class TightenRequest(BaseModel):
@@ -104,6 +108,9 @@ def spec_of(request: StartRequest, host: Host) -> SessionSpec:
     chosen = [what for what in ("strategy", "preset", "lua") if getattr(request, what) is not None]
     if len(chosen) > 1:
         raise ApiError(400, f"give one of strategy, preset or lua, not {' and '.join(chosen)}")
+    if request.resume is not None and (chosen or request.params):
+        raise ApiError(400, f"resume continues session {request.resume} with its own strategy and parameters: "
+                            f"drop {(chosen or ['params'])[0]}")
     unknown = sorted(set(request.settings) - _SETTABLE)
     if unknown:
         name = unknown[0]
@@ -114,7 +121,8 @@ def spec_of(request: StartRequest, host: Host) -> SessionSpec:
         values["strategy"] = request.strategy
     if request.params:
         values["params"] = {key: value for key, value in request.params.items() if value is not None}
-    stem = request.strategy or request.preset or request.lua or "session"
+    stem = request.strategy or request.preset or request.lua or (
+        "session" if request.resume is None else f"session-{request.resume}")
     name = request.name or host.new_name(stem.rsplit(".", 1)[0])
     return SessionSpec(name=name, values=values, preset=request.preset, lua=request.lua)
 
@@ -230,7 +238,7 @@ def create_app(host: Host, auth: Auth, *, journal_path: Path | None, open_metric
         """Start a session (simulated unless settings.live is true; a live one uses the server's key)."""
         spec = spec_of(body, host)
         try:
-            hosted = await host.start(spec)
+            hosted = await host.start(spec, resume_id=body.resume)
         except SettingsError as exc:
             raise ApiError(400, _api_text(exc)) from None
         except SessionBusy as exc:
@@ -412,13 +420,15 @@ def _history(path: Path | None) -> list[dict[str, Any]]:
 
 
 def _record_json(record: Any, *, summary: bool = False) -> dict[str, Any]:
+    from betbot.journal.resume import resumable  # noqa: PLC0415
+
     found = {"id": record.id, "started_at": record.started_at.isoformat(),
              "ended_at": None if record.ended_at is None else record.ended_at.isoformat(),
              "strategy": record.strategy, "backend": record.backend, "currency": record.currency,
              "starting_balance": f"{record.starting_balance:.8f}", "stop_reason": record.stop_reason,
              "unresolved": record.unresolved,
              "bets": (record.summary or {}).get("bets"), "profit": (record.summary or {}).get("profit"),
-             "balance": (record.summary or {}).get("balance")}
+             "balance": (record.summary or {}).get("balance"), "resumable": resumable(record)}
     if summary:
         found["summary"] = record.summary
         found["limits"] = record.limits

@@ -1,11 +1,13 @@
 """`betbot serve` itself: the host, the API on uvicorn in the same event loop, signals, the heartbeat.
 
-Theory of operation. One anyio task group holds the sessions (`Host`), uvicorn's `Server.serve()` (on a
-socket bound here first, so a busy port is one line and exit 1), the heartbeat and the signal watcher.
-uvicorn's own signal capture is switched off: the first SIGTERM/SIGINT drains every session (each stops
-admitting and waits for its bets in flight, within its drain deadline), then the web server stops and the
-process exits 0; a second one stops every session at once. Sessions drained this way resume at the next
-start, as do those a kill -9 left running.
+Theory of operation. The process's one notifier (`--notify`, or `notify` at the config's top) runs around
+everything: it checks its URLs first (a bad one is exit 2) and sends what is queued before the process exits;
+the sessions report to it (`Host`), and the server itself says so if it exits on an error. One anyio task
+group holds the sessions (`Host`), uvicorn's `Server.serve()` (on a socket bound here first, so a busy port is
+one line and exit 1), the heartbeat and the signal watcher. uvicorn's own signal capture is switched off: the
+first SIGTERM/SIGINT drains every session (each stops admitting and waits for its bets in flight, within its
+drain deadline), then the web server stops and the process exits 0; a second one stops every session at once.
+Sessions drained this way resume at the next start, as do those a kill -9 left running.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import uvicorn
 
 from betbot.config.settings import SettingsError
 from betbot.config.units import is_loopback
+from betbot.notify import NoticeFilter, Notifier
+from betbot.notify.events import error_notice
 from betbot.observe.heartbeat import Beat, write_beat
 from betbot.serve.api import create_app
 from betbot.serve.auth import Auth
@@ -36,7 +40,7 @@ from betbot.serve.host import Host
 from betbot.serve.lag import LoopLag
 from betbot.serve.spec import SessionSpec
 
-__all__ = ["ServeOptions", "serve"]
+__all__ = ["ServeOptions", "serve", "start_sessions"]
 
 _log = structlog.get_logger("betbot.serve")
 
@@ -54,6 +58,8 @@ class ServeOptions:
     state_file: Path
     journal: Path | None
     heartbeat_file: Path | None
+    notifier: Notifier  # disabled without a URL
+    notify_on: list[str]  # the server's own events (its error); each session has its own
 
 
 class _Server(uvicorn.Server):
@@ -80,8 +86,22 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 async def serve(options: ServeOptions) -> int:
+    notifier = options.notifier
+    async with notifier.running():
+        try:
+            return await _serve(options)
+        except Exception as exc:
+            if not isinstance(exc, SettingsError):  # bad input is said on the terminal, not sent
+                cause: BaseException = exc
+                while isinstance(cause, BaseExceptionGroup):
+                    cause = cause.exceptions[0]
+                NoticeFilter(notifier, options.notify_on).notify(error_notice(f"{type(cause).__name__}: {cause}"))
+            raise
+
+
+async def _serve(options: ServeOptions) -> int:
     sock = bind(options.host, options.port)
-    host = Host(shared=options.shared, state_file=options.state_file)
+    host = Host(shared=options.shared, state_file=options.state_file, notifier=options.notifier)
     auth = Auth(options.token, read_only=options.read_only)
     loopback = is_loopback(options.host)
     lag = LoopLag()
@@ -98,7 +118,7 @@ async def serve(options: ServeOptions) -> int:
         host.bind(tg)
         await tg.start(_watch_signals, host, server, tg)
         tg.start_soon(lag.run)
-        await _start_sessions(host, options.specs)
+        await start_sessions(host, options.specs)
         if options.heartbeat_file is not None:
             tg.start_soon(_heartbeat, host, options.heartbeat_file)
         await server.serve(sockets=[sock])
@@ -121,7 +141,7 @@ def _announce(options: ServeOptions, address: str, loopback: bool) -> None:
     out.flush()
 
 
-async def _start_sessions(host: Host, specs: list[SessionSpec]) -> None:
+async def start_sessions(host: Host, specs: list[SessionSpec]) -> None:
     """The sessions the last process left running (resumed), then the config's autostart ones."""
     started = set()
     for spec, session_id in host.to_resume():
@@ -138,6 +158,7 @@ async def _start_one(host: Host, spec: SessionSpec, session_id: int | None) -> N
     except Exception as exc:  # noqa: BLE001 - one session's bad settings never stop the server
         _log.error("serve.session_not_started", session=spec.name, error=str(exc))
         sys.stderr.write(f"betbot serve: session {spec.name} not started: {exc}\n")
+        host.refused(spec, f"not started: {exc}")  # the console shows why (a lease held elsewhere, a bad setting)
 
 
 async def _watch_signals(host: Host, server: _Server, tg: anyio.abc.TaskGroup, *,

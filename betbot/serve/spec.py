@@ -28,6 +28,7 @@ NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 API_FORBIDDEN: Final = frozenset({
     "api_key", "api_key_file", "base_url", "journal", "no_journal", "metrics_addr", "metrics_linger",
     "heartbeat_file", "summary_json", "log_format", "log_level", "dashboard", "min_bet_cache", "script",
+    "notify",  # the URLs are the process's one notifier's (they may hold tokens); a session picks notify_on
 })
 _SPEC_KEYS: Final = frozenset({"name", "autostart", "preset", "lua"})
 _HOSTED: Final[dict[str, Any]] = {"dashboard": "off", "heartbeat_file": None, "metrics_addr": None,

@@ -74,6 +74,12 @@ class SessionWatch:
 
     # -- sampling ------------------------------------------------------------------------------------------
     def attach(self, engine: Engine) -> None:
+        if self.engine is not None and engine is not self.engine:
+            # A campaign's next session: its chart and rate start afresh (its bets count from 1 again).
+            self.points = []
+            self._stride = 1
+            self._rates.clear()
+            self._recent.clear()
         self.engine = engine
 
     def look(self) -> RunView | None:

@@ -228,8 +228,8 @@ class Report:
         return [
             ("session", f"{self.session.id}: {self.session.strategy} on {self.session.backend}"),
             ("stop reason", self.session.stop_reason or ("unfinished" if not self.session.finished else "-")),
-            ("bets", f"{self.bets} ({self.wins} won, {self.losses} lost)"),
-            ("refused / reconciled / unresolved", f"{self.refused} / {self.reconciled} / {self.unresolved}"),
+            ("bets", f"{self.bets:,} ({self.wins:,} won, {self.losses:,} lost)"),
+            ("refused / reconciled / unresolved", f"{self.refused:,} / {self.reconciled:,} / {self.unresolved:,}"),
             ("win rate", "-" if not self.bets else percent(Decimal(self.wins * 100) / self.bets)),
             ("luck", "-" if luck is None else percent(luck)),
             ("profit", f"{money(self.profit)} {cur}"),

@@ -101,12 +101,19 @@ function closest(limit) {
   const eta = limit.eta_seconds === null ? "" : `, ~${duration(limit.eta_seconds)}`;
   return `${limit.name} ${Math.round(limit.used * 100)} %${eta}`;
 }
+function campaignText(campaign) {
+  if (!campaign) return "";
+  const id = campaign.id === null ? "campaign" : `campaign ${campaign.id}`;
+  return `${id}: session ${campaign.sessions_total}${campaign.waiting ? " ended, the next one waits" : ""}, total ${campaign.total_profit}` +
+    (campaign.ended ? ` (ended: ${campaign.ended})` : "");
+}
 function overviewRow(session) {
   const backoff = session.backoff?.active ? `backing off ${session.backoff.remaining_seconds} s` : "";
   return h("tr", {},
     h("td", {}, h("a", { href: `#/session/${encodeURIComponent(session.name)}` }, session.name)),
     h("td", {}, h("span", { class: `state ${session.state}` }, session.state)),
-    h("td", {}, session.strategy + (session.live ? " (live)" : "")), h("td", {}, session.currency),
+    h("td", {}, session.strategy + (session.live ? " (live)" : ""),
+      session.campaign ? h("div", { class: "help" }, campaignText(session.campaign)) : null), h("td", {}, session.currency),
     h("td", { class: "num" }, session.balance ?? "–"), h("td", { class: "num " + signed(session.profit) }, session.profit ?? "–"),
     h("td", { class: "num" }, session.bets ?? 0), h("td", { class: "num" }, session.bets_per_s ?? 0),
     h("td", { class: "num" }, session.in_flight ?? 0), h("td", {}, backoff),
@@ -167,6 +174,7 @@ function lastBets(bets) {
 function controls(session) {
   if (state.readOnly) return h("p", { class: "muted" }, "Read-only console: no controls.");
   const live = ["running", "paused", "starting"].includes(session.state);
+  const stoppable = live || session.state === "waiting";  // a campaign between two sessions: stop ends it
   const act = (path) => async () => { try { await api("POST", `/sessions/${encodeURIComponent(session.name)}/${path}`); } catch (error) { fail(error); } };  // the next tick shows it
   const limitName = h("select", { id: "tighten-name" }, ...["max_bets", "max_duration", "stop_loss", "take_profit", "trailing_stop", "max_losses", "max_wins", "max_bet", "min_balance"].map((n) => h("option", { value: n }, n)));
   const limitValue = h("input", { id: "tighten-value", placeholder: "e.g. 500, 5, 10%, 10m" });
@@ -180,8 +188,8 @@ function controls(session) {
   } }, limitName, limitValue, h("button", { type: "submit", class: "secondary", disabled: !live }, "Tighten"));
   return h("div", {},
     h("div", { class: "controls" },
-      h("button", { id: "stop", onclick: act("stop"), disabled: !live }, "Stop (drain)"),
-      h("button", { id: "stop-now", class: "danger", onclick: act("stop-now"), disabled: !live }, "Stop now"),
+      h("button", { id: "stop", onclick: act("stop"), disabled: !stoppable }, "Stop (drain)"),
+      h("button", { id: "stop-now", class: "danger", onclick: act("stop-now"), disabled: !stoppable }, "Stop now"),
       session.state === "paused"
         ? h("button", { id: "resume", class: "secondary", onclick: act("resume") }, "Resume")
         : h("button", { id: "pause", class: "secondary", onclick: act("pause"), disabled: !live }, "Pause")),
@@ -203,6 +211,9 @@ function sessionPage(name) {
         (session.session_id ? `, journal session ${session.session_id}` : "") + (session.account ? `, ${session.account}` : "")),
       session.error ? h("p", { class: "error" }, session.error) : null,
       session.stop_reason ? h("p", { class: "notice", id: "stop-reason" }, session.stop_reason) : null,
+      session.campaign ? h("p", { class: "notice", id: "campaign" }, campaignText(session.campaign) +
+        `; ${session.campaign.sessions} ended with ${session.campaign.profit}` +
+        (Object.keys(session.campaign.budget).length ? `; budget ${Object.entries(session.campaign.budget).map(([k, v]) => `${k} ${v}`).join(", ")}` : "")) : null,
       h("div", { class: "grid" },
         card("Balance", session.balance), card("Profit", session.profit, signed(session.profit)),
         h("div", { class: "card" }, h("div", { class: "label" }, "Bets"), h("div", { class: "value", id: "bets" }, session.bets ?? 0)),
@@ -243,6 +254,8 @@ const SETTINGS = [
   ["max_bets", "1000", "place exactly this many bets"], ["max_duration", "", "e.g. 10m"],
   ["stop_loss", "", "amount or % of the balance"], ["take_profit", "", "amount or %"],
   ["max_concurrent", "1", "bets in flight at once"], ["sim_latency", "", "simulated latency, e.g. 50ms"], ["seed", "", "simulator seed"],
+  ["pause_between", "", "with repeat: the pause between two sessions, e.g. 1m"], ["total_stop_loss", "", "with repeat: the campaign's loss bound"],
+  ["total_take_profit", "", "with repeat: end the campaign at this profit"], ["max_sessions", "", "with repeat: at most this many sessions"],
 ];
 async function newPage() {
   if (state.readOnly) return show(h("p", {}, "Read-only console: no new session."));
@@ -254,7 +267,8 @@ async function newPage() {
   const settings = h("fieldset", {}, h("legend", {}, "Settings"),
     ...SETTINGS.map(([name, value, help]) => h("div", {}, h("label", { for: `set-${name}` }, name),
       h("input", { id: `set-${name}`, name, value }), h("div", { class: "help" }, help))),
-    h("label", {}, h("input", { type: "checkbox", id: "set-live" }), " live (real money, with the server's key)"));
+    h("label", {}, h("input", { type: "checkbox", id: "set-live" }), " live (real money, with the server's key)"),
+    h("label", {}, h("input", { type: "checkbox", id: "set-repeat" }), " repeat: a new session after each take-profit or stop-loss (a campaign)"));
   const name = h("input", { id: "session-name", placeholder: "optional" });
   const preview = h("div", { id: "preview", class: "preview hidden" });
   function fillChoices() {
@@ -283,9 +297,10 @@ async function newPage() {
       const value = document.getElementById(`set-${key}`).value.trim();
       if (value === "") continue;
       if (key === "max_concurrent") { const n = Number(value); if (n > 1) { body.settings.parallel = true; body.settings.max_concurrent = n; } }
-      else body.settings[key] = ["max_bets"].includes(key) ? Number(value) : value;
+      else body.settings[key] = ["max_bets", "max_sessions"].includes(key) ? Number(value) : value;
     }
     if (document.getElementById("set-live").checked) body.settings.live = true;
+    if (document.getElementById("set-repeat").checked) body.settings.repeat = true;
     return body;
   }
   const form = h("form", { class: "stack", id: "start-form", onsubmit: async (event) => {
@@ -317,8 +332,14 @@ async function historyPage(id) {
     h("td", {}, r.strategy), h("td", {}, r.backend), h("td", {}, r.currency), h("td", { class: "num" }, r.bets ?? "–"),
     h("td", { class: "num " + signed(r.profit) }, r.profit ?? "–"), h("td", { class: "muted" }, r.stop_reason || (r.ended_at ? "" : "running or interrupted"))));
   const table = h("table", {}, h("thead", {}, h("tr", {}, ...["#", "Started (UTC)", "Strategy", "Backend", "Cur.", "Bets", "Profit", "Stop reason"].map((t) => h("th", {}, t)))), h("tbody", {}, ...rows));
+  const record = data.sessions.find((r) => String(r.id) === String(id));
+  const resume = async () => {  // a session another process runs is refused (409): the message names it
+    try { const session = await api("POST", "/sessions", { resume: Number(id) }); location.hash = `#/session/${encodeURIComponent(session.name)}`; }
+    catch (error) { fail(error); }
+  };
   const detail = id ? h("div", {}, h("h2", {}, `Session ${id}`),
     h("div", { class: "controls" },
+      record?.resumable && !state.readOnly ? h("button", { id: "resume-session", onclick: resume }, "Resume here") : null,
       h("a", { class: "button secondary", href: `/api/v1/history/${id}/export?format=csv`, download: `betbot-session-${id}.csv` }, "Export CSV"),
       h("a", { class: "button secondary", href: `/api/v1/history/${id}/export?format=jsonl`, download: `betbot-session-${id}.jsonl` }, "Export JSON Lines"),
       h("a", { class: "button secondary", href: `/api/v1/history/${id}/report`, target: "_blank", rel: "noopener" }, "Open the report")),

@@ -4,7 +4,7 @@
     runtime.py   the Lua state, the prelude that builds the sandbox, the budget (why Lua 5.1: see there)
     prelude.lua  the sandbox itself, in Lua: the script's environment and the calls Python drives
     files.py     file I/O confined to one directory per script (capped; copy-on-read in batch runs)
-    surface.py   DiceBot 3's functions betbot skips or lacks (DICEBOT_GAPS), and DuckDice's site facts
+    surface.py   DiceBot 3's functions betbot does not run as DiceBot does (DICEBOT_GAPS), DuckDice's site facts
     bits.py      the `bit` and `bit32` libraries
     dialect/     DiceBot 3's SharpLua dialect rewritten into Lua 5.1, line for line; other dialects refused
     state.py     plain-data globals to JSON and back

@@ -4,7 +4,7 @@
 -- Python drives. Nothing here is reachable from the script except through the functions placed in `env`.
 --
 -- Arguments: `bridge` (Python callables: print, path, remove, rename, random, randomseed) and `cfg`
--- (budget, seconds, epoch, chunkname, site fields, currency, rep_cap, file_cap).
+-- (budget, seconds, epoch, chunkname, site fields, currency, rep_cap, file_cap, gaps, history_cap).
 local bridge, cfg = ...
 
 local type, tostring, tonumber, select, pairs, ipairs, next = type, tostring, tonumber, select, pairs, ipairs, next
@@ -88,8 +88,10 @@ local function refused(name)
   return function() error(name .. " is not allowed in betbot's sandbox", 2) end
 end
 
+local UNSUPPORTED_WHY = { getHistoryByQuery = "SQL over DiceBot's own bet database" }
 local function unsupported(name)
-  return function() error(name .. "() is not supported by betbot (a DiceBot GUI feature)", 2) end
+  local why = UNSUPPORTED_WHY[name] or "a DiceBot GUI feature"
+  return function() error(name .. "() is not supported by betbot (" .. why .. ")", 2) end
 end
 
 local function refused_table(name)
@@ -528,6 +530,8 @@ for name, kind in string.gmatch(cfg.gaps, "(%w+)=(%w+)") do
     end
   elseif kind == "noop" then
     env[name] = function() end
+  elseif kind == "session" then
+    -- getHistory and getHistoryByDate: defined with lastBet, below
   else
     env[name] = unsupported(name)
   end
@@ -642,6 +646,81 @@ local lastbet_meta = {
 }
 local lastbet = setmetatable({}, lastbet_meta)
 
+-- getHistory() and getHistoryByDate(from, until): DiceBot answers from its database of every bet on the
+-- site; betbot from the bets settled since the script was loaded (the ones the journal holds for this
+-- session), the last `cfg.history_cap` of them. Rows are kept only when the script's text names
+-- getHistory (most scripts never do: no cost per bet for them). The answer has the shape of DiceBot's
+-- .NET array: indexed from 0, `Length` rows, oldest first, each row with lastBet's fields in any case.
+local history_cap, history_on = cfg.history_cap, false
+local history, history_count = {}, 0
+local ROW_TIME = {}  -- a row's time, under a key no script can write by name
+local row_meta = {
+  __index = function(row, key)
+    if type(key) ~= "string" then return nil end
+    key = s_lower(key)
+    if key == "date" then return bet_date(row[ROW_TIME])
+    elseif key == "betdate" then return os_date("%Y-%m-%d %H:%M:%S", floor(row[ROW_TIME]))
+    elseif key == "playerwin" then return rawget(row, "win")
+    elseif key == "guid" then return rawget(row, "id")
+    end
+    return rawget(row, key)
+  end,
+}
+
+local function remember_bet()
+  local row = setmetatable({
+    amount = last.amount, totalamount = last.amount, chance = last.chance, roll = last.roll,
+    profit = last.profit, high = last.high, nonce = last.nonce, id = last.id, currency = last.currency,
+    win = last.win, serverhash = last.serverhash, clientseed = last.clientseed, uid = 0, verified = false,
+    [ROW_TIME] = last_time,
+  }, row_meta)
+  history[history_count % history_cap + 1] = row
+  history_count = history_count + 1
+end
+
+local function history_rows(from, till)
+  local out, n = {}, 0
+  local first = history_count > history_cap and history_count - history_cap or 0
+  for k = first, history_count - 1 do
+    local row = history[k % history_cap + 1]
+    local at = row[ROW_TIME]
+    if from == nil or (at >= from and at <= till) then
+      out[n] = row
+      n = n + 1
+    end
+  end
+  out.Length = n
+  return out
+end
+
+-- A date as DiceBot's DateTime.Parse (invariant culture) reads the usual ones: "2024-05-01",
+-- "2024-05-01 13:45[:00]" (or with a T), "05/01/2024 [13:45[:00]]" (month first); nil otherwise.
+local s_match = string.match
+local function parse_date(text)
+  if type(text) ~= "string" then return nil end
+  local y, mo, d, rest = s_match(text, "^%s*(%d%d%d%d)-(%d%d?)-(%d%d?)(.-)%s*$")
+  if y == nil then mo, d, y, rest = s_match(text, "^%s*(%d%d?)/(%d%d?)/(%d%d%d%d)(.-)%s*$") end
+  if y == nil then return nil end
+  local h, mi, se = 0, 0, 0
+  if rest ~= "" then
+    h, mi, se = s_match(rest, "^[T ]%s*(%d%d?):(%d%d):?(%d?%d?)$")
+    if h == nil then return nil end
+  end
+  y, mo, d, h, mi, se = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(se) or 0
+  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or se > 59 then return nil end
+  return os_time({ year = y, month = mo, day = d, hour = h, min = mi, sec = se })
+end
+
+env.getHistory = function() return history_rows() end
+env.getHistoryByDate = function(from, till)
+  local t0, t1 = parse_date(from), parse_date(till)
+  if t0 == nil or t1 == nil then
+    local bad = t0 == nil and from or till
+    error("getHistoryByDate() cannot read the date '" .. tostring(bad) .. "': write it as 'YYYY-MM-DD HH:MM:SS'", 2)
+  end
+  return history_rows(t0, t1)
+end
+
 -- `site`: DuckDice as DiceBot 3 describes it (DuckDice.cs), read in any letter case (site.Balance, site.balance);
 -- the session's figures are brought up to date before every dobet().
 local site = {
@@ -697,6 +776,7 @@ local control = { env = env, patterns = budgeted_matcher }  -- patterns: for the
 function control.load(source)
   -- Lua 5.1 would load precompiled bytecode too, and bytecode can break out of any sandbox: text only.
   if s_sub(source, 1, 1) == "\27" then return false, "precompiled Lua bytecode is not allowed; give the source" end
+  history_on = s_find(source, "getHistory", 1, true) ~= nil
   local chunk, err = loadstring(source, cfg.chunkname)
   if chunk == nil then return false, err end
   setfenv(chunk, env)
@@ -715,7 +795,7 @@ end
 
 function control.decision() return decision() end
 
--- After each result, in order: the globals of dicebot-lua.md, then dobet(). Answers (nextbet, chance,
+-- After each result, in order: the globals of docs/dicebot-scripts.md, then dobet(). Answers (nextbet, chance,
 -- bethigh, false) when the script only chose its next bet, (nil, nil, nil, true) when it asked for more
 -- (stop, resetseed, sleep, another currency: read them with decision()), (nil, nil, nil, message) on error.
 local currency = cfg.currency
@@ -755,6 +835,7 @@ function control.step(amount, won, cprofit, roll, chance, high, nonce, id, balan
   last.high, last.nonce, last.id, last.currency, last.win = high, nonce, id, bet_currency, won
   last.serverhash, last.clientseed = serverhash, clientseed
   last_time, last_date, site_balance = epoch + vclock, nil, balance
+  if history_on then remember_bet() end
   env.lastBet, env.lastbet = lastbet, lastbet
   local dobet = env.dobet
   if type(dobet) ~= "function" then return nil, nil, nil, "dobet is not a function any more (the script replaced it)" end

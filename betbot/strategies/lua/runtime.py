@@ -40,7 +40,7 @@ from betbot.core.money import money_text, quantize
 from betbot.strategies.lua.bits import BIT, BIT32
 from betbot.strategies.lua.errors import ScriptError, one_line
 from betbot.strategies.lua.files import DEFAULT_DIR_CAP, DEFAULT_FILE_CAP, ScriptFiles
-from betbot.strategies.lua.surface import DICEBOT_GAPS, DUCKDICE_CURRENCIES, DUCKDICE_SITE_URL
+from betbot.strategies.lua.surface import DICEBOT_GAPS, DUCKDICE_CURRENCIES, DUCKDICE_SITE_URL, HISTORY_CAP
 
 __all__ = ["LuaRuntimeConfig", "ScriptRuntime", "strip_controls"]
 
@@ -150,7 +150,7 @@ class ScriptRuntime:
             "currencies": _CURRENCIES, "balance": config.balance, "rep_cap": config.rep_cap,
             "pattern_work": config.pattern_work, "file_cap": config.file_cap, "dir_cap": config.dir_cap,
             "files_dir": str(config.files_dir), "bit_names": BIT_NAMES["bit"], "bit32_names": BIT_NAMES["bit32"],
-            "gaps": _GAPS, "patterns": _patterns_bytecode(),
+            "gaps": _GAPS, "patterns": _patterns_bytecode(), "history_cap": HISTORY_CAP,
         })
         lua_globals = self.lua.globals()
         lua_globals.python = None

@@ -1,6 +1,6 @@
 """The `lua` strategy: a DiceBot "programmer mode" script, unmodified, as a betbot Strategy.
 
-Theory of operation (the contract is /shared/dicebot-lua.md). At construction the whole script runs once
+Theory of operation (the contract is docs/dicebot-scripts.md). At construction the whole script runs once
 in its sandbox (`ScriptRuntime`); any failure then is a `ScriptLoadError` (exit code 2, nothing started).
 `next_bet` turns the script's `nextbet`/`chance`/`bethigh` into a bet; `on_result` sets the globals of
 the result (nextbet reset to the previous amount, win computed from the roll, lastBet, currentstreak, ...),

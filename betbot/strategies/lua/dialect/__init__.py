@@ -3,11 +3,12 @@
     lexer.py    a Lua 5.1 lexer that also reads SharpLua's operators (tokens with their offsets)
     rewrite.py  the rewriter: a parser over the tokens that records edits; every line stays where it was
     foreign.py  DiceBot 4 / Doormat and Gambler.Bot 5 scripts, recognised by their entry point, refused
-    surface.py  the DiceBot functions betbot skips or lacks (what `script check` reports)
+    stored.py   the translations of long scripts kept on disk, keyed by the text's hash
 
 `translate(source)` is the one call the loader makes. A text that Lua 5.1 compiles as it is (plain Lua)
 is returned untouched after that one compile; a SharpLua one is rewritten. The result is cached per
-text, so a Monte Carlo run that loads the same script for every session rewrites it once.
+text, so a Monte Carlo run that loads the same script for every session rewrites it once, and a long
+script's translation is kept on disk, so it is rewritten once per machine.
 
 Why not a Lua parser from PyPI (luaparser, the one well-known one): it reads Lua 5.3's grammar, not
 5.1's, and not SharpLua's operators (which no Lua grammar knows: `!=`, `+=`, `^^`, `continue`), so it
@@ -21,6 +22,7 @@ about 650 lines.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,9 +43,10 @@ from betbot.strategies.lua.dialect.rewrite import (
     DialectError,
     rewrite_tokens,
 )
-from betbot.strategies.lua.dialect.surface import NOT_LIKE_DICEBOT
+from betbot.strategies.lua.dialect.stored import STORE_FROM, load_stored, store
+from betbot.strategies.lua.surface import DICEBOT_GAPS
 
-__all__ = ["DialectError", "Translation", "translate"]
+__all__ = ["DialectError", "Translation", "translate", "translate_now"]
 
 _ORDER = (COMPOUND_ASSIGNMENT, NOT_EQUAL, BANG, BIT_OPERATOR, UNARY_PLUS, CONTINUE, STRAY_END)
 _CALL_OPENERS = frozenset({"(", "{"})
@@ -83,7 +86,7 @@ class Translation:
                    if tok.kind == "keyword" and tok.text == "function"}
         seen: dict[str, int] = {}
         for k, tok in enumerate(tokens[:-1]):
-            if tok.kind != "name" or tok.text not in NOT_LIKE_DICEBOT or tok.text in defined or tok.text in seen:
+            if tok.kind != "name" or tok.text not in DICEBOT_GAPS or tok.text in defined or tok.text in seen:
                 continue
             if k > 0 and tokens[k - 1].kind == "op" and tokens[k - 1].text in (".", ":"):
                 continue  # a field of some table, not DiceBot's function
@@ -107,18 +110,41 @@ def translate(source: str) -> Translation:
     another dialect's script or a construct that cannot be translated faithfully. A syntax error is left
     for Lua to report (the text up to it is translated, so Lua's message names the right line).
 
+    Cached in memory per text, and on disk (stored.py) for a long script that needed rewriting."""
+    if len(source) < STORE_FROM:
+        return translate_now(source)
+    stored = load_stored(source)
+    if stored is not None:
+        return Translation(source, *stored)
+    translation = translate_now(source)
+    if translation.rewrites or translation.stray_line is not None:
+        store(source, translation.text, translation.rewrites, translation.stray_line)
+    return translation
+
+
+def translate_now(source: str) -> Translation:
+    """translate() without any cache.
+
     A text Lua 5.1 compiles as it is holds no SharpLua construct (each one is a syntax error in Lua
     5.1, `continue` included), so it is returned as it is without being parsed here: the common case
-    costs one compile in C."""
-    if not source.startswith("\27") and not _ENTRY_POINT_NAMES.search(source) and _compiles()(source):
+    costs one compile in C. The collector is paused while a text is rewritten: the tokens are tens of
+    thousands of acyclic tuples, and its passes over them would add a third to the time, freeing nothing."""
+    entry_points = _ENTRY_POINT_NAMES.search(source) is not None
+    if not source.startswith("\27") and not entry_points and _compiles()(source):
         return Translation(source, source, (), None)
     readable = True
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        tokens = tokenize(source)
-    except LexError as exc:  # translated up to the error (a stray `end` before it still counts), the rest as is
-        tokens, readable = exc.tokens, False
-    foreign = foreign_dialect(tokens)
-    result = rewrite_tokens(source, tokens)
+        try:
+            tokens = tokenize(source)
+        except LexError as exc:  # translated up to the error (a stray `end` before it still counts), the rest as is
+            tokens, readable = exc.tokens, False
+        foreign = foreign_dialect(tokens) if entry_points else None  # a scan of every name, only when it can find one
+        result = rewrite_tokens(source, tokens)
+    finally:
+        if collecting:
+            gc.enable()
     if foreign is None and (not readable or result.syntax_error):  # C# or JavaScript, say
         foreign = foreign_dialect_in_text(source)
     if foreign is not None:

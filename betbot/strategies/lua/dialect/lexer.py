@@ -28,20 +28,38 @@ KEYWORDS: Final = frozenset({
 # Compound assignments and the binary operator each one applies.
 COMPOUND: Final = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "%=": "%", "^=": "^", "..=": "..",
                    "&=": "&", "|=": "|", "<<=": "<<", ">>=": ">>", "^^=": "^^"}
-# One pattern for what needs no scanning by hand; the operators longest first (`<<=` before `<<`, `...`
-# before `..=` before `..`). Strings, long brackets and comments are read by hand (their ends need levels).
+# The tokenizer is one compiled pattern, matched once per token: the spaces before a token, then the token.
+# Strings, long strings and comments are whole tokens of the pattern (a long bracket's closer names its
+# level with a backreference), so their insides are never looked at as code; the operators go longest
+# first (`<<=` before `<<`, `...` before `..=` before `..`), and early: names and operators are most of a
+# script, so they are tried first (an operator never takes the `-` of `--`, the `[` of a long bracket or the
+# `.` of `.5`). The `open*` and `bad*` alternatives come after the ones they spoil and are Lua's lexical
+# errors; `bad` (any other character) makes every position match.
 _TOKEN: Final = re.compile(r"""
-    (?P<space>[ \t\r\n\f\v]+)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<number>[0-9][0-9.]*(?:[eE][+-]?)?[A-Za-z0-9_]*|\.[0-9][0-9.]*(?:[eE][+-]?)?[A-Za-z0-9_]*)
-  | (?P<comment>--)
-  | (?P<op>\.\.\.|\.\.=|<<=|>>=|\^\^=|\.\.|==|~=|<=|>=|!=|\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|>>|\^\^
-         |[-+*/%^\#=<>(){};:,.!&|~\]])
-  | (?P<open>\[=*\[|\[)
-  | (?P<quote>["'])
-""", re.VERBOSE)
+    [ \t\r\n\f\v]*+
+    (?:
+      (?P<name>[A-Za-z_][A-Za-z0-9_]*+)
+    | (?P<op>\.\.\.|\.\.=|<<=|>>=|\^\^=|\.\.|==|~=|<=|>=|!=|\+=|-=|\*=|/=|%=|\^=|&=|\|=|<<|>>|\^\^
+           |[+*/%^\#=<>(){};:,!&|~\]]|-(?!-)|\.(?![0-9])|\[(?![=\[]))
+    | (?P<number>[0-9][0-9.]*+(?:[eE][+-]?)?[A-Za-z0-9_]*+|\.[0-9][0-9.]*+(?:[eE][+-]?)?[A-Za-z0-9_]*+)
+    | (?P<longcomment>--\[(?P<comment_level>=*)\[.*?\](?P=comment_level)\])
+    | (?P<opencomment>--\[=*\[)
+    | (?P<comment>--[^\n]*+)
+    | (?P<string>"(?:[^"\\\r\n]++|\\(?:\r\n|.))*+"|'(?:[^'\\\r\n]++|\\(?:\r\n|.))*+')
+    | (?P<openstring>["'])
+    | (?P<long>\[(?P<string_level>=*)\[.*?\](?P=string_level)\])
+    | (?P<openlong>\[=*\[)
+    | (?P<badlong>\[=)
+    | (?P<eof>\Z)
+    | (?P<bad>.)
+    )
+""", re.VERBOSE | re.DOTALL)
 _VALID_NUMBER: Final = re.compile(r"(?:0[xX][0-9A-Fa-f]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
-_LONG_OPEN: Final = re.compile(r"\[(=*)\[")
+_MULTILINE: Final = frozenset({"longcomment", "comment", "string", "long"})  # may hold line breaks
+_LEX_ERRORS: Final = {
+    "opencomment": "unfinished long comment", "openstring": "unfinished string", "openlong": "unfinished long string",
+    "badlong": "invalid long string delimiter near '[='",
+}
 
 
 class LexError(ValueError):
@@ -61,29 +79,6 @@ class Token(NamedTuple):
     line: int  # the line the token starts on (1-based)
 
 
-def _long_bracket_end(source: str, at: int, level: int, line: int, what: str) -> int:
-    close = source.find("]" + "=" * level + "]", at)
-    if close < 0:
-        raise LexError(line, f"unfinished long {what}")
-    return close + level + 2
-
-
-def _short_string_end(source: str, at: int, quote: str, line: int) -> int:
-    i, n = at + 1, len(source)
-    while i < n:
-        c = source[i]
-        if c == quote:
-            return i + 1
-        if c in "\r\n":
-            raise LexError(line, "unfinished string")
-        if c == "\\":
-            i += 1
-            if i < n and source[i] == "\r" and source.startswith("\n", i + 1):
-                i += 1  # a backslash before CR LF continues the string on the next line
-        i += 1
-    raise LexError(line, "unfinished string")
-
-
 def tokenize(source: str) -> list[Token]:
     """The tokens of `source`, ending with an "eof" token; comments and spaces are left between them."""
     tokens: list[Token] = []
@@ -96,48 +91,35 @@ def tokenize(source: str) -> list[Token]:
 
 
 def _scan(source: str, tokens: list[Token]) -> list[Token]:
-    append = tokens.append
-    match = _TOKEN.match
-    i, n, line = 0, len(source), 1
-    while i < n:
-        m = match(source, i)
-        if m is None:  # a character Lua does not know (or a `[=` that opens nothing)
-            c = source[i]
-            if c == "[":
-                raise LexError(line, "invalid long string delimiter near '[='")
-            raise LexError(line, f"unexpected symbol near '{c}'")
-        kind, end = m.lastgroup, m.end()
-        if kind == "space":
-            line += source.count("\n", i, end)
-        elif kind == "name":
-            text = m.group()
-            append(Token("keyword" if text in KEYWORDS else "name", text, i, end, line))
+    append, new, count = tokens.append, tuple.__new__, source.count
+    line, end = 1, 0
+    for m in _TOKEN.finditer(source):
+        kind = m.lastgroup or "bad"  # never None: every alternative of _TOKEN is a named group
+        start, stop = m.span(kind)
+        if start != end:
+            line += count("\n", end, start)  # the spaces before the token
+        end = stop
+        if kind == "name":
+            text = source[start:stop]
+            append(new(Token, ("keyword" if text in KEYWORDS else "name", text, start, stop, line)))
         elif kind == "op":
-            append(Token("op", m.group(), i, end, line))
+            append(new(Token, ("op", source[start:stop], start, stop, line)))
+        elif kind in _MULTILINE:
+            text = source[start:stop]
+            if kind in {"string", "long"}:
+                append(new(Token, ("string", text, start, stop, line)))
+            line += text.count("\n")
         elif kind == "number":
-            text = m.group()
+            text = source[start:stop]
             if not _VALID_NUMBER.fullmatch(text):
                 raise LexError(line, f"malformed number near '{text}'")
-            append(Token("number", text, i, end, line))
-        elif kind == "comment":
-            long = _LONG_OPEN.match(source, end)
-            if long:
-                end = _long_bracket_end(source, long.end(), len(long.group(1)), line, "comment")
-            else:
-                end = source.find("\n", end)
-                end = n if end < 0 else end
-            line += source.count("\n", i, end)
+            append(new(Token, ("number", text, start, stop, line)))
+        elif kind == "eof":
+            break
+        elif kind == "bad":
+            raise LexError(line, f"unexpected symbol near '{source[start:stop]}'")
         else:
-            if kind == "open":
-                if end - i == 1:  # a lone `[`: an index
-                    append(Token("op", "[", i, end, line))
-                    i = end
-                    continue
-                end = _long_bracket_end(source, end, end - i - 2, line, "string")
-            else:
-                end = _short_string_end(source, i, source[i], line)
-            append(Token("string", source[i:end], i, end, line))
-            line += source.count("\n", i, end)
-        i = end
-    append(Token("eof", "<eof>", n, n, line))
+            raise LexError(line, _LEX_ERRORS[kind])
+    n = len(source)
+    append(new(Token, ("eof", "<eof>", n, n, line)))
     return tokens

@@ -54,7 +54,9 @@ _BINARY: Final[dict[str, tuple[float, float]]] = {
     "..": (5, 4), "+": (6, 6), "-": (6, 6), "*": (7, 7), "/": (7, 7), "%": (7, 7), "^": (10, 9),
 }
 _BIT_CALL: Final = {"&": "bit.band", "|": "bit.bor", "<<": "bit.lshift", ">>": "bit.rshift", "^^": "bit.bxor"}
-_UNARY: Final = frozenset({"-", "#", "!", "~", "+"})
+_UNARY: Final = frozenset({"-", "#", "!", "~", "+", "not"})
+_CODED: Final = frozenset({"op", "keyword"})
+_SIMPLE: Final = frozenset({"number", "string", "nil", "true", "false", "..."})
 _BLOCK_END: Final = frozenset({"else", "elseif", "end", "until"})
 _STRAY: Final = frozenset({"end", "else", "until"})
 # Tokens after the name `continue` that make it an ordinary variable (plain Lua may call a variable that).
@@ -101,6 +103,9 @@ class _Parser:
     def __init__(self, source: str, tokens: list[Token]) -> None:
         self.source = source
         self.t = tokens
+        # What the parser compares most: an operator's or a keyword's text, else the token's kind ("name",
+        # "number", "string", "eof": no operator or keyword is spelled so).
+        self.codes = [tok.text if tok.kind in _CODED else tok.kind for tok in tokens]
         self.i = 0
         self.before: dict[int, list[str]] = {}  # inserted before a token, the outermost recorded last
         self.after: dict[int, list[str]] = {}  # inserted after a token, the innermost recorded first
@@ -112,24 +117,27 @@ class _Parser:
 
     # -- tokens ---------------------------------------------------------------------------------------
     def _is(self, text: str) -> bool:
-        tok = self.t[self.i]
-        return tok.text == text and tok.kind in ("op", "keyword")
+        return self.codes[self.i] == text
 
     def _next(self) -> int:
         index = self.i
-        if self.t[index].kind != "eof":
+        if self.codes[index] != "eof":
             self.i += 1
         return index
 
     def _expect(self, text: str) -> int:
-        if not self._is(text):
+        index = self.i
+        if self.codes[index] != text:
             raise _SyntaxError
-        return self._next()
+        self.i += 1  # never the eof token: `text` is an operator or a keyword
+        return index
 
     def _name(self) -> int:
-        if self.t[self.i].kind != "name":
+        index = self.i
+        if self.codes[index] != "name":
             raise _SyntaxError
-        return self._next()
+        self.i += 1
+        return index
 
     def _insert_before(self, index: int, text: str) -> None:
         self.before.setdefault(index, []).append(text)
@@ -190,20 +198,20 @@ class _Parser:
         raise _SyntaxError
 
     def block(self) -> None:
-        t = self.t
+        codes = self.codes
         while True:
-            tok = t[self.i]
-            if tok.kind == "eof" or (tok.kind == "keyword" and tok.text in _BLOCK_END):
+            code = codes[self.i]
+            if code == "eof" or code in _BLOCK_END:
                 return
-            if tok.kind == "keyword" and tok.text == "return":
+            if code == "return":
                 self._next()
-                tok = t[self.i]
-                if not (tok.kind == "eof" or (tok.kind == "keyword" and tok.text in _BLOCK_END) or self._is(";")):
+                code = codes[self.i]
+                if not (code == "eof" or code in _BLOCK_END or code == ";"):
                     self.explist()
                 if self._is(";"):
                     self._next()
                 return
-            if tok.kind == "keyword" and tok.text == "break":
+            if code == "break":
                 loop = self.loops[-1]
                 if loop is not None:
                     loop.breaks.append(self._next())
@@ -390,9 +398,11 @@ class _Parser:
             self.expr()
 
     def expr(self, limit: float = 0) -> tuple[int, int]:
-        tok = self.t[self.i]
-        if (tok.kind == "op" and tok.text in _UNARY) or (tok.kind == "keyword" and tok.text == "not"):
-            first = self._next()
+        codes = self.codes
+        if codes[self.i] in _UNARY:
+            tok = self.t[self.i]
+            first = self.i
+            self.i += 1
             _, last = self.expr(_UNARY_PRIORITY)
             if tok.text == "!":
                 self.replace[first] = "not " if self.t[first + 1].start == tok.end else "not"
@@ -408,31 +418,32 @@ class _Parser:
         else:
             first, last = self.simple()
         while True:
-            tok = self.t[self.i]
-            priority = _BINARY.get(tok.text) if tok.kind in ("op", "keyword") else None
+            op_index = self.i
+            code = codes[op_index]
+            priority = _BINARY.get(code)
             if priority is None or priority[0] <= limit:
                 return first, last
-            op_index = self._next()
+            self.i += 1
             _, last = self.expr(priority[1])
-            call = _BIT_CALL.get(tok.text)
+            call = _BIT_CALL.get(code)
             if call is not None:
                 self._insert_before(first, call + "(")
                 self.replace[op_index] = ","
                 self._insert_after(last, ")")
                 self.counts[BIT_OPERATOR] += 1
-            elif tok.text == "!=":
+            elif code == "!=":
                 self.replace[op_index] = "~="
                 self.counts[NOT_EQUAL] += 1
 
     def simple(self) -> tuple[int, int]:
-        tok = self.t[self.i]
-        if tok.kind in ("number", "string") or (
-                tok.kind == "keyword" and tok.text in ("nil", "true", "false")) or self._is("..."):
-            index = self._next()
+        index = self.i
+        code = self.codes[index]
+        if code in _SIMPLE:
+            self.i += 1
             return index, index
-        if self._is("{"):
+        if code == "{":
             return self.table()
-        if self._is("function"):
+        if code == "function":
             first = self._next()
             self.function_body()
             return first, self.i - 1
@@ -441,34 +452,35 @@ class _Parser:
 
     def suffixed(self) -> tuple[int, int, bool]:
         """A variable or a call: (first, last, whether it ends in a call)."""
-        tok = self.t[self.i]
-        if tok.kind == "name":
-            first = last = self._next()
-        elif self._is("("):
-            first = self._next()
+        codes = self.codes
+        first = self.i
+        code = codes[first]
+        if code == "name":
+            last = first
+            self.i += 1
+        elif code == "(":
+            self.i += 1
             self.expr()
             last = self._expect(")")
         else:
             raise _SyntaxError
         is_call = False
         while True:
-            tok = self.t[self.i]
-            if tok.kind == "string":
+            code = codes[self.i]
+            if code == "string":
                 last, is_call = self._next(), True
-            elif tok.kind != "op":
-                return first, last, is_call
-            elif tok.text == ".":
-                self._next()
+            elif code == ".":
+                self.i += 1
                 last, is_call = self._name(), False
-            elif tok.text == "[":
-                self._next()
+            elif code == "[":
+                self.i += 1
                 self.expr()
                 last, is_call = self._expect("]"), False
-            elif tok.text == ":":
-                self._next()
+            elif code == ":":
+                self.i += 1
                 self._name()
                 last, is_call = self.call_arguments(), True
-            elif tok.text in ("(", "{"):
+            elif code in {"(", "{"}:
                 last, is_call = self.call_arguments(), True
             else:
                 return first, last, is_call
@@ -496,7 +508,7 @@ class _Parser:
                 self._expect("]")
                 self._expect("=")
                 self.expr()
-            elif self.t[self.i].kind == "name" and self.t[self.i + 1].text == "=" and self.t[self.i + 1].kind == "op":
+            elif self.codes[self.i] == "name" and self.codes[self.i + 1] == "=":
                 self._next()
                 self._next()
                 self.expr()
