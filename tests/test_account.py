@@ -19,19 +19,12 @@ from click.testing import CliRunner, Result
 from betbot.backends.api_models import Offer, UserInfo, parse_current_seeds
 from betbot.cli import cli
 from betbot.journal import Journal
-from betbot.redact import unregister_secret
 from betbot.testing.fakeserver import FakeServerConfig, serve_fake_in_thread
 
 KEY = "LEAKCANARY-account-key-0123456789"
 EVENTS = [{"hash": "tle-old", "name": "Last week's race", "status": "finished"},
           {"hash": "tle-now", "name": "Weekend race", "status": "active", "prize": "100 DOGE"}]
 BONUSES = [{"hash": "wb-1", "name": "Deposit bonus", "status": "active", "wagered": "12.5", "required": "500"}]
-
-
-@pytest.fixture(autouse=True)
-def _forget_key() -> Any:
-    yield
-    unregister_secret(KEY)
 
 
 def betbot(*args: str, tmp_path: Path) -> Result:

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from betbot.observe.summary import SUMMARY_KEYS
-
-BETBOT = [sys.executable, "-m", "betbot"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+from tests.cli_support import BETBOT, ENV, betbot
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BETBOT, *args], capture_output=True, text=True, timeout=timeout, env=env or ENV,
-                          check=False)
+    return betbot(*args, env=env, timeout=timeout)
 
 
 def test_simulated_run_to_completion(tmp_path: Path) -> None:

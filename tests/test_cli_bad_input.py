@@ -3,25 +3,19 @@ the field and the fix, no traceback, and nothing written: no journal file, not e
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from betbot.strategies.registry import available_strategies, load_strategy
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+from tests.cli_support import betbot as run_betbot
 
 
 def betbot(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    data_home = tmp_path / "data"
-    return subprocess.run([sys.executable, "-m", "betbot", *args], capture_output=True, text=True, timeout=60,
-                          check=False, env={**ENV, "XDG_DATA_HOME": str(data_home), **(env or {})})
+    return run_betbot(*args, env={"XDG_DATA_HOME": str(tmp_path / "data"), **(env or {})}, timeout=60)
 
 
 def assert_bad_input(result: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -99,11 +93,27 @@ def test_min_balance_is_not_checked_against_the_simulated_balance_of_a_live_run(
     assert load_settings({"min_balance": "500"}, new_session=False).min_balance == Decimal(500)
 
 
+def validated(params: type[BaseModel], field: str, value: str) -> object:
+    """The value `field` takes when given `value` alone, or the ValidationError refusing it."""
+    try:
+        return getattr(params.model_validate({field: value}), field)
+    except ValidationError as exc:
+        return exc
+
+
 @pytest.mark.parametrize("name", available_strategies())
 def test_no_strategy_parameter_crashes_on_a_huge_number(name: str) -> None:
     params = load_strategy(name).Params
     for field in params.model_fields:
         for value in ("1e400", "-1e400", "1e28", "1e-400"):
-            # A ValidationError is the one-line "invalid parameter"; anything else is a crash (exit 1).
-            with contextlib.suppress(ValidationError):
-                params.model_validate({field: value})
+            # A ValidationError naming the field is the one-line "invalid parameter"; anything else raised
+            # here is a crash (exit 1), and a huge number accepted is a crash later, mid-session.
+            outcome = validated(params, field, value)
+            if isinstance(outcome, ValidationError):
+                named = {error["loc"][:1] for error in outcome.errors() if error["type"] != "missing"}
+                assert named == {(field,)}, outcome  # (a required field left out here is no crash)
+                continue
+            assert value == "1e-400", f"{name} {field}={value} was accepted as {outcome!r}"
+            assert isinstance(outcome, Decimal), f"{name} {field}={value} was accepted as {outcome!r}"
+            assert outcome.is_finite()
+            assert abs(outcome) < 1  # a tiny rate or share, exactly as given

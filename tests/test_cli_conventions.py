@@ -96,8 +96,7 @@ def test_every_help_runs_and_shows_no_untyped_option(path: str, command: click.C
 @pytest.mark.parametrize("path", ["betbot run", "betbot config show", "betbot simulate"])
 def test_setting_options_show_their_env_var_and_default(path: str) -> None:
     matching = [(c, x) for p, c, x in ALL_COMMANDS if p == path]
-    if not matching:
-        pytest.skip(f"{path} is not registered")
+    assert len(matching) == 1, f"{path} is not registered once but {len(matching)} times"
     [(command, ctx)] = matching
     fields = Settings.model_fields
     for option in options_of(command, ctx):

@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from betbot.config.paths import data_dir
 from betbot.config.settings import SettingsError, load_settings
+from tests.cli_support import BETBOT, ENV
 
-BETBOT = [sys.executable, "-m", "betbot"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 ROOT = Path(__file__).resolve().parent.parent
 
 

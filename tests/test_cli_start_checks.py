@@ -4,19 +4,16 @@ JSON logs make every stderr line JSON, and -q/-v work after the command name too
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BETBOT = [sys.executable, "-m", "betbot"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+from tests.cli_support import betbot
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BETBOT, *args], capture_output=True, text=True, timeout=120, env=ENV, check=False)
+    return betbot(*args)
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -27,7 +27,6 @@ from betbot.backends.duckdice import (
     parse_retry_after,
 )
 from betbot.core.models import BetRequest, RefusalKind, Refused, Settled, Unknown
-from betbot.redact import unregister_secret
 
 KEY = "Sup3rS3cretKeyForTests-0123456789"
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -35,12 +34,6 @@ BET = BetRequest(amount=Decimal("0.5"), chance=Decimal("49.5"), currency="DOGE",
 RANGE_BET = BetRequest(amount=Decimal("0.1"), chance=Decimal("22.23"), currency="XLM", range=(0, 2222))
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-@pytest.fixture(autouse=True)
-def _forget_key():
-    yield
-    unregister_secret(KEY)
 
 
 def bet_json(**overrides: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ broken 2xx is unknown, and a request that may have been sent is never sent again
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,19 +14,12 @@ from pydantic import SecretStr
 
 from betbot.backends.duckdice import DuckDiceBackend
 from betbot.core.models import BetRequest, RefusalKind, Refused, Settled, Unknown
-from betbot.redact import unregister_secret
 from tests.test_duckdice_backend import bet_json
 
 KEY = "RespxCanaryKey-5b8e1f0c2d"
 BASE = "https://duck.respx.test/api"
 PLAY = f"{BASE}/dice/play"
 BET = BetRequest(amount=Decimal("0.5"), chance=Decimal("49.5"), currency="DOGE", high=False)
-
-
-@pytest.fixture(autouse=True)
-def _forget_key() -> Iterator[None]:
-    yield
-    unregister_secret(KEY)
 
 
 async def place(side_effect: Any = None, response: httpx.Response | None = None,

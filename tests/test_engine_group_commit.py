@@ -14,12 +14,11 @@ import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
-import pytest
 import respx
 from pydantic import SecretStr
 
@@ -32,7 +31,6 @@ from betbot.core.session import Limits
 from betbot.core.strategy import SessionView, Strategy, StrategyContext, StrategyParams
 from betbot.engine.loop import Engine
 from betbot.journal import Journal
-from betbot.redact import unregister_secret
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig
 from tests.helpers import CURRENCY, make_session
 
@@ -40,12 +38,6 @@ KEY = "GroupCommitCanary-3c9d1e7a"
 BASE = "https://duck.group-commit.test/api"
 FIRST_STAKE = Decimal("0.01")
 SATOSHI = Decimal("0.00000001")
-
-
-@pytest.fixture(autouse=True)
-def _forget_key() -> Iterator[None]:
-    yield
-    unregister_secret(KEY)
 
 
 class RisingParams(StrategyParams):

@@ -19,7 +19,6 @@ from betbot.backends.api_models import BetResponse, StatsResponse, UserInfo
 from betbot.backends.duckdice import DuckDiceBackend, Timeouts
 from betbot.core.fairness import SeedPair, roll
 from betbot.core.models import BetRequest, RefusalKind, Refused, Settled, Unknown
-from betbot.redact import unregister_secret
 from betbot.testing.fakeserver import (
     FAULTS,
     FakeConnectionDrop,
@@ -34,12 +33,6 @@ from betbot.testing.fakeserver import (
 
 KEY = "fake-server-test-key"
 DICE = {"symbol": "DOGE", "amount": "1.00000000", "chance": "49.50", "isHigh": True}
-
-
-@pytest.fixture(autouse=True)
-def _forget_key():
-    yield
-    unregister_secret(KEY)
 
 
 def app_with(**kwargs: Any) -> FakeDuckDice:

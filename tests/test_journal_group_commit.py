@@ -26,9 +26,11 @@ import pytest
 from betbot.core.models import BetRequest, Settled
 from betbot.core.session import Limits
 from betbot.journal import BetStatus, Journal, JournalError
+from betbot.journal.group_commit import GroupCommit
 
 CURRENCY = "DOGE"
 ROOT = Path(__file__).resolve().parents[1]
+HANG = 30  # seconds: only a deadlock guard; every test below finishes on events, never on the clock
 
 
 @pytest.fixture
@@ -65,6 +67,14 @@ async def test_an_intent_is_on_disk_when_durable_returns_and_bets_share_syncs(pa
     journal = Journal.open(path, durable=True)
     start(journal)
     seen: dict[int, str | None] = {}
+    burst_queued = threading.Event()
+
+    def hold_the_first_commit(step: str) -> None:  # on the writer thread: a sync as slow as the burst needs
+        if step == "before-commit":
+            assert burst_queued.wait(HANG)
+
+    assert journal._writer is not None
+    journal._writer.hook = hold_the_first_commit
 
     async def send(seq: int) -> None:
         await journal.durable(seq)
@@ -72,12 +82,15 @@ async def test_an_intent_is_on_disk_when_durable_returns_and_bets_share_syncs(pa
         await anyio.lowlevel.checkpoint()
         journal.released(settled(seq), 1.0)
 
-    async with anyio.create_task_group() as tg:
-        for seq in range(1, 51):  # the strategy task admits a burst, as at N = 50
-            journal.admitted(seq, a_bet(seq), 0.0)
-            tg.start_soon(send, seq)
+    with anyio.fail_after(HANG):
+        async with anyio.create_task_group() as tg:
+            for seq in range(1, 51):  # the strategy task admits a burst, as at N = 50
+                journal.admitted(seq, a_bet(seq), 0.0)
+                tg.start_soon(send, seq)
+            burst_queued.set()
     assert seen == dict.fromkeys(range(1, 51), "pending")
-    assert 1 <= journal.syncs < 50  # group commit: far fewer syncs than bets
+    # Group commit: what the first commit did not take (it took at least bet 1), the next one takes whole.
+    assert journal.syncs in (1, 2)
     journal.close()
     with Journal.open(path, durable=False, readonly=True) as reader:
         assert [b.status for b in reader.bets(1)] == [BetStatus.SETTLED] * 50
@@ -149,6 +162,98 @@ async def test_a_failed_commit_raises_in_every_waiter_and_nothing_more_is_queued
         journal.admitted(3, a_bet(3), 0.0)
     with pytest.raises(JournalError):
         journal.sync()
+
+
+async def test_a_commit_failing_while_bets_wait_for_it_sends_none_of_them(path: Path) -> None:
+    # The commit fails only once every bet coroutine is parked on it (the failure above came first).
+    journal = Journal.open(path, durable=True)
+    start(journal)
+    parked = threading.Event()
+
+    def fail_once_all_wait(step: str) -> None:  # on the writer thread, inside the transaction
+        if step == "before-commit":
+            assert parked.wait(HANG), "the bet coroutines never parked"
+            raise sqlite3.OperationalError("disk I/O error")
+
+    assert journal._writer is not None
+    journal._writer.hook = fail_once_all_wait
+    sent: list[int] = []
+    errors: list[str] = []
+
+    async def send(seq: int) -> None:
+        try:
+            await journal.durable(seq)
+        except JournalError as exc:
+            errors.append(str(exc))
+        else:
+            sent.append(seq)  # the request would leave now
+
+    with anyio.fail_after(HANG):
+        async with anyio.create_task_group() as tg:
+            for seq in (1, 2, 3):
+                journal.admitted(seq, a_bet(seq), 0.0)
+                tg.start_soon(send, seq)
+            await anyio.wait_all_tasks_blocked()  # all three wait on the commit now
+            parked.set()
+    assert sent == []
+    assert len(errors) == 3
+    assert all("disk I/O error" in error for error in errors)
+    assert [on_disk(path, seq) for seq in (1, 2, 3)] == [None, None, None]  # the batch was rolled back
+    with pytest.raises(JournalError, match="disk I/O error"):
+        await journal.durable(1)  # a late asker gets the failure too, never a go-ahead
+
+
+async def test_an_intent_goes_to_disk_before_its_bet_waits_for_it(path: Path) -> None:
+    # `admitted` itself wakes the writer: the sync runs while the engine still prepares the request.
+    journal = Journal.open(path, durable=True)
+    start(journal)
+    committed = threading.Event()
+    assert journal._writer is not None
+    journal._writer.hook = lambda step: committed.set() if step == "after-commit" else None
+    journal.admitted(1, a_bet(1), 0.0)  # nobody awaits durable(1)
+    assert await anyio.to_thread.run_sync(committed.wait, HANG), "the intent was never committed"
+    assert on_disk(path, 1) == "pending"
+    journal.close()
+
+
+def a_writer(path: Path) -> tuple[GroupCommit, sqlite3.Connection]:
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    con.execute("CREATE TABLE rows (n INTEGER)")
+    return GroupCommit(con, threading.RLock(), path, lambda exc, doing: JournalError(f"{doing}: {exc}")), con
+
+
+def committed_rows(path: Path) -> list[int]:
+    con = sqlite3.connect(path)
+    try:
+        return [n for (n,) in con.execute("SELECT n FROM rows ORDER BY n")]
+    finally:
+        con.close()
+
+
+async def test_waiting_for_a_row_nobody_wanted_yet_commits_it(path: Path) -> None:
+    writer, con = a_writer(path)
+    first = writer.put("INSERT INTO rows VALUES (?)", (1,), "row 1", wanted=False)
+    second = writer.put("INSERT INTO rows VALUES (?)", (2,), "row 2", wanted=False)
+    with anyio.fail_after(HANG):  # the wait itself must ask for the commit, or nothing ever writes it
+        await writer.wait(second)
+    assert committed_rows(path) == [1, 2]
+    await writer.wait(first)  # covered by the same commit
+    assert writer.syncs == 1
+    writer.close()
+    con.close()
+
+
+def test_sync_commits_rows_nobody_wanted(path: Path) -> None:
+    writer, con = a_writer(path)
+    writer.put("INSERT INTO rows VALUES (?)", (1,), "row 1", wanted=False)
+    syncing = threading.Thread(target=writer.sync, daemon=True)
+    syncing.start()
+    syncing.join(HANG)
+    assert not syncing.is_alive(), "sync() never returned"
+    assert committed_rows(path) == [1]
+    assert writer.syncs == 1
+    writer.close()
+    con.close()
 
 
 async def test_a_cancelled_waiter_leaves_the_others_waiting(path: Path) -> None:

@@ -25,9 +25,9 @@ import httpx
 
 from betbot.journal import Journal
 from betbot.testing.fakeserver import FakeServerConfig, serve_fake_in_thread
+from tests.cli_support import ENV, betbot
 
 KEY = "LEAKCANARY-lease-cli-key-0123456789"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 
 _PARKED = '''
 import os
@@ -97,11 +97,6 @@ def parked_run(tmp_path: Path, name: str, *args: str, at: int, env: dict[str, st
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=30)
-
-
-def betbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "betbot", *args], capture_output=True, text=True,
-                          env={**ENV, **(env or {})}, timeout=120, check=False)
 
 
 def bet_counts(path: Path) -> dict[int, int]:

@@ -7,7 +7,6 @@ satoshi, and the API key appears nowhere in what the process printed.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -18,9 +17,9 @@ import pytest
 
 from betbot.journal import Journal
 from betbot.testing.fakeserver import FakeServerConfig, serve_fake_in_thread
+from tests.cli_support import ENV
 
 KEY = "LEAKCANARY-live-cli-key-0123456789"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 
 
 def _betbot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

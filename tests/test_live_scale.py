@@ -8,22 +8,27 @@ client's books equal the server's ledger to the satoshi, and every executed bet 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 from betbot.core.models import StopKind, Unknown
 from betbot.journal import Journal
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake_in_thread
+from tests.cli_support import ENV
 from tests.test_live_e2e import KEY, check_ledger_agrees, play
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+HANG = 120  # seconds: a guard against a hang; the test waits on what the fake server holds, never on time
 
 
 def _check_books(run: object, bets: int) -> list[Unknown]:
@@ -66,31 +71,66 @@ async def test_resets_under_a_burst_at_n_64_none_of_which_ran() -> None:
     assert max(len(result.verdicts) for result in run.engine.reconciliations) > 12
 
 
+class HeldAfter(FakeDuckDice):
+    """The fake, holding every bet request after the first `free` before it runs, until `release` is set: the
+    client's bets in flight pile up here, as many as it allows, however loaded the machine is."""
+
+    def __init__(self, config: FakeServerConfig, free: int) -> None:
+        super().__init__(config)
+        self.free = free
+        self.arrived = self.held = self.finished = 0
+        self.release = threading.Event()
+
+    async def _bet(self, path: str, query: dict[str, list[str]], body: bytes, receive: Any, send: Any) -> None:
+        self.arrived += 1
+        if self.arrived <= self.free:
+            return await super()._bet(path, query, body, receive, send)
+        self.held += 1
+        try:
+            # The test's thread sets it: a worker thread waits for it, the server's event loop runs on.
+            await anyio.to_thread.run_sync(self.release.wait, abandon_on_cancel=True)
+            return await super()._bet(path, query, body, receive, send)
+        finally:
+            self.finished += 1
+
+
+def wait_until(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str] | None = None,
+               log: Path | None = None) -> None:
+    """Poll `condition` (state the fake server holds) until it holds; the deadline is a hang guard only."""
+    deadline = time.monotonic() + HANG
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"betbot ended before it {what}: {log.read_text()[-3000:] if log else ''}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"never {what}")
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("n", [32])
 def test_kill_9_at_n_32_then_resume(tmp_path: Path, n: int) -> None:
     journal = tmp_path / "journal.sqlite3"
-    config = FakeServerConfig(api_key=KEY, seed="kill-32", balances={"DOGE": Decimal(500)}, latency=0.05,
-                              jitter=0.05)
+    config = FakeServerConfig(api_key=KEY, seed="kill-32", balances={"DOGE": Decimal(500)}, latency=0.002,
+                              jitter=0.003)
+    app = HeldAfter(config, free=3 * n)  # in full flow first, then every slot held at the fake
     env = {**ENV, "BETBOT_API_KEY": KEY, "BETBOT_MIN_BET_CACHE": str(tmp_path / "min_bets.json")}
-    with serve_fake_in_thread(config) as base_url:
+    with serve_fake_in_thread(app=app) as base_url:
         common = ("run", "--live", "--base-url", base_url, "--journal", str(journal), "--dashboard", "off",
                   "--log-format", "json", "--stop-loss", "50%", "-n", str(n))
-        proc = subprocess.Popen([sys.executable, "-m", "betbot", *common, "--max-bets", "400"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        assert proc.stderr is not None
-        # Kill it once it has bets in flight: the first settled bets tell us it is in full flow.
-        placed = 0
-        for line in proc.stderr:
-            if line.startswith("{") and json.loads(line).get("event") == "session.running":
-                break
-        while placed < 3 * n:
-            placed = httpx.get(f"{base_url}/_fake/ledger", params={"api_key": KEY}).json()["executed"]
+        log = tmp_path / "stderr.log"
+        with log.open("w") as stderr:  # a file, not a pipe nobody reads while it bets
+            proc = subprocess.Popen([sys.executable, "-m", "betbot", *common, "--max-bets", "400"],
+                                    stdout=subprocess.DEVNULL, stderr=stderr, text=True, env=env)
+        # Kill it with all n bets in flight: each reached the fake, so each intent was on disk before.
+        wait_until(lambda: app.held >= n, f"had {n} bets held at the fake", proc, log)
         proc.kill()
-        proc.communicate()
+        proc.wait()
         with Journal.open(journal, durable=False, readonly=True) as opened:
             [session] = opened.sessions()
             left = len(opened.pending_bets(session.id))
-        assert left > 12  # more than the old reconciliation examined
+        assert left >= n > 12  # more than the old reconciliation examined
+        # The held bets now run (their replies go nowhere), all before the resumed run reads the books.
+        app.release.set()
+        wait_until(lambda: app.finished == app.held, "let the fake run the held bets")
         summary_path = tmp_path / "summary.json"
         resumed = subprocess.run([sys.executable, "-m", "betbot", *common, "--resume", "--summary-json",
                                   str(summary_path)], capture_output=True, text=True, env=env, timeout=120,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +14,8 @@ from rich.console import Console
 from betbot.config.settings import load_settings
 from betbot.journal import Journal
 from betbot.lifecycle import run_session
+from tests.cli_support import BETBOT, ENV
 from tests.lua_support import CORPUS, write
-
-BETBOT = [sys.executable, "-m", "betbot"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 
 
 def _betbot(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

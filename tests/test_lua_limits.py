@@ -10,10 +10,8 @@ terminal control sequence.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,11 +22,10 @@ from betbot.core.models import StopKind
 from betbot.journal import Journal
 from betbot.strategies.lua import ScriptLoadError
 from betbot.strategies.lua.runtime import LuaRuntimeConfig, ScriptRuntime, strip_controls
+from tests.cli_support import BETBOT, ENV
 from tests.lua_support import load, play, write
 
 BUDGET = 100_000
-BETBOT = [sys.executable, "-m", "betbot"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 
 HANGS = {
     "xpcall-handler-loop": 'xpcall(function() error("x") end, function() while true do end end)',

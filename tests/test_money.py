@@ -18,6 +18,7 @@ from betbot.core.money import (
     parse_chance,
     quantize,
     quantize_chance,
+    to_satoshis,
 )
 
 
@@ -106,6 +107,21 @@ def test_large_but_representable_amounts_are_fine() -> None:
     assert parse_amount("9" * 19 + ".12345678") == Decimal("9" * 19 + ".12345678")
 
 
+def test_twenty_digits_before_the_point_is_the_largest_amount() -> None:
+    # 20 + 8 digits fill the default 28-digit context exactly; one more digit cannot be quantised.
+    largest = "9" * 20 + ".99999999"
+    assert same(parse_amount(largest), Decimal(largest))
+    assert same(parse_chance("9" * 20), Decimal("9" * 20 + ".00"))
+
+
+@pytest.mark.parametrize("parser", [parse_amount, parse_chance])
+@pytest.mark.parametrize("text", ["1e20", "1" + "0" * 20, "1" + "0" * 20 + ".5"])
+def test_twenty_one_digits_before_the_point_is_too_large(parser, text: str) -> None:
+    with pytest.raises(AmountError, match="too large") as info:
+        parser(text, "stake")
+    assert str(info.value).startswith("stake: ")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("49.5", "49.50"), ("0.01", "0.01"), ("98", "98.00"), (" 77.77 ", "77.77"), (Decimal("12.3"), "12.30"),
@@ -180,3 +196,17 @@ def test_parse_amount_never_rounds(value: Decimal) -> None:
 def test_money_text_is_fixed_point_and_zero_has_no_sign(value: str, plain: str, signed: str) -> None:
     assert money_text(Decimal(value)) == plain
     assert money_text(Decimal(value), sign=True) == signed
+
+
+@pytest.mark.parametrize(("amount", "sats"), [
+    ("0E-8", 0), ("0.00000001", 1), ("1.12345678", 112345678), ("-0.00000003", -3), ("21", 2_100_000_000),
+])
+def test_to_satoshis_is_exact(amount: str, sats: int) -> None:
+    assert to_satoshis(Decimal(amount)) == sats
+
+
+@pytest.mark.parametrize("amount", ["0.000000001", "1.123456789", "-0.000000015"])
+def test_to_satoshis_refuses_a_ninth_place(amount: str) -> None:
+    # Truncating here would lose money silently where the hot loops count in satoshis.
+    with pytest.raises(ValueError, match="more than 8 decimal places"):
+        to_satoshis(Decimal(amount))

@@ -9,27 +9,18 @@ unknown. Seed rotation: every bet verifies against its own revealed pair.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from betbot.core.fairness import roll
 from betbot.testing.fakeserver import FakeServerConfig, serve_fake_in_thread
+from tests.cli_support import ENV, betbot
 from tests.test_daemon import start, wait_for
 
-BETBOT = [sys.executable, "-m", "betbot"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 KEY = "LEAKCANARY-rails-key-0123456789"
-
-
-def betbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BETBOT, *args], capture_output=True, text=True, timeout=120, check=False,
-                          env=env if env is not None else ENV)
 
 
 def test_a_live_run_without_a_loss_bound_places_nothing_and_writes_nothing(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -33,19 +32,12 @@ from betbot.core.models import BetRequest, Outcome, Settled
 from betbot.core.session import Limits, Session
 from betbot.core.strategy import RangeWindow, StrategyContext
 from betbot.journal import Journal
-from betbot.redact import unregister_secret
 from betbot.strategies.registry import BUILTIN_STRATEGIES, load_strategy
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake_in_thread
+from tests.cli_support import ENV
 from tests.test_strategies import FakeView
 
 KEY = "LEAKCANARY-range-dice-key-4242"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
-
-
-@pytest.fixture(autouse=True)
-def _forget_key():
-    yield
-    unregister_secret(KEY)
 
 
 def context(window: RangeWindow | None, seed: int = 7) -> StrategyContext:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from betbot.backends.base import SiteStats
 from betbot.core.fairness import GameRules, win_profit
 from betbot.core.models import BetRequest
-from betbot.core.reconcile import Reconciliation, Verdict, payout_candidates, reconcile
+from betbot.core.reconcile import MAX_EXPLANATIONS, Reconciliation, Verdict, payout_candidates, reconcile
 
 
 def stats(bets: int, balance: str, currency: str = "DOGE") -> SiteStats:
@@ -47,6 +47,26 @@ def test_no_unknowns_books_disagree() -> None:
     result = run(stats(111, "51"), [])
     assert not result.balanced
     assert "no unknown bets" in result.detail
+
+
+def test_no_unknowns_no_extra_bets_but_the_balance_moved() -> None:
+    # The site counts exactly the settled bets, yet the balance is half a coin off: not the session's doing.
+    result = run(stats(110, "51.5"), [])
+    assert not result.balanced
+    assert result.verdicts == ()
+    assert "no unknown bets, but the site counts 0 bets and a profit of 0.50000000" in result.detail
+
+
+def test_more_explanations_than_examined_are_refused_even_with_the_same_totals() -> None:
+    # Five lost for -130: the 100 and four of 1..19 summing to 30 (97 ways; a win at 990x is far too big to
+    # be among them), every figure the session keeps the same each way. Past MAX_EXPLANATIONS the books are
+    # called ambiguous, not read off the first.
+    unknown = [(seq, bet(str(seq), "0.1")) for seq in range(1, 20)] + [(20, bet("100", "0.1"))]
+    payouts = {seq: Decimal(990) for seq, _ in unknown}
+    result = run(stats(BASE.bets + 10 + 5, str(BASE.balance + 1 - 130)), unknown, payouts)
+    assert not result.balanced
+    assert result.verdicts == ()
+    assert f"(more than {MAX_EXPLANATIONS}); the books cannot tell which bets ran" in result.detail
 
 
 @pytest.mark.parametrize(("site", "profit"), [

@@ -19,7 +19,6 @@ from betbot.journal.campaigns import campaign as campaign_record
 from betbot.journal.campaigns import campaign_sessions
 from betbot.notify import Notifier
 from betbot.observe.view import view_of
-from betbot.redact import unregister_secret
 from betbot.serve.host import Host, HostedSession, SessionBusy
 from betbot.serve.spec import SessionSpec
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake
@@ -28,13 +27,6 @@ from tests.serve_support import BEARER, QUICK, next_tick, served
 
 KEY_A = "LEAKCANARY-serve-a-5c1f0e9d7b3a2468"
 KEY_B = "LEAKCANARY-serve-b-93e7d1c5a0f24b86"
-
-
-@pytest.fixture(autouse=True)
-def _forget_keys():  # type: ignore[no-untyped-def]
-    yield
-    unregister_secret(KEY_A)
-    unregister_secret(KEY_B)
 
 
 def live(url: str, key: str, **values: object) -> dict[str, object]:

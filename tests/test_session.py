@@ -197,8 +197,10 @@ def test_chance_limits_come_from_the_rules() -> None:
                    range_in=False),
         # a 99 % range that claims 0.01 % (the simulator would pay 9900x on it)
         BetRequest(amount=D(1), chance=D("0.01"), currency=CURRENCY, range=(0, 9899)),
+        # a window one past the last roll, with the chance its width implies (so only the bound can refuse it)
+        BetRequest(amount=D(1), chance=range_chance(5000, 10000, True), currency=CURRENCY, range=(5000, 10000)),
     ],
-    ids=["range-100pct", "range-0pct", "range-chance-mismatch"],
+    ids=["range-100pct", "range-0pct", "range-chance-mismatch", "range-ends-at-10000"],
 )
 def test_invalid_range_bets_stop(bet: BetRequest) -> None:
     session = make_session()

@@ -3,9 +3,7 @@ first bet in one line with exit 2, and leaves nothing behind (no journal, so no 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,14 +11,11 @@ import pytest
 from betbot.atomicfile import unwritable
 from betbot.config.settings import SettingsError, load_settings
 from betbot.config.units import parse_duration
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
+from tests.cli_support import betbot as run_betbot
 
 
 def betbot(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "betbot", *args], capture_output=True, text=True, timeout=60,
-                          check=False, cwd=tmp_path,
-                          env={**ENV, "XDG_DATA_HOME": str(tmp_path / "data"), **(env or {})})
+    return run_betbot(*args, env={"XDG_DATA_HOME": str(tmp_path / "data"), **(env or {})}, timeout=60, cwd=tmp_path)
 
 
 CASES = [

@@ -18,15 +18,13 @@ import pytest
 from betbot.core.rolls import session_key
 from betbot.montecarlo.results import REPORT_KEYS
 from tests import montecarlo_plugin
+from tests.cli_support import BETBOT, ENV, betbot
 
-BETBOT = [sys.executable, "-m", "betbot"]
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")}
 MARTINGALE = ["-s", "martingale", "--balance", "1", "--max-bets", "200", "--seed", "cli"]
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BETBOT, *args], capture_output=True, text=True, timeout=timeout, env=env or ENV,
-                          check=False)
+    return betbot(*args, env=env, timeout=timeout)
 
 
 def marked_env(extra_path: Path | None = None) -> tuple[dict[str, str], str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -23,12 +22,13 @@ from betbot.core.strategy import Strategy
 from betbot.journal import Journal
 from betbot.strategies.registry import StrategyFileError, load_strategy
 from betbot.strategies.shipped import find_shipped, shipped_dir, shipped_files, summary_of
+from tests.cli_support import ENV as CLEAN_ENV
 from tests.test_strategies import FakeView, amounts, play, step
 
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ROOT / "strategies"
 PLUGIN = STRATEGIES / "example_plugin.py"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("BETBOT_")} | {"COLUMNS": "200"}
+ENV = CLEAN_ENV | {"COLUMNS": "200"}
 PRESETS = sorted(STRATEGIES.glob("*.toml"))
 
 
