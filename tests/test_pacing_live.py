@@ -22,37 +22,18 @@ from betbot.backends.duckdice import DuckDiceBackend, Timeouts
 from betbot.core.fairness import GameRules
 from betbot.core.models import BetRequest, Outcome, Settled
 from betbot.core.session import Limits, Session
-from betbot.core.strategy import SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.core.strategy import DiceParams, StrategyContext
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.loop import Engine
 from betbot.engine.pacing import PaceChange, Pacer, ReadTimeoutPolicy
 from betbot.engine.ratelimit import TokenBucket
 from betbot.engine.site_books import Reconciler
-from betbot.redact import unregister_secret
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake
+from tests.helpers import Flat
 
 KEY = "fake-key-for-pacing-tests"
 STAKE = Decimal("0.01")
-
-
-@pytest.fixture(autouse=True)
-def _forget_key():  # type: ignore[no-untyped-def]
-    yield
-    unregister_secret(KEY)
-
-
-class FlatParams(StrategyParams):
-    amount: Decimal = STAKE
-
-
-class Flat(Strategy):
-    name = "pacing-flat"
-    summary = "flat stake for tests"
-    Params = FlatParams
-    max_in_flight = None
-
-    def next_bet(self, view: SessionView) -> BetRequest:
-        return self.dice_bet(self.params.amount)  # type: ignore[attr-defined]
+FLAT = DiceParams(base_bet=STAKE, chance=Decimal("49.5"))
 
 
 @dataclass
@@ -112,7 +93,7 @@ async def play_auto(app: FakeDuckDice, *, bets: int, cap: int, rate: float | Non
                               on_change=lambda change: changes.append((session.next_seq - 1, change)),
                               on_read_timeout=backend.set_read_timeout)
             watch = Watch(on_admitted=on_admitted)
-            engine = Engine(session=session, strategy=Flat(FlatParams(), context), backend=backend,
+            engine = Engine(session=session, strategy=Flat(FLAT, context), backend=backend,
                             max_concurrent=fixed or cap, hooks=watch, pacer=pacer, drain_timeout=10,
                             backoff=SharedBackoff(base=0.01, cap=0.05),
                             rate_limit=None if rate is None else TokenBucket(rate),
