@@ -24,6 +24,15 @@ def make(*, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = No
     return SharedBackoff(base=base, cap=cap, clock=clock, sleep=sleep, rng=rng or TopOfRange()), clock, sleep
 
 
+def pauses_one_after_another(backoff: SharedBackoff, clock: FakeClock, count: int) -> list[float]:
+    """Trip `count` times, each after the previous pause has run out (a new refusal after the pause)."""
+    pauses = []
+    for _ in range(count):
+        pauses.append(backoff.trip("x"))
+        clock.advance(backoff.remaining)
+    return pauses
+
+
 async def test_wait_returns_at_once_when_not_tripped() -> None:
     backoff, clock, sleep = make()
     assert not backoff.active
@@ -66,21 +75,30 @@ def test_negative_retry_after_falls_back_to_the_schedule() -> None:
 
 
 def test_exponential_growth_with_cap() -> None:
-    backoff, _, _ = make(base=0.5, cap=30.0)
-    pauses = [backoff.trip("x") for _ in range(9)]
+    backoff, clock, _ = make(base=0.5, cap=30.0)
+    pauses = pauses_one_after_another(backoff, clock, 9)
     assert pauses == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
 
 
+def test_the_refusals_of_one_burst_are_one_step_of_the_schedule() -> None:
+    # Eight bets in flight refused together: one pause of the first step, not 2 ** 7 times the base.
+    backoff, clock, _ = make(base=0.5, cap=30.0)
+    burst = [backoff.trip("429") for _ in range(8)]
+    assert burst == [0.5] * 8
+    assert (backoff.trips, backoff.episodes) == (8, 1)
+    clock.advance(backoff.remaining)
+    assert backoff.trip("429") == 1.0  # refused again after the pause, with no success between: the next step
+
+
 def test_full_jitter_stays_under_the_ceiling() -> None:
-    backoff, _, _ = make(base=0.5, cap=30.0, rng=random.Random(3))
-    for k in range(1, 12):
-        pause = backoff.trip("x")
+    backoff, clock, _ = make(base=0.5, cap=30.0, rng=random.Random(3))
+    for k, pause in enumerate(pauses_one_after_another(backoff, clock, 11), start=1):
         assert 0 <= pause <= min(30.0, 0.5 * 2 ** (k - 1))
 
 
 def test_reset_after_success() -> None:
-    backoff, _, _ = make(base=0.5)
-    assert [backoff.trip("x") for _ in range(4)] == [0.5, 1.0, 2.0, 4.0]
+    backoff, clock, _ = make(base=0.5)
+    assert pauses_one_after_another(backoff, clock, 4) == [0.5, 1.0, 2.0, 4.0]
     backoff.succeeded()
     assert backoff.trip("x") == 0.5
     assert backoff.trips == 5  # the counter of trips is not reset
@@ -134,6 +152,5 @@ async def test_every_waiter_is_held_by_one_trip() -> None:
 
 # Found by this suite (OverflowError after 1025 failures); fixed in 1ff9efe.
 def test_many_consecutive_failures_stay_capped() -> None:
-    backoff, _, _ = make(base=0.5, cap=30.0)
-    for _ in range(1100):
-        assert backoff.trip("429 with no Retry-After") <= 30.0
+    backoff, clock, _ = make(base=0.5, cap=30.0)
+    assert max(pauses_one_after_another(backoff, clock, 1100)) == 30.0

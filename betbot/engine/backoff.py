@@ -1,7 +1,8 @@
 """One back-off shared by every bet coroutine: a rate limit or a challenge pauses them all.
 
 A `Retry-After` is honoured as given; otherwise the pause grows exponentially with full jitter up to a cap,
-and shrinks back once a bet goes through. Time and randomness are injected so tests need no sleeps.
+one step per pause (the refusals of one burst are one step), and shrinks back once a bet goes through. Time
+and randomness are injected so tests need no sleeps.
 
 Each pause is logged once, at info, with its reason and its length: the trip that starts it. Bets already in
 flight that hit the same limit extend the pause without a line of their own (at N = 50, one 429 burst would
@@ -52,8 +53,14 @@ class SharedBackoff:
         return max(0.0, self._until - self._clock())
 
     def trip(self, reason: str, retry_after: float | None = None) -> float:
-        """Pause every coroutine; returns the pause in seconds."""
-        self._failures += 1
+        """Pause every coroutine; returns the pause in seconds.
+
+        The exponent grows once per pause, not once per refused bet: the bets in flight when the site pushes
+        back are refused together (at N = 8, eight 429s), and counting each would turn one burst into the
+        cap's pause."""
+        now = self._clock()
+        if now >= self._until:
+            self._failures += 1
         self.trips += 1
         if retry_after is not None and retry_after >= 0:
             pause = min(retry_after, self.cap * 10)  # a server's word, bounded against absurd values
@@ -61,7 +68,6 @@ class SharedBackoff:
             # The exponent stops growing long before the float would overflow; the cap rules anyway.
             ceiling = min(self.cap, self.base * 2.0 ** min(self._failures - 1, 64))
             pause = self._rng.uniform(0, ceiling)
-        now = self._clock()
         if now >= self._until:
             self.episodes += 1
             _log.info("backoff.tripped", reason=reason, wait_seconds=round(pause, 3),
