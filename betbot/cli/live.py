@@ -265,7 +265,7 @@ def _is_loopback(host: str) -> bool:
               help="How long a slow-after-execute reply waits.")
 @click.option("--legacy-shape", is_flag=True, help="Answer bets with the older isHigh + threshold fields.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="BETS/S",
-              help="The site's own rate limit: bets arriving faster get a 429 and do not run.")
+              show_default="none", help="The site's own rate limit: bets arriving faster get a 429 and do not run.")
 def fake_server_command(*, host: str, port: int, allow_remote: bool, latency: str, jitter: str, faults: str,
                         balances: tuple[str, ...], min_bets: tuple[str, ...], fake_key: str, seed: str,
                         retry_after: str, slow_delay: str, legacy_shape: bool, rate_limit: float | None) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import re
 import tomllib
+import typing
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -417,7 +419,9 @@ def load_settings(flags: dict[str, Any], config: Path | None = None, *, new_sess
         raise SettingsError(_source_error(exc, flags, config)) from None
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        # A union's member appears in the location ("max_concurrent.constrained-int"): not a name a user wrote.
+        field = ".".join(str(part) for part in error["loc"]
+                         if isinstance(part, int) or part.isidentifier()) or "settings"
         top = str(error["loc"][0]) if error["loc"] else field
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] in _BOUND_ERRORS and top in Settings.model_fields:
@@ -479,7 +483,7 @@ _BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_e
 
 def _allowed_range(name: str) -> str:
     """A field's bounds in words, from its own declaration: `give a value from 1 to 256`, `give more than 0`."""
-    bounds = {key: getattr(meta, key) for meta in Settings.model_fields[name].metadata
+    bounds = {key: getattr(meta, key) for meta in _constraints(Settings.model_fields[name])
               for key in ("ge", "gt", "le", "lt") if getattr(meta, key, None) is not None}
     low = f"from {bounds['ge']}" if "ge" in bounds else f"above {bounds['gt']}" if "gt" in bounds else ""
     high = f"to {bounds['le']}" if "le" in bounds else f"below {bounds['lt']}" if "lt" in bounds else ""
@@ -490,6 +494,15 @@ def _allowed_range(name: str) -> str:
     if low:
         return f"give a value {bounds['ge']} or more" if "ge" in bounds else f"give a value {low}"
     return f"give a value {bounds['le']} or less" if "le" in bounds else f"give a value {high}"
+
+
+def _constraints(field: FieldInfo) -> list[Any]:
+    """The field's own constraints, and those of a constrained member of its union (`int(1..256) | "auto"`)."""
+    found = list(field.metadata)
+    for member in typing.get_args(field.annotation):
+        for meta in getattr(member, "__metadata__", ()):
+            found.extend(getattr(meta, "metadata", ()))
+    return found
 
 
 def _decimal(value: Any) -> Decimal | None:
