@@ -14,14 +14,15 @@ the others already). The seed pairs, nonces and hashes are kept either way, so t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from betbot.core.fairness import (
     GameRules,
     SeedPair,
+    pair_roller,
     payout_multiplier,
-    roll,
     win_profit,
     winning_numbers,
     winning_window,
@@ -43,17 +44,18 @@ _REQUESTS_KEPT = 64  # request objects whose terms are remembered; then the memo
 _Terms = tuple[BetRequest, int, int, bool, Decimal, Decimal, Decimal, int]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class _Epoch:
     first_seq: int
     seeds: SeedPair
-    seed_hash: str = ""  # the server seed's hash, computed once per pair rather than once per bet
-    hash_prefix: str = ""  # the simulated bet hashes' prefix, "sim-<first 8 of the server seed>-"
+    seed_hash: str  # the server seed's hash, computed once per pair rather than once per bet
+    hash_prefix: str  # the simulated bet hashes' prefix, "sim-<first 8 of the server seed>-"
+    roll: Callable[[int], int]  # the provably-fair roll of a nonce under these seeds
 
 
 def _epoch(first_seq: int, seeds: SeedPair) -> _Epoch:
     return _Epoch(first_seq=first_seq, seeds=seeds, seed_hash=seeds.server_seed_hash,
-                  hash_prefix=f"sim-{seeds.server_seed[:8]}-")
+                  hash_prefix=f"sim-{seeds.server_seed[:8]}-", roll=pair_roller(seeds.server_seed, seeds.client_seed))
 
 
 class SimulatedGame:
@@ -148,7 +150,7 @@ class SimulatedGame:
         nonce = seeds.first_nonce + seq - epoch.first_seq
         fast_key = self.fast_key
         if fast_key is None:
-            number = roll(seeds.server_seed, seeds.client_seed, nonce)
+            number = epoch.roll(nonce)
         else:
             index = seq - self._first_seq - self._block_start
             block = self._block
