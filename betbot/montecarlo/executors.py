@@ -6,9 +6,8 @@ or Ctrl-C calls `close(abort=True)`, which must leave nothing running: local wor
 terminated and joined (no orphans), Dask tasks are cancelled and a cluster we started is shut down.
 
 Local worker processes start from a fresh interpreter, never a fork of the parent (safe with threads in the
-parent): forked from a fork server that has imported what a chunk needs (POSIX), else spawned. They ignore
-SIGINT: Ctrl-C reaches the parent, which stops them itself, rather than each worker dying mid-chunk with its
-own traceback.
+parent; `betbot.montecarlo.workers` says how). They ignore SIGINT: Ctrl-C reaches the parent, which stops
+them itself, rather than each worker dying mid-chunk with its own traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 from betbot.extras import install_hint
 from betbot.montecarlo.chunk import ChunkResult, SessionFailure, run_chunk
 from betbot.montecarlo.spec import SimulationSpec
+from betbot.montecarlo.workers import worker_context
 
 __all__ = ["DaskExecutor", "Executor", "ExecutorError", "InProcessExecutor", "ProcessExecutor"]
 
@@ -86,24 +86,6 @@ def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
 
 
-# What every worker runs, imported once in the fork server rather than once per worker (about a second each).
-_PRELOAD = ["betbot.montecarlo.chunk", "betbot.montecarlo.kernel", "betbot.config.build"]
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """Workers forked from a fork server where it exists (POSIX), else spawned.
-
-    Both start from a fresh interpreter, never a copy of this process and its threads. The fork server is
-    spawned once and imports what a chunk needs once; each worker is then a fork of it that starts at once
-    and, when the pool closes, exits without tearing the interpreter down (a spawned worker re-imports
-    everything, and unwinds it all at exit)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return context
-
-
 class ProcessExecutor:
     """K local worker processes (concurrent.futures over spawned processes)."""
 
@@ -112,7 +94,7 @@ class ProcessExecutor:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._others = set(multiprocessing.active_children())  # children that are not this pool's
-        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(),
+        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(),
                                             initializer=_worker_start)
 
     def submit(self, spec: SimulationSpec, start: int, stop: int) -> cf.Future[ChunkResult]:
