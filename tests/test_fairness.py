@@ -14,9 +14,11 @@ from betbot.core.fairness import (
     GameRules,
     SeedPair,
     bet_wins,
+    pair_roller,
     payout_multiplier,
     range_chance,
     roll,
+    roll_from_bytes,
     roll_from_digest,
     server_seed_hash,
     win_profit,
@@ -119,6 +121,38 @@ def test_roll_property(server: str, client: str, nonce: int) -> None:
     value = roll(server, client, nonce)
     assert 0 <= value < ROLLS
     assert value == expected_roll(server, client, nonce)
+
+
+@settings(deadline=None)
+@given(st.text(max_size=40), st.text(max_size=40), st.integers(min_value=0, max_value=10**12))
+def test_pair_roller_property(server: str, client: str, nonce: int) -> None:
+    assert pair_roller(server, client)(nonce) == expected_roll(server, client, nonce)
+
+
+def test_pair_roller_walks_rejected_first_windows_too() -> None:
+    server, client = "fixed-server-seed", "fixed-client-seed"
+    roll_of = pair_roller(server, client)
+    rejected = 0
+    for nonce in range(3_000):  # the same state copied again and again: no nonce leaks into the next
+        _, windows = windows_by_hand(server, client, nonce)
+        rejected += windows[0] >= 1_000_000
+        assert roll_of(nonce) == expected_roll(server, client, nonce), nonce
+    assert rejected > 50  # about 4.6 % of first windows are 1,000,000 or more
+
+
+@pytest.mark.parametrize(
+    "hex_digest",
+    [
+        format(999_999, "05x") + "f" * 123,  # the first window just qualifies
+        format(1_000_000, "05x") + format(999_999, "05x") + "f" * 118,  # just rejected: the second decides
+        "fffff" + "0270f" + "f" * 118,
+        "f" * 120 + "12345" + "fff",  # only the last window
+        "f" * 128,  # none: the last 3 hex characters
+        "00000" + "f" * 123,
+    ],
+)
+def test_roll_from_bytes_is_the_hex_walk(hex_digest: str) -> None:
+    assert roll_from_bytes(bytes.fromhex(hex_digest)) == roll_from_digest(hex_digest)
 
 
 # -- win rules ---------------------------------------------------------------------------------------------

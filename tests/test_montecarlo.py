@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import multiprocessing
@@ -154,6 +155,20 @@ def test_results_are_identical_for_1_2_and_4_workers() -> None:
     assert [r.index for r in one] == list(range(240))
     assert one == two == four
     assert report_one == report_two == report_four
+    assert multiprocessing.active_children() == []
+
+
+def test_the_generic_path_in_worker_processes_equals_the_kernel() -> None:
+    """`simulate --no-kernel` in forked workers and the vectorised kernel in this process: the same sessions,
+    record for record and in the report (the martingale of the whole-process benchmark, at a balance where
+    some sessions bust and others play to max_bets)."""
+    kernel_spec = spec_for({"strategy": "martingale", "max_bets": "400", "balance": "2"}, sessions=300)
+    generic_spec = dataclasses.replace(kernel_spec, use_kernel=False)
+    assert chunk_module.uses_kernel(kernel_spec)
+    assert not chunk_module.uses_kernel(generic_spec)
+    generic = records(generic_spec, ProcessExecutor(2))
+    assert generic == records(kernel_spec, InProcessExecutor())
+    assert {result.stop_kind for result in generic[0]} >= {"max_bets", "insufficient_balance"}
     assert multiprocessing.active_children() == []
 
 

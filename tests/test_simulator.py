@@ -213,3 +213,27 @@ async def test_async_place_balance_and_stats() -> None:
     assert stats.volume == D(1)
     assert await backend.balance("BTC") == 0
     await backend.aclose()
+
+
+def test_the_house_books_every_bet_across_currencies_and_past_its_memo_of_requests() -> None:
+    """Profit and volume per currency are the sums over the bets played, whether the request is the same object
+    again, a new one, or one the house forgot (its memo holds 64) and meets again; a refused bet adds nothing."""
+    seeds = SeedPair.derive("books")
+    g = SimulatedGame(seeds=seeds, balances={"DOGE": D("1000"), "BTC": D("100")})
+    rng = random.Random(5)
+    requests = [dice(f"0.{n:08d}", "49.5", high=n % 2 == 0) for n in range(1, 100)]
+    requests += [dice(f"0.{n:03d}", "33", currency="BTC") for n in range(1, 40)]
+    profit: dict[str, Decimal] = {}
+    volume: dict[str, Decimal] = {}
+    for seq in range(1, 2_000):
+        bet = requests[rng.randrange(len(requests))] if seq % 7 else requests[seq % len(requests)]
+        outcome = g.play(seq, bet)
+        assert isinstance(outcome, Settled)
+        profit[bet.currency] = profit.get(bet.currency, D("0")) + outcome.profit
+        volume[bet.currency] = volume.get(bet.currency, D("0")) + bet.amount
+        if seq in (1, 64, 65, 500, 1_999):  # asking changes nothing
+            assert (g.profit, g.volume) == (profit, volume)
+    assert g.play(2_000, dice("500", "49.5", currency="BTC")).__class__ is Refused  # above the BTC balance
+    assert (g.profit, g.volume) == (profit, volume)
+    assert g.balances == {"DOGE": D("1000") + profit["DOGE"], "BTC": D("100") + profit["BTC"]}
+    assert all(profit.values())  # both currencies played and moved

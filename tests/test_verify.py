@@ -365,6 +365,21 @@ def test_the_nonce_set_answers_as_a_set_does(nonces: list[int]) -> None:
     assert all(nonce in seen for nonce in reference)
 
 
+@given(st.integers(0, 10**6), st.lists(st.one_of(st.just(1), st.integers(-40, 40), st.integers(-10**8, 10**16)),
+                                       max_size=300))
+def test_the_nonce_set_answers_as_a_set_does_along_runs(first: int, steps: list[int]) -> None:
+    # Mostly the next nonce (the house's order), with jumps back, forward, far and below the first.
+    seen, reference = NonceSet(), set()
+    nonce = first
+    for step in steps:
+        assert (nonce in seen) == (nonce in reference)
+        assert seen.add(nonce) == (nonce not in reference)
+        reference.add(nonce)
+        nonce = max(0, nonce + step)
+    assert all(nonce in seen for nonce in reference)
+    assert all((probe in seen) == (probe in reference) for probe in range(first - 3, first + len(steps) + 3))
+
+
 @given(st.integers(1, 9800), st.booleans(), st.integers(0, 9999), st.integers(0, 9999), st.booleans(),
        st.integers(0, 9999))
 def test_the_winning_window_is_the_games_rule(w: int, high: bool, a: int, b: int, inside: bool,

@@ -96,13 +96,8 @@ def simulate_command(config: Path | None, **options: Any) -> None:
       betbot simulate -s flat --stop-loss 20% --take-profit 10 --json out.json --plot out.png
       betbot simulate -s dalembert --sessions 100000 --scheduler tcp://10.0.0.5:8786
     """
-    from betbot.atomicfile import unwritable  # noqa: PLC0415 - start-up time
-    from betbot.config.settings import SettingsError, load_settings  # noqa: PLC0415 - start-up time
-    from betbot.core.rolls import RollSource  # noqa: PLC0415
-    from betbot.montecarlo.chunk import uses_kernel  # noqa: PLC0415
-    from betbot.montecarlo.plan import effective_workers, parse_workers  # noqa: PLC0415
-    from betbot.montecarlo.plots import check_plot_target  # noqa: PLC0415
-    from betbot.montecarlo.spec import SimulationSpec, random_master_seed  # noqa: PLC0415
+    from betbot.montecarlo.plan import effective_workers, parse_workers  # noqa: PLC0415 - start-up time
+    from betbot.montecarlo.workers import start_early  # noqa: PLC0415
 
     sessions, workers, rolls = options.pop("sessions"), options.pop("workers"), options.pop("rolls")
     executor, scheduler, kernel = options.pop("executor"), options.pop("scheduler"), options.pop("kernel")
@@ -112,6 +107,16 @@ def simulate_command(config: Path | None, **options: Any) -> None:
         requested = parse_workers(workers)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    use_dask = uses_dask(executor, scheduler)
+    if not use_dask and effective_workers(requested, count) > 1:
+        start_early()  # the workers' imports run on the other core while this process reads its settings
+
+    from betbot.atomicfile import unwritable  # noqa: PLC0415 - start-up time
+    from betbot.config.settings import SettingsError, load_settings  # noqa: PLC0415 - start-up time
+    from betbot.core.rolls import RollSource  # noqa: PLC0415
+    from betbot.montecarlo.chunk import uses_kernel  # noqa: PLC0415
+    from betbot.montecarlo.plots import check_plot_target  # noqa: PLC0415
+    from betbot.montecarlo.spec import SimulationSpec, random_master_seed  # noqa: PLC0415
     for flag, target in (("--json", json_path), ("--csv", csv_path), ("--plot", plot_path)):
         if target is not None and target.is_dir():
             raise BadInput(f"{flag} {target} is a directory; name a file")
@@ -119,7 +124,6 @@ def simulate_command(config: Path | None, **options: Any) -> None:
             raise BadInput(f"{flag} {target}: {problem}; choose a writable place")
     if plot_path is not None and (problem := check_plot_target(plot_path)) is not None:
         raise BadInput(problem)
-    use_dask = uses_dask(executor, scheduler)
     flags = collect_flags(options)
     try:
         settings = load_settings(flags, config)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
@@ -25,9 +26,11 @@ __all__ = [
     "GameRules",
     "SeedPair",
     "bet_wins",
+    "pair_roller",
     "payout_multiplier",
     "range_chance",
     "roll",
+    "roll_from_bytes",
     "roll_from_digest",
     "server_seed_hash",
     "win_profit",
@@ -50,10 +53,38 @@ def roll_from_digest(hex_digest: str) -> int:
     return int(hex_digest[125:], 16) % ROLLS
 
 
+def roll_from_bytes(digest: bytes) -> int:
+    """Steps 3-5 from the raw digest. The first window is the digest's top 20 bits, and it is below 1,000,000
+    about 95 % of the time, so it is read straight from the bytes; the rare rest take the hex walk."""
+    value = digest[0] << 12 | digest[1] << 4 | digest[2] >> 4
+    if value < 1_000_000:
+        return value % ROLLS
+    return roll_from_digest(digest.hex())
+
+
 def roll(server_seed: str, client_seed: str, nonce: int) -> int:
     """The roll DuckDice makes for this seed pair and nonce: an integer 0..9999."""
-    digest = hashlib.sha512(f"{server_seed}{client_seed}{nonce}".encode()).hexdigest()
-    return roll_from_digest(digest)
+    return roll_from_bytes(hashlib.sha512(f"{server_seed}{client_seed}{nonce}".encode()).digest())
+
+
+def pair_roller(server_seed: str, client_seed: str) -> Callable[[int], int]:
+    """`roll(server_seed, client_seed, nonce)` as a function of the nonce, for the many bets of one seed pair.
+
+    The seeds are the start of every text hashed under the pair, so they are fed to SHA-512 once and each
+    nonce continues a copy of that state: the same digest (hashing is incremental), without formatting and
+    encoding the seeds again and building a fresh hash object per bet (together about half a roll's cost)."""
+    start = hashlib.sha512(f"{server_seed}{client_seed}".encode()).copy
+
+    def roll_of(nonce: int) -> int:
+        state = start()
+        state.update(b"%d" % nonce)
+        digest = state.digest()
+        value = digest[0] << 12 | digest[1] << 4 | digest[2] >> 4  # roll_from_bytes, inlined: once a bet
+        if value < 1_000_000:
+            return value % ROLLS
+        return roll_from_digest(digest.hex())
+
+    return roll_of
 
 
 def server_seed_hash(server_seed: str) -> str:

@@ -14,14 +14,15 @@ the others already). The seed pairs, nonces and hashes are kept either way, so t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from betbot.core.fairness import (
     GameRules,
     SeedPair,
+    pair_roller,
     payout_multiplier,
-    roll,
     win_profit,
     winning_numbers,
     winning_window,
@@ -39,21 +40,25 @@ _LAST_BLOCK = 4096
 _REQUESTS_KEPT = 64  # request objects whose terms are remembered; then the memo starts again
 
 # A request's terms: the request itself, its window of rolls (low, high, inside), payout, profit on a win and
-# on a loss, and 10,000 x its expected return in satoshis.
-_Terms = tuple[BetRequest, int, int, bool, Decimal, Decimal, Decimal, int]
+# on a loss, 10,000 x its expected return in satoshis, and the bets it has played: [losses, wins].
+_Terms = tuple[BetRequest, int, int, bool, Decimal, Decimal, Decimal, int, list[int]]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class _Epoch:
     first_seq: int
     seeds: SeedPair
-    seed_hash: str = ""  # the server seed's hash, computed once per pair rather than once per bet
-    hash_prefix: str = ""  # the simulated bet hashes' prefix, "sim-<first 8 of the server seed>-"
+    seed_hash: str  # the server seed's hash, computed once per pair rather than once per bet
+    hash_prefix: str  # the simulated bet hashes' prefix, "sim-<first 8 of the server seed>-"
+    roll: Callable[[int], int]  # the provably-fair roll of a nonce under these seeds
+    nonce_offset: int  # a bet's nonce is its seq plus this
+    client_seed: str
 
 
 def _epoch(first_seq: int, seeds: SeedPair) -> _Epoch:
     return _Epoch(first_seq=first_seq, seeds=seeds, seed_hash=seeds.server_seed_hash,
-                  hash_prefix=f"sim-{seeds.server_seed[:8]}-")
+                  hash_prefix=f"sim-{seeds.server_seed[:8]}-", roll=pair_roller(seeds.server_seed, seeds.client_seed),
+                  nonce_offset=seeds.first_nonce - first_seq, client_seed=seeds.client_seed)
 
 
 class SimulatedGame:
@@ -88,8 +93,26 @@ class SimulatedGame:
         # the exact expected return (the edge's expected take is the volume less this / 10,000).
         self.expected_x10k = 0
         self.last_seq = first_seq - 1  # the highest seq played; a rotation applies after it
-        self.profit: dict[str, Decimal] = {}
-        self.volume: dict[str, Decimal] = {}
+        # Profit and volume per currency of the requests no longer remembered (see `profit`).
+        self._books: dict[str, tuple[Decimal, Decimal]] = {}
+
+    @property
+    def profit(self) -> dict[str, Decimal]:
+        """The profit of every bet played, per currency."""
+        return {currency: books[0] for currency, books in self._tally().items()}
+
+    @property
+    def volume(self) -> dict[str, Decimal]:
+        """The stakes of every bet played, per currency."""
+        return {currency: books[1] for currency, books in self._tally().items()}
+
+    def _tally(self) -> dict[str, tuple[Decimal, Decimal]]:
+        # Each request counts its wins and losses as it plays (an int each, where summing two decimals per bet
+        # cost a tenth of a bet); the money follows from the counts when someone asks, which is rarely.
+        books = dict(self._books)
+        for terms in self._requests.values():
+            _add_books(books, terms)
+        return books
 
     @property
     def seeds(self) -> SeedPair:
@@ -142,13 +165,13 @@ class SimulatedGame:
             return Refused(seq=seq, bet=bet, kind=RefusalKind.BALANCE, message="Insufficient balance")
         if seq > self.last_seq:
             self.last_seq = seq
-        epochs = self._epochs
-        epoch = epochs[-1] if seq >= epochs[-1].first_seq else self._epoch_for(seq)
-        seeds = epoch.seeds
-        nonce = seeds.first_nonce + seq - epoch.first_seq
+        epoch = self._epochs[-1]
+        if seq < epoch.first_seq:
+            epoch = self._epoch_for(seq)
+        nonce = seq + epoch.nonce_offset
         fast_key = self.fast_key
         if fast_key is None:
-            number = roll(seeds.server_seed, seeds.client_seed, nonce)
+            number = epoch.roll(nonce)
         else:
             index = seq - self._first_seq - self._block_start
             block = self._block
@@ -157,22 +180,21 @@ class SimulatedGame:
         terms = self._last_terms
         if terms is None or terms[0] is not bet:
             terms = self._last_terms = self._requests.get(id(bet)) or self._remember(bet)
-        _, low, high, inside, payout, won, lost, expected = terms
+        _, low, high, inside, payout, won, lost, expected, played = terms
         win = (low <= number <= high) is inside
         profit = won if win else lost
         balance += profit
         balances[currency] = balance
         self.bets += 1
         self.expected_x10k += expected
+        played[win] += 1
         if win:
             self.wins += 1
-        self.profit[currency] = self.profit.get(currency, _ZERO) + profit
-        self.volume[currency] = self.volume.get(currency, _ZERO) + amount
         # In field order (seq, bet, number, win, payout, profit, balance, nonce, bet_hash, client_seed,
         # server_seed_hash), through the named tuple's `_make`: about half the cost of calling the class, a
         # sixth of calling it with keywords.
         return _settled((seq, bet, number, win, payout, profit, balance, nonce, f"{epoch.hash_prefix}{nonce}",
-                         seeds.client_seed, epoch.seed_hash))
+                         epoch.client_seed, epoch.seed_hash))
 
     def _next_block(self, key: int, k: int) -> int:
         """The roll of the game's bet k, from a new block starting there. Blocks double from _FIRST_BLOCK (a
@@ -188,10 +210,20 @@ class SimulatedGame:
         # entry keeps its id from being reused while the entry lives.
         requests = self._requests
         if len(requests) >= _REQUESTS_KEPT:
+            self._books = self._tally()  # what the forgotten requests played stays in the books
             requests.clear()
         low, high, inside, payout = self._terms(bet)
         amount = bet.amount
         won = win_profit(amount, payout)
         expected = winning_numbers(bet.chance) * to_satoshis(amount + won)
-        terms = requests[id(bet)] = (bet, low, high, inside, payout, won, -amount, expected)
+        terms = requests[id(bet)] = (bet, low, high, inside, payout, won, -amount, expected, [0, 0])
         return terms
+
+
+def _add_books(books: dict[str, tuple[Decimal, Decimal]], terms: _Terms) -> None:
+    """Add what one request played to per-currency (profit, volume)."""
+    bet, won, lost, (losses, wins) = terms[0], terms[5], terms[6], terms[8]
+    if not losses + wins:
+        return
+    profit, volume = books.get(bet.currency, (_ZERO, _ZERO))
+    books[bet.currency] = (profit + wins * won + losses * lost, volume + (wins + losses) * bet.amount)

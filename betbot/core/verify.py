@@ -20,13 +20,13 @@ session of millions of bets is checked in constant memory. Nothing here reads th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from betbot.core.fairness import bet_wins, roll, server_seed_hash, win_profit, winning_window
+from betbot.core.fairness import bet_wins, pair_roller, roll, server_seed_hash, win_profit, winning_window
 from betbot.core.models import BetRequest
 
 __all__ = [
@@ -148,24 +148,35 @@ def _pair_index(pairs: Sequence[PairToVerify], seq: int, start: int) -> int:
 
 
 _NONCE_BYTES = 1 << 24  # 134 million nonces in 16 MiB; a nonce beyond that is an altered record's
+_NO_PAIR_YET = 1 << 63  # a seq no session reaches
 
 
 class NonceSet:
-    """The nonces seen under one seed pair, one bit each from the first one seen: a session of millions of
-    bets is checked for a nonce used twice in a few hundred kilobytes, not a set of millions of ints."""
+    """The nonces seen under one seed pair: a session of millions of bets is checked for a nonce used twice in
+    a few hundred kilobytes, not a set of millions of ints.
 
-    __slots__ = ("_base", "_bits", "_others")
+    The house counts nonces up one by one, so a session's are almost always one unbroken run: the run is two
+    ints, and `add` of its next nonce is one comparison. Any nonce outside the run (an account's bets made
+    elsewhere in between, or an altered record) takes one bit from the first nonce seen, or a set entry
+    below it or far above it.
+    """
+
+    __slots__ = ("_bits", "_end", "_others", "_plain", "_start")
 
     def __init__(self) -> None:
-        self._base: int | None = None
-        self._bits = bytearray()
-        self._others: set[int] = set()  # a nonce below the first one seen, or far above it (an altered record)
+        self._start: int | None = None  # the run is start..end-1; both None until the first nonce
+        self._end: int | None = None
+        self._plain = True  # no nonce seen outside the run: its next nonce needs no other look-up
+        self._bits = bytearray()  # bit k: nonce start + k seen (outside the run)
+        self._others: set[int] = set()  # a nonce below the run's start, or far above it
 
     def __contains__(self, nonce: int) -> bool:
-        base = self._base
-        if base is None:
+        start, end = self._start, self._end
+        if start is None or end is None:
             return False
-        offset = nonce - base
+        if start <= nonce < end:
+            return True
+        offset = nonce - start
         byte = offset >> 3
         if offset < 0 or byte >= _NONCE_BYTES:
             return nonce in self._others
@@ -173,10 +184,20 @@ class NonceSet:
 
     def add(self, nonce: int) -> bool:
         """Remember `nonce`; whether it is new (False: it was seen already)."""
-        base = self._base
-        if base is None:
-            base = self._base = nonce
-        offset = nonce - base
+        if nonce == self._end and self._plain:  # the run goes on: every other nonce seen is below it
+            self._end = nonce + 1
+            return True
+        return self._add_other(nonce)
+
+    def _add_other(self, nonce: int) -> bool:
+        start, end = self._start, self._end
+        if start is None or end is None:
+            self._start, self._end = nonce, nonce + 1
+            return True
+        if start <= nonce < end:
+            return False
+        self._plain = False
+        offset = nonce - start
         byte = offset >> 3
         if offset < 0 or byte >= _NONCE_BYTES:
             others = self._others
@@ -202,39 +223,69 @@ class Verifier:
     verifiable yet).
     """
 
-    __slots__ = ("_index", "_pairs", "_request", "_seen", "_window")
+    __slots__ = ("_first_seq", "_index", "_lost", "_pairs", "_payout", "_request", "_roll", "_seen", "_until",
+                 "_window", "_won")
 
     def __init__(self, pairs: Sequence[PairToVerify]) -> None:
         self._pairs = pairs  # sorted by first_seq
-        self._index = 0
-        self._seen = NonceSet()  # nonces used under the current pair
-        # The last request's winning window (lo, hi, inside): a session repeats the same request object.
+        self._first_seq = pairs[0].first_seq if pairs else _NO_PAIR_YET  # before it, nothing is verifiable
+        # The last request's terms: a session repeats the same request object. Its winning window (lo, hi,
+        # inside), its loss, and its win's profit at the last payout seen.
         self._request: BetRequest | None = None
         self._window = (0, -1, True)
+        self._lost = Decimal(0)
+        self._payout: Decimal | None = None
+        self._won = Decimal(0)
+        self._index = 0
+        self._seen = NonceSet()  # nonces used under the current pair
+        self._roll: Callable[[int], int] | None = None  # the current pair's roll, when revealed and true
+        self._until = _NO_PAIR_YET  # the next pair's first seq
+        if pairs:
+            self._enter(0)
+
+    def _enter(self, index: int) -> None:
+        """Make pair `index` the one in force."""
+        pairs = self._pairs
+        pair = pairs[index]
+        self._index, self._seen = index, NonceSet()
+        self._until = pairs[index + 1].first_seq if index + 1 < len(pairs) else _NO_PAIR_YET
+        # A pair whose revealed seed is not its published one gets no roller: its bets take the slow path,
+        # which reports it.
+        seed = pair.server_seed
+        self._roll = pair_roller(seed, pair.client_seed) if seed is not None and pair.hash_matches else None
 
     def check(self, seq: int, bet: BetRequest, nonce: int, number: int, win: bool,  # noqa: PLR0917 - a record's fields
               payout: Decimal, profit: Decimal) -> BetVerdict | None:
+        if seq >= self._until:
+            self._enter(_pair_index(self._pairs, seq, self._index))
+        roll_of = self._roll
+        fresh = self._seen.add(nonce) if seq >= self._first_seq else False
+        if bet is not self._request:
+            self._request, self._window, self._lost, self._payout = bet, winning_window(bet), -bet.amount, None
+        low, high, inside = self._window
+        # The common case in one pass; any difference is then spelled out by the slow path.
+        if fresh and roll_of is not None and roll_of(nonce) == number and ((low <= number <= high) is inside) == win:
+            if not win:
+                if profit == self._lost:
+                    return None
+            else:
+                if payout is not self._payout:
+                    self._payout, self._won = payout, _win_profit(bet.amount, payout)
+                if profit == self._won:
+                    return None
+        return self._slow_check(seq, bet, nonce, number, win, payout, profit, reused=not fresh)
+
+    def _slow_check(self, seq: int, bet: BetRequest, nonce: int, number: int, win: bool,  # noqa: PLR0917 - a record's fields
+                    payout: Decimal, profit: Decimal, *, reused: bool) -> BetVerdict | None:
         pairs = self._pairs
-        if not pairs or seq < pairs[0].first_seq:
+        if seq < self._first_seq:
             return BetVerdict(seq=seq, verdict=Verdict.NOT_REVEALED)
-        found = _pair_index(pairs, seq, self._index)
-        if found != self._index:
-            self._index, self._seen = found, NonceSet()
-        pair = pairs[found]
+        pair = pairs[self._index]
         server_seed = pair.server_seed
         if server_seed is None:
             return BetVerdict(seq=seq, verdict=Verdict.NOT_REVEALED)
-        fresh = self._seen.add(nonce)
-        if bet is not self._request:
-            self._request, self._window = bet, winning_window(bet)
-        low, high, inside = self._window
-        # The common case in one pass; any difference is then spelled out by _problems.
-        if (fresh and pair.hash_matches and roll(server_seed, pair.client_seed, nonce) == number
-                and ((low <= number <= high) is inside) == win
-                and profit == (_win_profit(bet.amount, payout) if win else -bet.amount)):
-            return None
         record = JournaledBet(seq=seq, bet=bet, nonce=nonce, roll=number, win=win, payout=payout, profit=profit)
-        problems = _problems(pair, server_seed, record, reused=not fresh)
+        problems = _problems(pair, server_seed, record, reused=reused)
         return BetVerdict(seq=seq, verdict=Verdict.MISMATCH, problems=problems) if problems else None
 
 

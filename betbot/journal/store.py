@@ -187,6 +187,10 @@ class Journal:
         self._wall_offset: int | None = None  # µs from the engine's clock to the Unix epoch
         self._chance: tuple[Decimal, str] = (Decimal(0), "0")  # the last chance and its text
         self._payout: tuple[Decimal, str] = (Decimal(0), "0")  # the last payout and its text
+        self._amount: tuple[Decimal, str] = (Decimal(0), "0")  # the last stake and its text
+        # The last profit of a loss and of a win, and their texts: the house pays a request with the same two
+        # objects bet after bet.
+        self._profits: list[tuple[Decimal, str]] = [(Decimal(0), "0"), (Decimal(0), "0")]
         # Every write on the connection holds this: a writer thread commits on it too. One lock per file in
         # this process (`_file_lock`): its journals' transactions take turns here, not in SQLite's busy wait.
         self._lock = _file_lock(path)
@@ -345,12 +349,18 @@ class Journal:
                 payout, payout_text = self._payout
                 if outcome.payout != payout:
                     payout, payout_text = self._payout = outcome.payout, _text(outcome.payout)
+                amount, amount_text = self._amount
+                if bet.amount is not amount:
+                    amount, amount_text = self._amount = bet.amount, _text(bet.amount)
+                win = outcome.win
+                profit, profit_text = self._profits[win]
+                if outcome.profit is not profit:
+                    profit, profit_text = self._profits[win] = outcome.profit, _text(outcome.profit)
                 settled = self._settled
                 settled += (
-                    self._session_id, seq, wall, _text(bet.amount), chance_text, 1 if bet.high else 0,
+                    self._session_id, seq, wall, amount_text, chance_text, 1 if bet.high else 0,
                     bet.currency, 1 if bet.faucet else 0, outcome.bet_hash, outcome.nonce, outcome.number,
-                    1 if outcome.win else 0, payout_text, _text(outcome.profit), _text(outcome.balance),
-                    latency,
+                    1 if win else 0, payout_text, profit_text, _text(outcome.balance), latency,
                 )
                 if len(settled) >= self._batch_values or now >= self._flush_due:
                     self._flush_due = now + FLUSH_INTERVAL

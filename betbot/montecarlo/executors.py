@@ -5,9 +5,9 @@ Every executor runs the same `run_chunk(spec, start, stop)`; they differ only in
 or Ctrl-C calls `close(abort=True)`, which must leave nothing running: local worker processes are
 terminated and joined (no orphans), Dask tasks are cancelled and a cluster we started is shut down.
 
-Local worker processes are started with the "spawn" method (the same on every platform, and safe with
-threads in the parent) and ignore SIGINT: Ctrl-C reaches the parent, which stops them itself, rather than
-each worker dying mid-chunk with its own traceback.
+Local worker processes start from a fresh interpreter, never a fork of the parent (safe with threads in the
+parent; `betbot.montecarlo.workers` says how). They ignore SIGINT: Ctrl-C reaches the parent, which stops
+them itself, rather than each worker dying mid-chunk with its own traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from betbot.extras import install_hint
 from betbot.montecarlo.chunk import ChunkResult, SessionFailure, run_chunk
 from betbot.montecarlo.spec import SimulationSpec
+from betbot.montecarlo.workers import worker_context
 
 __all__ = ["DaskExecutor", "Executor", "ExecutorError", "InProcessExecutor", "ProcessExecutor"]
 
@@ -93,7 +94,7 @@ class ProcessExecutor:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._others = set(multiprocessing.active_children())  # children that are not this pool's
-        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(),
                                             initializer=_worker_start)
 
     def submit(self, spec: SimulationSpec, start: int, stop: int) -> cf.Future[ChunkResult]:
