@@ -2,7 +2,7 @@
 
 Copied from betbot/strategies/{martingale,anti_martingale,dalembert,paroli}.py as they stood at commit
 be8db18, reduced to their arithmetic: each takes the old parameters and a win/loss sequence and returns the
-stakes it would have bet. tests/test_advanced.py holds the presets to these outputs bet for bet.
+stakes it would have bet. tests/strategies/test_advanced.py holds the presets to these outputs bet for bet.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from betbot.cli.lazy import LazyCommand, LazyGroup
 __all__ = ["COMMANDS", "LOG_LEVELS", "cli", "main"]
 
 #: Every command: where it lives, and its first help line (`betbot --help` shows it without importing it).
-#: Add a command with one line here; tests/test_cli_conventions.py checks the line against the command.
+#: Add a command with one line here; tests/cli/test_cli_conventions.py checks the line against the command.
 COMMANDS: dict[str, LazyCommand] = {
     "run": LazyCommand("betbot.cli.run:run_command", "Play a betting strategy; simulated unless --live."),
     "strategies": LazyCommand("betbot.cli.strategies:strategies_group",

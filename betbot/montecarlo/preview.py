@@ -378,7 +378,7 @@ _CANNOT_START: Final = {
 def _check_first_bet(settings: Settings, starting_balance: Decimal) -> None:
     """A run whose limits refuse its very first bet is bad input (even with --no-preview): one simulated bet
     of the same configuration says so before anything is bet or journaled. (A --min-balance just below the
-    balance is left alone: tests/test_cli_bad_input.py holds it as an edge that is allowed.)"""
+    balance is left alone: tests/cli/test_cli_bad_input.py holds it as an edge that is allowed.)"""
     balanced = settings.model_copy(update={"balance": starting_balance, "max_duration": None})
     spec = SimulationSpec.create(balanced, sessions=1, master_seed=settings.seed or PREVIEW_SEED,
                                  rolls=RollSource.FAST, max_bets_cap=1, use_kernel=False)

@@ -3,7 +3,7 @@
 -- hook fires: a backtracking pattern (`a*a*a*b` over 5000 characters) would run for hours there. The
 -- sandbox sends a call here only when the pattern's worst case over that string is too large for C (see
 -- `bounded` in prelude.lua); everything else takes the C path. Same results, same errors, same corner cases
--- as lstrlib.c of Lua 5.1 (tests/test_lua_patterns.py compares the two on generated patterns).
+-- as lstrlib.c of Lua 5.1 (tests/lua/test_lua_patterns.py compares the two on generated patterns).
 --
 -- Loaded by the prelude (betbot's own bytecode, never a script's) with the real string functions.
 local s_sub, s_byte, s_find, s_len, s_format = string.sub, string.byte, string.find, string.len, string.format
