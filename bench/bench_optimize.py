@@ -75,10 +75,13 @@ def report(title: str, figures: dict[str, Any], sessions: int) -> None:
     print(f"  optimiser overhead {figures['overhead']:.2f} s = {figures['overhead'] / figures['wall']:.1%} of the "
           f"wall time ({figures['overhead'] / figures['candidates'] * 1000:.1f} ms a candidate)")
     cpu = figures["cpu_parent"] + figures["cpu_workers"]
-    print(f"  CPU: {figures['cpu_workers']:.1f} s in the workers + {figures['cpu_parent']:.1f} s in this process "
-          f"(the optimiser, the driver, the figures: {figures['cpu_parent'] / figures['candidates'] * 1000:.1f} ms "
-          f"a candidate, {figures['cpu_parent'] / cpu:.1%} of all the CPU); on 2 idle cores about "
-          f"{cpu / 2:.0f} s of wall time")
+    mine = f"{figures['cpu_parent']:.1f} s in this process (the optimiser, the driver, the figures: " \
+           f"{figures['cpu_parent'] / figures['candidates'] * 1000:.1f} ms a candidate"
+    if figures["cpu_workers"] > 0:
+        print(f"  CPU: {figures['cpu_workers']:.1f} s in the workers + {mine}, {figures['cpu_parent'] / cpu:.1%} of "
+              f"all the CPU); on 2 idle cores about {cpu / 2:.0f} s of wall time")
+    else:  # workers forked by a fork server are its children, not ours: their CPU is not ours to read
+        print(f"  CPU: {mine}); the workers' CPU is not measured here (they fork from a fork server)")
     best = figures["best"]
     if best is not None:
         value = best.figures.p_take_profit
