@@ -20,7 +20,6 @@ import socket
 import time
 from decimal import Decimal
 from functools import partial
-from typing import Any
 
 import anyio
 import structlog
@@ -28,28 +27,15 @@ from pydantic import SecretStr
 
 from betbot.backends.duckdice import DuckDiceBackend, Timeouts
 from betbot.core.session import Limits, Session
-from betbot.core.strategy import SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.core.strategy import StrategyContext
 from betbot.engine.loop import Engine
 from betbot.engine.pacing import Pacer
 from betbot.engine.ratelimit import TokenBucket
+from betbot.strategies.registry import load_strategy
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig
 
 KEY = "bench-key"
 BALANCE = Decimal(1_000_000)
-
-
-class _FlatParams(StrategyParams):
-    base_bet: Decimal = Decimal("0.01")
-
-
-class _Flat(Strategy):
-    name = "bench-flat"
-    summary = "0.01 every bet"
-    Params = _FlatParams
-    max_in_flight = None
-
-    def next_bet(self, view: SessionView) -> Any:
-        return self.dice_bet(self.params.base_bet)  # type: ignore[attr-defined]
 
 
 def _serve(sock: socket.socket, latency: float, site_rate: float) -> None:
@@ -98,8 +84,9 @@ async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int,
                           started_at=time.monotonic())
         pacer = None if fixed is not None else Pacer(ceiling=cap, target_rate=rate,
                                                      on_read_timeout=backend.set_read_timeout)
-        engine = Engine(session=session, strategy=_Flat(_FlatParams(), context), backend=backend,
-                        max_concurrent=n, pacer=pacer, rate_limit=None if rate is None else TokenBucket(rate))
+        flat = load_strategy("flat").from_options({"base_bet": "0.01"}, context)
+        engine = Engine(session=session, strategy=flat, backend=backend, max_concurrent=n, pacer=pacer,
+                        rate_limit=None if rate is None else TokenBucket(rate))
         await engine.run()
     return session.bets / engine.elapsed, engine.retries, engine.machine.in_flight_limit
 
