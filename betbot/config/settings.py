@@ -37,7 +37,6 @@ from pydantic_settings import SettingsError as SourceError
 
 from betbot.config.units import AmountOrPercent, parse_amount_or_percent, parse_duration, parse_host_port
 from betbot.core.money import AmountError, parse_amount
-from betbot.engine.pacing import DEFAULT_CAP
 
 __all__ = ["NOTIFY_EVENTS", "LogFormat", "Settings", "SettingsError", "is_duration", "load_settings",
            "setting_sources"]
@@ -175,7 +174,7 @@ class Settings(BaseSettings):
     max_concurrent: Annotated[int, Field(ge=1, le=256)] | Literal["auto"] = Field(
         default=5, description="bets in flight with --parallel, or auto: paced from the replies (Little's law "
                                "toward --max-rate, AIMD on 429s, challenges and rising latency)")
-    auto_cap: int = Field(default=DEFAULT_CAP, ge=1, le=256,
+    auto_cap: int = Field(default=32, ge=1, le=256,
                           description="with max_concurrent = auto: never more bets in flight than this")
     drain_timeout: Duration = Field(default=30.0, description="on stop, wait this long for bets in flight")
 

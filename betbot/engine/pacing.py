@@ -39,9 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["DEFAULT_CAP", "LatencyWindow", "PaceChange", "Pacer", "ReadTimeoutPolicy"]
+__all__ = ["LatencyWindow", "PaceChange", "Pacer", "ReadTimeoutPolicy"]
 
-DEFAULT_CAP: Final = 32  # the most bets in flight `auto` reaches without --auto-cap
 _HEADROOM: Final = 1.2  # Little's N x this: the rate is held by the token bucket, not by a tight N
 _LATENCY_SLACK: Final = 0.005  # seconds: a round must be this much slower too (timer noise at low latency)
 # Past halfway back to the limit where the site last pushed back, a +1 step waits this many rounds and a
