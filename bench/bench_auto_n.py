@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing
 import os
 import socket
 import time
@@ -23,6 +22,7 @@ from functools import partial
 
 import anyio
 import structlog
+from bench_live import KEY, start_server, wait_ready  # bench/ is the script's own folder on sys.path
 from pydantic import SecretStr
 
 from betbot.backends.duckdice import DuckDiceBackend, Timeouts
@@ -34,7 +34,6 @@ from betbot.engine.ratelimit import TokenBucket
 from betbot.strategies.registry import load_strategy
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig
 
-KEY = "bench-key"
 BALANCE = Decimal(1_000_000)
 
 
@@ -50,26 +49,6 @@ def _serve(sock: socket.socket, latency: float, site_rate: float) -> None:
                                         rate_burst=max(1.0, site_rate / 4), retry_after="1"))
     server = _uvicorn_server(app, "127.0.0.1", sock.getsockname()[1], handle_signals=True)
     server.run(sockets=[sock])
-
-
-def start_server(latency: float, site_rate: float) -> tuple[multiprocessing.process.BaseProcess, str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
-    port = sock.getsockname()[1]
-    process = multiprocessing.get_context("fork").Process(target=_serve, args=(sock, latency, site_rate),
-                                                          daemon=True)
-    process.start()
-    sock.close()  # the child holds it now
-    return process, f"http://127.0.0.1:{port}"
-
-
-async def wait_ready(base_url: str) -> None:
-    backend = DuckDiceBackend(api_key=SecretStr(KEY), base_url=base_url, trust_env=False, retries=50,
-                              retry_pause=0.05)
-    async with backend:
-        await backend.stats("DOGE")
 
 
 async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int,
@@ -105,7 +84,7 @@ def main() -> None:
     print(f"== client pid {os.getpid()}, {args.seconds:g} s per run, site limit {args.site_rate:g} bets/s, "
           f"load {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
     for latency in args.latency:
-        process, base_url = start_server(latency, args.site_rate)
+        process, base_url = start_server(latency, args.site_rate, serve=_serve)
         try:
             anyio.run(wait_ready, base_url)
             little = args.site_rate * latency

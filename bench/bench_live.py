@@ -19,6 +19,7 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from decimal import Decimal
 from pathlib import Path
@@ -75,13 +76,14 @@ def _serve(sock: socket.socket, latency: float) -> None:
     server.run(sockets=[sock])
 
 
-def start_server(latency: float) -> tuple[multiprocessing.Process, str]:
+def start_server(*args: Any, serve: Callable[..., None] = _serve) -> tuple[multiprocessing.Process, str]:
+    """A child process running `serve(socket, *args)` on a socket bound here (127.0.0.1, a free port)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
     port = sock.getsockname()[1]
-    process = multiprocessing.get_context("fork").Process(target=_serve, args=(sock, latency), daemon=True)
+    process = multiprocessing.get_context("fork").Process(target=serve, args=(sock, *args), daemon=True)
     process.start()
     sock.close()  # the child holds it now
     return process, f"http://127.0.0.1:{port}"
