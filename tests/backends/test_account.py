@@ -102,11 +102,8 @@ def test_a_live_session_is_verifiable_once_a_rotation_reveals_its_seed(tmp_path:
         assert pair.server_seed_hash == ledger["seeds"][0]["server_seed_hash"]
         assert (pair.client_seed, pair.first_nonce, pair.first_seq) == (ledger["seeds"][0]["client_seed"], 3, 1)
         assert pair.server_seed is None  # the site's secret, until the rotation
-    [revealed] = [found.group(0) for line in rotated.output.splitlines()
-                  if "previous server seed " in line and "hash" not in line
-                  and (found := re.search(r"[0-9a-f]{64}", line)) is not None]
-    verified = betbot("verify", "--session", "1", "--journal", str(journal), "--server-seed", revealed,
-                      tmp_path=tmp_path)
+    verified = betbot("verify", "--session", "1", "--journal", str(journal), "--server-seed",
+                      _revealed_seed(rotated.output), tmp_path=tmp_path)
     assert verified.exit_code == 0, verified.output
     assert "20 bets re-computed from 1 revealed server seed(s): all 20 match" in verified.output
 
@@ -134,10 +131,15 @@ def test_a_live_session_that_reseeds_journals_every_pair_and_verifies_all(tmp_pa
     assert [pair.server_seed_hash for pair in pairs] == [seed["server_seed_hash"] for seed in ledger["seeds"][:-1]]
     assert [pair.first_seq for pair in pairs] == [1, 11]
     assert pairs[0].server_seed is not None  # revealed by the rotation at bet 11
-    [revealed] = [found.group(0) for line in rotated.output.splitlines()
-                  if "previous server seed " in line and "hash" not in line
-                  and (found := re.search(r"[0-9a-f]{64}", line)) is not None]
-    verified = betbot("verify", "--session", "1", "--journal", str(journal), "--server-seed", revealed,
-                      tmp_path=tmp_path)
+    verified = betbot("verify", "--session", "1", "--journal", str(journal), "--server-seed",
+                      _revealed_seed(rotated.output), tmp_path=tmp_path)
     assert verified.exit_code == 0, verified.output
     assert "20 bets re-computed from 2 revealed server seed(s): all 20 match" in verified.output
+
+
+def _revealed_seed(output: str) -> str:
+    """The server seed a rotation revealed, from the run's output (the line that is not its hash)."""
+    [revealed] = [found.group(0) for line in output.splitlines()
+                  if "previous server seed " in line and "hash" not in line
+                  and (found := re.search(r"[0-9a-f]{64}", line)) is not None]
+    return revealed
