@@ -23,10 +23,10 @@ from betbot.engine.pacing import Pacer
 from betbot.journal import SessionRecord
 from betbot.lifecycle import _resumed_settings
 from betbot.observe.display import render
-from betbot.observe.metrics import Metrics, MetricsServer
+from betbot.observe.metrics import Metrics
 from betbot.observe.view import view_of
 from tests.helpers import Flat, make_game, make_session
-from tests.observe.test_metrics import scrape
+from tests.observe.test_metrics import run_and_scrape
 
 BETBOT = [sys.executable, "-m", "betbot"]
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
@@ -99,13 +99,7 @@ async def test_metrics_and_dashboard_show_the_current_n_and_why() -> None:
     pacer = Pacer(ceiling=12, on_change=lambda change: metrics.concurrency_changed(change.reason))
     engine = Engine(session=session, strategy=Flat(), backend=SimulatorBackend(make_game(), LatencyModel(0.002)),
                     max_concurrent=12, hooks=metrics, pacer=pacer)
-    metrics.watch(engine)
-    server = MetricsServer(metrics, "127.0.0.1", 0)
-    try:
-        await engine.run()
-        samples = scrape(server)
-    finally:
-        server.close()
+    samples = await run_and_scrape(engine, metrics)
     assert samples["betbot_concurrency_limit"] == engine.machine.in_flight_limit == pacer.limit
     assert samples["betbot_concurrency_cap"] == 12
     counted = {name: value for name, value in samples.items() if name.startswith("betbot_concurrency_changes_total")}

@@ -39,6 +39,17 @@ def scrape(server: MetricsServer) -> dict[str, float]:
     return samples
 
 
+async def run_and_scrape(engine: Engine, metrics: Metrics) -> dict[str, float]:
+    """Run the engine with its metrics served on 127.0.0.1; the samples scraped at its end."""
+    metrics.watch(engine)
+    server = MetricsServer(metrics, "127.0.0.1", 0)
+    try:
+        await engine.run()
+        return scrape(server)
+    finally:
+        server.close()
+
+
 async def test_scraped_counts_match_the_session(tmp_path: Path) -> None:
     metrics = Metrics()
     journal = Journal.open(tmp_path / "j.sqlite3", durable=False)
@@ -49,13 +60,7 @@ async def test_scraped_counts_match_the_session(tmp_path: Path) -> None:
     assert isinstance(hooks, FanOutHooks)
     engine = Engine(session=session, strategy=Flat(), backend=SimulatorBackend(make_game(), LatencyModel(0.001)),
                     max_concurrent=5, hooks=hooks)
-    metrics.watch(engine)
-    server = MetricsServer(metrics, "127.0.0.1", 0)
-    try:
-        await engine.run()
-        samples = scrape(server)
-    finally:
-        server.close()
+    samples = await run_and_scrape(engine, metrics)
     assert samples['betbot_bets_total{outcome="win"}'] == session.wins
     assert samples['betbot_bets_total{outcome="loss"}'] == session.losses
     assert samples['betbot_bets_total{outcome="refused"}'] == 0
