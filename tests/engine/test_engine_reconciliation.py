@@ -4,6 +4,7 @@ from them, and goes on (or stops) — and never sends an unknown bet again."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import anyio
 from anyio.lowlevel import checkpoint
@@ -51,16 +52,26 @@ class LosesReplies(SimulatorBackend):
         return outcome
 
 
+BALANCE = Decimal(100)
+
+
+def _game(seed: str) -> SimulatedGame:
+    return SimulatedGame(seeds=SeedPair.derive(seed), balances={"DOGE": BALANCE})
+
+
+def _engine(backend: SimulatorBackend, *, max_bets: int, reconcile: bool = True, **options: Any) -> Engine:
+    """Flat bets of DOGE, five in flight, on a clock that stands still; the site's books read when asked."""
+    session = Session(currency="DOGE", starting_balance=BALANCE, limits=Limits(max_bets=max_bets), started_at=0.0)
+    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=BALANCE))
+    reconciler = Reconciler(backend, "DOGE", GameRules()) if reconcile else None
+    return Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
+                  reconciler=reconciler, **options)
+
+
 def _run(*, ran: set[int], lost: set[int], max_bets: int = 40, go_on: bool = True,
          reconcile: bool = True) -> tuple[Engine, LosesReplies]:
-    balance = Decimal(100)
-    game = SimulatedGame(seeds=SeedPair.derive("reconcile"), balances={"DOGE": balance})
-    backend = LosesReplies(game, ran=ran, lost=lost)
-    session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=max_bets), started_at=0.0)
-    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=balance))
-    reconciler = Reconciler(backend, "DOGE", GameRules()) if reconcile else None
-    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
-                    reconciler=reconciler, continue_after_reconciliation=go_on)
+    backend = LosesReplies(_game("reconcile"), ran=ran, lost=lost)
+    engine = _engine(backend, max_bets=max_bets, reconcile=reconcile, continue_after_reconciliation=go_on)
     anyio.run(engine.run)
     return engine, backend
 
@@ -116,13 +127,9 @@ def test_books_that_do_not_balance_stop_with_the_reason() -> None:
                 self.game.balances["DOGE"] -= Decimal("0.33")
             return outcome
 
-    balance = Decimal(100)
-    game = SimulatedGame(seeds=SeedPair.derive("meddled"), balances={"DOGE": balance})
-    backend = Meddled(game, ran={6}, lost=set())
-    session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=20), started_at=0.0)
-    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=balance))
-    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
-                    reconciler=Reconciler(backend, "DOGE", GameRules()))
+    backend = Meddled(_game("meddled"), ran={6}, lost=set())
+    engine = _engine(backend, max_bets=20)
+    session = engine.session
     anyio.run(engine.run)
     reason = session.stop_reason
     assert reason is not None
@@ -154,13 +161,10 @@ class SlowAfterReconciliation(LosesReplies):
 
 
 def test_the_drain_deadline_ends_with_the_drain_and_never_cancels_later_bets() -> None:
-    balance = Decimal(100)
-    game = SimulatedGame(seeds=SeedPair.derive("deadline"), balances={"DOGE": balance})
+    game = _game("deadline")
     backend = SlowAfterReconciliation(game, delay=0.05)
-    session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=12), started_at=0.0)
-    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=balance))
-    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
-                    reconciler=Reconciler(backend, "DOGE", GameRules()), drain_timeout=0.01)
+    engine = _engine(backend, max_bets=12, drain_timeout=0.01)
+    session = engine.session
     # Virtual time: the drain (no time at all) always beats its 0.01 s deadline, and the slow replies always
     # outlast it, on a loaded machine too.
     run_in_virtual_time(engine.run)
@@ -210,13 +214,10 @@ def test_a_signal_while_the_books_are_read_ends_the_session_once_they_settle_the
                 engine.request_stop("SIGINT")
             return await super().stats(currency)
 
-    balance = Decimal(100)
-    game = SimulatedGame(seeds=SeedPair.derive("signal-books"), balances={"DOGE": balance})
+    game = _game("signal-books")
     backend = SignalledDuringStats(game, ran={6}, lost=set())
-    session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=40), started_at=0.0)
-    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=balance))
-    engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
-                    reconciler=Reconciler(backend, "DOGE", GameRules()))
+    engine = _engine(backend, max_bets=40)
+    session = engine.session
     anyio.run(engine.run)
     assert session.unresolved_seqs == []  # bet 6 settled from the books
     assert session.balance == game.balances["DOGE"]
