@@ -56,7 +56,7 @@ from betbot.montecarlo.preview import print_preview, risk_preview
 from betbot.observe.logs import console_rendering, get_logger
 from betbot.observe.metrics import Metrics, MetricsServer, linger
 from betbot.observe.summary import build_summary, print_summary, write_summary_json
-from betbot.observe.view import view_of
+from betbot.observe.view import concurrency_text, view_of
 from betbot.observe.watch import Watchers
 from betbot.strategies.registry import file_spec, is_file_spec
 
@@ -613,7 +613,7 @@ def _announce(settings: Settings, engine: Engine, err: Console, *, starting_bala
         return
     err.print(
         f"betbot: {strategy.name} on the {backend.name}, {money_text(starting_balance)} {settings.currency}, "
-        f"effective concurrency {engine.concurrency}{note}{journaled}", highlight=False, soft_wrap=True,
+        f"effective concurrency {concurrency_text(engine)}{note}{journaled}", highlight=False, soft_wrap=True,
     )
     if backend.known_seeds:
         seeds = backend.known_seeds[-1]

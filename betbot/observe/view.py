@@ -17,7 +17,7 @@ from betbot.core.session import SessionSnapshot
 if TYPE_CHECKING:
     from betbot.engine.loop import Engine
 
-__all__ = ["RunView", "view_of"]
+__all__ = ["RunView", "concurrency_text", "view_of"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,3 +59,8 @@ def view_of(engine: Engine) -> RunView:
         in_flight_limit=None if engine.pacer is None else engine.machine.in_flight_limit,
         pace_reason=None if engine.pacer is None else engine.pacer.reason,
     )
+
+
+def concurrency_text(engine: Engine) -> str:
+    """The concurrency as the run was asked for it: `5`, or `auto (cap 32)` when a pacer moves it."""
+    return str(engine.concurrency) if engine.pacer is None else f"auto (cap {engine.concurrency})"

@@ -25,7 +25,7 @@ from betbot.config.settings import SettingsError
 from betbot.core.session import Limits
 from betbot.observe.display import Dashboard, progress_lines
 from betbot.observe.heartbeat import Heartbeat
-from betbot.observe.view import RunView, view_of
+from betbot.observe.view import RunView, concurrency_text, view_of
 
 if TYPE_CHECKING:
     from betbot.engine.loop import Engine
@@ -41,7 +41,7 @@ class Watchers:
         self._clock = engine.clock
         self._log = log
         strategy, backend = engine.strategy.name, engine.backend.name
-        title = f"betbot · {strategy} on the {backend} · concurrency {engine.concurrency}"
+        title = f"betbot · {strategy} on the {backend} · concurrency {concurrency_text(engine)}"
         self.dashboard = Dashboard(console, self.look, limits=limits, title=title, clock=engine.clock,
                                    session_offset=session_offset) if show_dashboard else None
         self.heartbeat = None if heartbeat_file is None else Heartbeat(heartbeat_file, self.look)

@@ -11,6 +11,8 @@ import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from rich.console import Console
@@ -24,7 +26,7 @@ from betbot.journal import SessionRecord
 from betbot.lifecycle import _resumed_settings
 from betbot.observe.display import render
 from betbot.observe.metrics import Metrics
-from betbot.observe.view import view_of
+from betbot.observe.view import concurrency_text, view_of
 from tests.helpers import Flat, make_game, make_session
 from tests.observe.test_metrics import run_and_scrape
 
@@ -128,3 +130,11 @@ def test_a_resumed_auto_session_is_paced_again_under_its_own_cap() -> None:
     # -n given again: it may lower the session's concurrency (a fixed N now), never raise it.
     lowered = _resumed_settings(Settings.model_validate({"max_concurrent": 4, "parallel": True}), record, err)
     assert (lowered.auto_concurrency, lowered.concurrency) == (False, 4)
+
+
+def test_the_title_and_the_announcement_say_auto_and_its_cap() -> None:
+    def engine(pacer: Pacer | None) -> Engine:  # what concurrency_text reads of an engine
+        return cast(Engine, SimpleNamespace(concurrency=12, pacer=pacer))
+
+    assert concurrency_text(engine(Pacer(ceiling=12))) == "auto (cap 12)"  # not the cap alone, as if fixed
+    assert concurrency_text(engine(None)) == "12"
