@@ -411,44 +411,41 @@ class Journal:
                 self._queue_pending()  # background: the writer commits them, then sync() waits for it
             self.sync()  # every bet is queued for the writer already; commit them
             return
-        session_id = self._session_id
-        pending = [_pending_row(session_id, seq, wall, bet) for seq, (_, wall, bet) in self._open.items()]
-        settled, rows = self._settled, self._rows
-        if not (settled or rows or pending):
+        batch = self._batch()
+        if not batch:
             return
         with self._transaction("a batch of bets") as con:
-            if settled:
-                many = self._many_width
-                whole = len(settled) - len(settled) % many
-                con.executemany(self._insert_many, [settled[i : i + many] for i in range(0, whole, many)])
-                width = _SETTLED_DICE_WIDTH
-                con.executemany(_INSERT_SETTLED_DICE,
-                                [settled[i : i + width] for i in range(whole, len(settled), width)])
-            if rows:
-                con.executemany(_INSERT_ROW, rows)
-            if pending:
-                con.executemany(_INSERT_PENDING_IF_ABSENT, pending)
+            for sql, params in batch:
+                con.executemany(sql, params)
         # Only now: a failed write keeps the rows for the next attempt.
         self._settled = []
         self._rows = []
+
+    def _batch(self) -> list[tuple[str, list[Sequence[Any]]]]:
+        """The buffered bets, and the bets in flight as pending, as statements with their rows (settled dice
+        bets many to a statement); empty when there is nothing to write."""
+        session_id = self._session_id
+        pending: list[Sequence[Any]] = [_pending_row(session_id, seq, wall, bet)
+                                        for seq, (_, wall, bet) in self._open.items()]
+        settled = self._settled
+        many, width = self._many_width, _SETTLED_DICE_WIDTH
+        whole = len(settled) - len(settled) % many
+        statements: list[tuple[str, list[Sequence[Any]]]] = [
+            (self._insert_many, [settled[i : i + many] for i in range(0, whole, many)]),
+            (_INSERT_SETTLED_DICE, [settled[i : i + width] for i in range(whole, len(settled), width)]),
+            (_INSERT_ROW, list(self._rows)),
+            (_INSERT_PENDING_IF_ABSENT, pending),
+        ]
+        return [(sql, params) for sql, params in statements if params]
 
     def _queue_pending(self) -> None:
         """`background`: the buffered bets, and the bets in flight as pending, go to the writer thread (one
         commit, soon); the caller only queues them."""
         writer = self._writer
         assert writer is not None  # noqa: S101 - background journals have one
-        session_id = self._session_id
-        pending = [_pending_row(session_id, seq, wall, bet) for seq, (_, wall, bet) in self._open.items()]
-        settled, rows = self._settled, self._rows
-        if not (settled or rows or pending):
+        work = [(sql, row) for sql, rows in self._batch() for row in rows]
+        if not work:
             return
-        many, width = self._many_width, _SETTLED_DICE_WIDTH
-        whole = len(settled) - len(settled) % many
-        work: list[tuple[str, Sequence[Any]]] = [(self._insert_many, settled[i : i + many])
-                                                 for i in range(0, whole, many)]
-        work += [(_INSERT_SETTLED_DICE, settled[i : i + width]) for i in range(whole, len(settled), width)]
-        work += [(_INSERT_ROW, row) for row in rows]
-        work += [(_INSERT_PENDING_IF_ABSENT, row) for row in pending]
         for index, (sql, params) in enumerate(work):
             writer.put(sql, params, "a batch of bets", wanted=index == len(work) - 1)  # the last wakes it
         self._settled = []
