@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from contextlib import suppress
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Final
 
+from betbot.atomicfile import atomic_write
 from betbot.config.paths import data_dir
 
 __all__ = ["KEEP", "STORE_FROM", "load_stored", "store"]
@@ -67,15 +66,8 @@ def load_stored(source: str) -> tuple[str, tuple[tuple[str, int], ...], int | No
 def store(source: str, text: str, rewrites: tuple[tuple[str, int], ...], stray_line: int | None) -> None:
     path = _path(source)
     with suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"text": text, "rewrites": rewrites, "stray_line": stray_line}, out)
-            os.replace(temporary, path)  # whole or not at all: a reader never sees half a file
-        finally:
-            with suppress(FileNotFoundError):
-                os.unlink(temporary)
+        with atomic_write(path) as out:  # whole or not at all: a reader never sees half a file
+            json.dump({"text": text, "rewrites": rewrites, "stray_line": stray_line}, out)
         _prune(path.parent)
 
 
