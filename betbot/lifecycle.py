@@ -408,7 +408,8 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     summary = build_summary(final.snapshot, elapsed=final.elapsed, concurrency=final.concurrency,
                             strategy=strategy.name, backend=backend.name,
                             seed_pairs=_seed_pairs(backend, revealed=True),
-                            run_bets=session.next_seq - first_new_seq, session_id=session_id)
+                            run_bets=session.next_seq - first_new_seq, session_id=session_id,
+                            auto_concurrency=engine.pacer is not None)
     if preview is not None:
         summary["risk_preview"] = preview  # into --summary-json and, with the summary, the journal
     strategy_notes = getattr(strategy, "summary_notes", None)

@@ -6,7 +6,8 @@ wagered, balance, starting_balance, currency, largest_bet, largest_win, largest_
 longest_win_streak, longest_loss_streak, max_drawdown, luck_percent, bets_per_second, elapsed_seconds,
 concurrency, strategy, backend, unresolved_bets, server_seed_hash, server_seed (revealed at the end of
 a simulated session; null live), client_seed, first_nonce, seed_pairs.
-Added when they apply: risk_preview (the preview's figures), script_skipped (a Lua script's tip/withdraw/
+Added when they apply: concurrency_auto (true under `-n auto`; `concurrency` is then its cap), risk_preview
+(the preview's figures), script_skipped (a Lua script's tip/withdraw/
 invest calls that betbot skipped: per function, {"calls": N, "amount": "0.00000000"}).
 """
 
@@ -47,11 +48,12 @@ def build_summary(
     seed_pairs: list[dict[str, Any]],
     run_bets: int | None = None,
     session_id: int | None = None,
+    auto_concurrency: bool = False,
 ) -> dict[str, Any]:
     """The end-of-session summary. `run_bets`: bets of this run, when it resumed a session (for the rate)."""
     first = seed_pairs[0] if seed_pairs else {}
     reason = snap.stop_reason
-    return {
+    summary = {
         "stop_reason": str(reason) if reason else None,
         "stop_kind": reason.kind.value if reason else None,
         "bets": snap.bets,
@@ -82,6 +84,9 @@ def build_summary(
         "seed_pairs": seed_pairs,
         "session_id": session_id,
     }
+    if auto_concurrency:
+        summary["concurrency_auto"] = True
+    return summary
 
 
 def elapsed_text(seconds: float) -> str:
@@ -109,6 +114,12 @@ def streaks_text(wins: int, losses: int) -> str:
     return f"{_count(wins, 'win')}, {_count(losses, 'loss', 'losses')}"
 
 
+def _concurrency(summary: dict[str, Any]) -> str:
+    """`5`, or `auto (cap 32)`: the words the dashboard's title uses for the same run."""
+    cap = summary["concurrency"]
+    return f"auto (cap {cap})" if summary.get("concurrency_auto") else str(cap)
+
+
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The summary's figures as (label, text): the table, and the dashboard's final frame, show these."""
     cur = summary["currency"]
@@ -116,7 +127,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     profit = summary["profit"]
     rows = [
         ("stop reason", summary["stop_reason"] or "-"),
-        ("strategy", f"{summary['strategy']} on {summary['backend']}, concurrency {summary['concurrency']}"),
+        ("strategy", f"{summary['strategy']} on {summary['backend']}, concurrency {_concurrency(summary)}"),
         ("bets", f"{summary['bets']:,} ({summary['wins']:,} won, {summary['losses']:,} lost)"),
         ("profit", f"{'' if profit.startswith('-') else '+'}{profit} {cur}"),
         ("balance", f"{summary['balance']} {cur} (started {summary['starting_balance']})"),

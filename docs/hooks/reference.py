@@ -113,7 +113,7 @@ def json_reference() -> str:
     return "\n".join([
         "| document | its keys, in this order |", "|---|---|",
         f"| `--summary-json` (and the summary journaled with each session) | {keys(SUMMARY_KEYS)}, and "
-        "`risk_preview` when the preview ran |",
+        "`concurrency_auto` under `-n auto`, `risk_preview` when the preview ran |",
         f"| `risk_preview`, and the `risk.preview` JSON log line | {keys(PREVIEW_KEYS)} |",
         f"| `betbot simulate --json` | {keys(REPORT_KEYS)} |",
     ])

@@ -20,7 +20,13 @@ from betbot.config.settings import LogFormat
 from betbot.core.money import ZERO, money_text
 from betbot.core.session import Limits
 from betbot.observe.logs import configure_logging
-from betbot.observe.summary import SUMMARY_KEYS, build_summary, print_summary, write_summary_json
+from betbot.observe.summary import (
+    SUMMARY_KEYS,
+    build_summary,
+    print_summary,
+    summary_rows,
+    write_summary_json,
+)
 from tests.helpers import make_session
 
 MONEY_KEYS = ("profit", "wagered", "balance", "starting_balance", "largest_bet", "largest_win", "largest_loss",
@@ -67,6 +73,15 @@ def test_no_exponent_in_the_json_or_the_table(tmp_path: Path) -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "-0.00000003 DOGE" in text
     assert "E-8" not in text
+
+
+@pytest.mark.parametrize(("auto", "words"), [(False, "concurrency 12"), (True, "concurrency auto (cap 12)")])
+def test_the_concurrency_row_says_auto_and_its_cap(auto: bool, words: str) -> None:
+    summary = build_summary(make_session().snapshot(), elapsed=1.0, concurrency=12, strategy="flat",
+                            backend="simulator", seed_pairs=[], auto_concurrency=auto)
+    assert summary["concurrency"] == 12  # the JSON's type kept: under auto, the cap
+    assert summary.get("concurrency_auto", False) is auto
+    assert ("strategy", f"flat on simulator, {words}") in summary_rows(summary)
 
 
 def test_session_end_on_a_terminal_does_not_repeat_the_table() -> None:

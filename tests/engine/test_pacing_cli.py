@@ -50,6 +50,7 @@ def test_run_auto_journals_each_change_with_its_reason(tmp_path: Path) -> None:
                  "--log-format", "json")
     assert result.returncode == 0, result.stderr
     assert "max_bets: placed 300 of 300 bets" in result.stdout
+    assert "concurrency auto (cap 8)" in result.stdout
     changes = _changes(journal)
     old, new, reason = changes[0]
     assert reason == "little"
