@@ -31,7 +31,7 @@ def test_live_run_with_every_fault_balances_to_the_satoshi(tmp_path: Path) -> No
     faults = {"429": 0.03, "challenge": 0.03, "5xx": 0.02, "json-error": 0.0, "drop-after-execute": 0.02,
               "slow-after-execute": 0.01, "malformed": 0.02}
     config = FakeServerConfig(api_key=KEY, balances={"DOGE": Decimal(50)}, latency=0.001, jitter=0.003,
-                              faults={k: v for k, v in faults.items() if v}, slow_delay=3.0)
+                              faults={k: v for k, v in faults.items() if v}, slow_delay=0.5)
     summary_path = tmp_path / "summary.json"
     journal_path = tmp_path / "journal.sqlite3"
     with serve_fake_in_thread(config) as base_url:
