@@ -71,10 +71,6 @@ class Subscriber:
         self._closed = True
         self._ready.set()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     async def frames(self) -> AsyncIterator[bytes]:
         """The frames as they come, each the newest when taken; ends after the last one once closed."""
         while True:
