@@ -1,14 +1,18 @@
 """`betbot serve`'s costs, printed (not asserted): run `python bench/bench_serve.py`.
 
-1. Console overhead: the bets/s of one simulated session hosted by `betbot serve` with 5 subscribers to its
-   event stream (each a process of its own, as a browser is) against the same session run by `betbot run`
-   (no console). Goal: a ratio of at least 0.95.
+1. Console overhead: the bets/s of one simulated session (flat, no latency) hosted by `betbot serve` with 5
+   subscribers to its event stream (each a process of its own, as a browser is) against the same session run
+   by `betbot run` (no console). Goal: a ratio of at least 0.95. The same session hosted with nobody watching
+   is measured too: it separates the cost of hosting from the cost of the subscribers. Each round measures
+   the three in turn (the order reversed every other round, so a drifting load falls on each alike), each in
+   a fresh process with a fresh journal (as `betbot run` has); the best of the rounds is compared. Every
+   figure is the session's own bets/s from its summary (bets over the engine's run time, both sides alike).
 2. Ten simulated sessions at once (N = 5, 50 ms latency each) in one `serve`, against ten `betbot run`
    processes at once: the total bets/s (each session's own rate, from its summary, summed), and serve's
    event-loop lag (p99 and max of how late a 10 ms sleep woke, from /metrics). Goals: a ratio of at least
    0.9, a p99 lag under 10 ms.
 Every process journals into its own temporary directory. The figures depend on the machine's load: the load
-average is printed with them.
+average is printed with each round and with the figures.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 import httpx
 
+SHORT = 2000  # bets of the short session whose CPU is taken off a measured one's (start-up, fixed costs)
 ADDRESS = re.compile(r"console and API on (http://127\.0\.0\.1:\d+)/")
 
 # A browser stand-in: imports first, says so, then subscribes as soon as the session exists (404 before).
@@ -96,47 +101,109 @@ def run_process(tmp: Path, name: str, **values: object) -> subprocess.Popen[byte
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment(tmp))
 
 
-def hosted_rate(url: str, token: str, name: str, bets: int, subscribers: int) -> tuple[float, list[int]]:
-    """The bets/s of one session hosted by the serve at `url`, with this many event-stream subscribers."""
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user and system, every thread) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def hosted_rate(url: str, token: str, name: str, bets: int, subscribers: int,
+                pid: int) -> tuple[float, float, list[int]]:
+    """The bets/s of one session hosted by the serve at `url` (process `pid`), with this many event-stream
+    subscribers; the serve's CPU seconds from its start to its end; the events each subscriber read."""
     procs = [subprocess.Popen([sys.executable, "-c", _SUBSCRIBER, f"{url}/api/v1/sessions/{name}/events", token],
                               stdout=subprocess.PIPE, text=True) for _ in range(subscribers)]
     for proc in procs:  # every subscriber has started (its imports done) before the session does
         if proc.stdout is None or proc.stdout.readline().strip() != "ready":
             raise SystemExit("a subscriber did not start")
+    cpu = process_cpu(pid)
     httpx.post(url + "/api/v1/sessions", headers={"Authorization": f"Bearer {token}"}, timeout=30, json={
         "name": name, "strategy": "flat", "settings": {"max_bets": bets, "seed": "bench", "preview": False}})
-    while get(f"{url}/api/v1/sessions/{name}", token)["state"] != "ended":
-        time.sleep(0.5)
+    # The overview (no chart, no last bets) twice a second: little next to a page's stream of ticks.
+    while not any(row["name"] == name and row["state"] in ("ended", "failed")
+                  for row in get(url + "/api/v1/sessions", token)["sessions"]):
+        time.sleep(0.05 if bets < 10_000 else 0.5)
+    cpu = process_cpu(pid) - cpu
     events = [int(proc.communicate(timeout=60)[0] or 0) for proc in procs]
-    return get(f"{url}/api/v1/sessions/{name}", token)["summary"]["bets_per_second"], events
+    detail = get(f"{url}/api/v1/sessions/{name}", token)
+    if detail["state"] != "ended":
+        raise SystemExit(f"the hosted session did not end well: {detail.get('error')}")
+    return detail["summary"]["bets_per_second"], cpu, events
 
 
-def console_overhead(bets: int, rounds: int) -> None:
-    """Alternating runs (betbot run, serve unwatched, serve watched, ...), the best of each kept: a machine
-    whose load drifts affects each alike."""
-    best = {"run": 0.0, "unwatched": 0.0, "watched": 0.0}
-    events: list[int] = []
+def served_rate(bets: int, subscribers: int) -> tuple[float, float, list[int]]:
+    """One session in a fresh `serve` (its own journal, as each `betbot run` has its own): its bets/s, the
+    serve's CPU microseconds per bet (the CPU of the session less that of a short one, over the bets between:
+    start-up and the per-session fixed costs drop out), and the events each subscriber read."""
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         config = tmp / "serve.toml"
         config.write_text(f'journal = "{tmp / "journal.sqlite3"}"\n')
         serve, url, token = start_serve(tmp, config)
         try:
-            for i in range(rounds):
-                run = run_process(tmp, f"alone{i}", strategy="flat", max_bets=bets, seed="bench")
-                run.wait()
-                alone = json.loads((tmp / f"alone{i}.json").read_text())["bets_per_second"]
-                unwatched, _ = hosted_rate(url, token, f"unwatched{i}", bets, 0)
-                watched, events = hosted_rate(url, token, f"watched{i}", bets, 5)
-                for key, value in (("run", alone), ("unwatched", unwatched), ("watched", watched)):
-                    best[key] = max(best[key], value)
+            hosted_rate(url, token, "warm-up", SHORT, subscribers, serve.pid)  # a first session's imports
+            _, short_cpu, _ = hosted_rate(url, token, "short", SHORT, subscribers, serve.pid)
+            rate, cpu, events = hosted_rate(url, token, "bench", bets, subscribers, serve.pid)
+            return rate, (cpu - short_cpu) / (bets - SHORT) * 1e6, events
         finally:
             serve.terminate()
             serve.wait(60)
-    print(f"console overhead ({bets} bets, flat, no latency, best of {rounds}): betbot run {best['run']:,.0f} "
+
+
+def run_once(bets: int) -> tuple[float, float]:
+    """One session as `betbot run` (no dashboard), in a fresh journal: its bets/s and the process's CPU
+    seconds."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        process = run_process(tmp, "alone", strategy="flat", max_bets=bets, seed="bench")
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise SystemExit("betbot run failed")
+        rate: float = json.loads((tmp / "alone.json").read_text())["bets_per_second"]
+        return rate, usage.ru_utime + usage.ru_stime
+
+
+def run_rate(bets: int) -> tuple[float, float]:
+    """`betbot run`'s bets/s, and its CPU microseconds per bet (less a short run's: start-up drops out)."""
+    _, short_cpu = run_once(SHORT)
+    rate, cpu = run_once(bets)
+    return rate, (cpu - short_cpu) / (bets - SHORT) * 1e6
+
+
+def console_overhead(bets: int, rounds: int) -> None:
+    """Rounds of the three (betbot run, serve unwatched, serve with 5 subscribers), each round's order the
+    reverse of the last's; the best of each is kept, and every round is printed with the load. Besides the
+    rate, each side's CPU per bet: the work, which the machine's load moves much less than the rate."""
+    sides = ("run", "unwatched", "watched")
+    best = dict.fromkeys(sides, 0.0)
+    cpu: dict[str, list[float]] = {side: [] for side in sides}
+    events: list[int] = []
+    for i in range(rounds):
+        load = os.getloadavg()[0]
+        found: dict[str, float] = {}
+        for side in sides if i % 2 == 0 else sides[::-1]:
+            if side == "run":
+                found[side], per_bet = run_rate(bets)
+            else:
+                found[side], per_bet, seen = served_rate(bets, 5 if side == "watched" else 0)
+                events = seen or events
+            cpu[side].append(per_bet)
+            best[side] = max(best[side], found[side])
+        print(f"  round {i + 1} (load {load:.2f}): betbot run {found['run']:,.0f}, serve unwatched "
+              f"{found['unwatched']:,.0f}, serve + 5 subscribers {found['watched']:,.0f} bets/s (ratio "
+              f"{found['watched'] / found['run']:.3f}); CPU per bet {cpu['run'][-1]:.1f}, "
+              f"{cpu['unwatched'][-1]:.1f}, {cpu['watched'][-1]:.1f} µs", flush=True)
+    least = {side: min(values) for side, values in cpu.items()}
+    print(f"console overhead ({bets:,} bets, flat, no latency, best of {rounds}): betbot run {best['run']:,.0f} "
           f"bets/s; in serve, nobody watching {best['unwatched']:,.0f} bets/s, 5 subscribers "
           f"{best['watched']:,.0f} bets/s ({min(events)}..{max(events)} events each); ratio watched / betbot run "
-          f"{best['watched'] / best['run']:.3f}, watched / unwatched {best['watched'] / best['unwatched']:.3f}")
+          f"{best['watched'] / best['run']:.3f}, unwatched / betbot run {best['unwatched'] / best['run']:.3f}, "
+          f"watched / unwatched {best['watched'] / best['unwatched']:.3f}")
+    print(f"CPU per bet (the least of {rounds}; every thread of the process, the journal's writer and the "
+          f"verification included): betbot run {least['run']:.1f} µs; serve nobody watching "
+          f"{least['unwatched']:.1f} µs, 5 subscribers {least['watched']:.1f} µs; run / watched "
+          f"{least['run'] / least['watched']:.3f}")
 
 
 def ten_sessions(bets: int) -> None:
@@ -175,7 +242,7 @@ def ten_sessions(bets: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bets", type=int, default=200_000, help="bets of the console-overhead session")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the console overhead (0: skip it)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the console overhead (0: skip it)")
     parser.add_argument("--ten-bets", type=int, default=3000, help="bets of each of the ten sessions (0: skip them)")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")

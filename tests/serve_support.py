@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,12 +59,19 @@ async def served(tmp_path: Path, *, read_only: bool = False, shared: dict[str, A
         tg.cancel_scope.cancel()
 
 
+def parsed(frame: bytes) -> tuple[str, dict[str, Any]]:
+    """A server-sent event's type and its data."""
+    head, data = frame.decode().split("\n", 1)
+    state: dict[str, Any] = json.loads(data.removeprefix("data: "))
+    return head.removeprefix("event: "), state
+
+
 async def next_tick(hosted: HostedSession, kind: str = "tick") -> dict[str, Any]:
-    """The session's next published message of this kind (the watcher's own timer drives it)."""
+    """The session's next published frame of this kind (the watcher's own timer drives it), as its data."""
     with anyio.fail_after(20):
-        async with hosted.watch.subscribe() as messages:
-            async for message in messages:
-                if message["type"] == kind:
-                    found: dict[str, Any] = message["session"]
-                    return found
+        async with hosted.watch.subscribe() as subscriber:
+            async for frame in subscriber.frames():
+                found_kind, state = parsed(frame)
+                if found_kind == kind:
+                    return state
     raise AssertionError("the stream ended")

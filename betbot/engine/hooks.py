@@ -16,6 +16,17 @@ _EVENTS = ("admitted", "released", "reconciled", "stopped", "resumed", "seed_rot
 
 
 def _each(calls: list[Callable[..., None]]) -> Callable[..., None]:
+    if len(calls) == 2:
+        # The common fan-out (the journal and one more observer), once per bet: two direct calls cost about
+        # half what a loop over them does.
+        first, second = calls
+
+        def both(*args: Any) -> None:
+            first(*args)
+            second(*args)
+
+        return both
+
     def call(*args: Any) -> None:
         for target in calls:
             target(*args)

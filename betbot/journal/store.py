@@ -320,7 +320,14 @@ class Journal:
         await writer.wait(ticket)
 
     def sync(self) -> None:
-        """durable=True: block until everything queued (intents, outcomes) is committed, synced. Else nothing."""
+        """durable=True: block until everything queued (intents, outcomes) is committed, synced. Else nothing:
+        the engine calls it before every bet placed at once, and a `background` journal's batches must not make
+        each of those wait for the writer thread."""
+        if self._writer is not None and self.synced_commits:
+            self._writer.sync()
+
+    def _committed(self) -> None:
+        """Block until every row queued for the writer thread is committed (its readers and writers go after)."""
         if self._writer is not None:
             self._writer.sync()
 
@@ -408,8 +415,8 @@ class Journal:
         are committed (a reader of the journal's own connection then sees them, and no commit is running)."""
         if self._writer is not None:
             if not self.synced_commits:
-                self._queue_pending()  # background: the writer commits them, then sync() waits for it
-            self.sync()  # every bet is queued for the writer already; commit them
+                self._queue_pending()  # background: the writer commits them, then _committed() waits for it
+            self._committed()  # every bet is queued for the writer already; commit them
             return
         batch = self._batch()
         if not batch:
@@ -776,7 +783,7 @@ class Journal:
 
     def _write(self, sql: str, params: Sequence[Any], what: str) -> None:
         """One statement, committed on its own (the connection is in autocommit mode)."""
-        self.sync()
+        self._committed()
         with self._lock:
             try:
                 self._con.execute(sql, params)
@@ -786,7 +793,7 @@ class Journal:
     @contextmanager
     def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
         con = self._con
-        self.sync()  # bets queued but not yet committed go first, in their own transaction
+        self._committed()  # bets queued but not yet committed go first, in their own transaction
         with self._lock:
             try:
                 con.execute("BEGIN IMMEDIATE")

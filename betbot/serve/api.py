@@ -39,6 +39,7 @@ from betbot.serve.auth import COOKIE, CSRF_HEADER, Auth
 from betbot.serve.host import Host, HostedSession, SessionBusy, UnknownHostedSession
 from betbot.serve.lag import LoopLag
 from betbot.serve.spec import API_FORBIDDEN, NAME_PATTERN, SessionSpec
+from betbot.serve.watch import sse_frame
 
 __all__ = ["MAX_BODY", "ApiError", "create_app"]
 
@@ -384,18 +385,15 @@ def _errors(app: FastAPI) -> None:
 
 
 async def _event_stream(hosted: HostedSession) -> AsyncIterator[bytes]:
-    def frame(message: dict[str, Any]) -> bytes:
-        return f"event: {message['type']}\ndata: {json.dumps(message['session'], default=str)}\n\n".encode()
-
+    """The page's first frame (the state now), then the watcher's frames: one serialisation per tick, shared
+    by every subscriber; a slow reader gets the newest (`Subscriber`)."""
     if not hosted.running:
-        yield frame({"type": "end", "session": hosted.describe(detail=True)})
+        yield sse_frame("end", hosted.describe(detail=True))
         return
-    async with hosted.watch.subscribe() as messages:
-        yield frame({"type": "tick", "session": hosted.describe(detail=True)})
-        async for message in messages:
-            yield frame(message)
-            if message["type"] == "end":
-                return
+    async with hosted.watch.subscribe() as subscriber:
+        yield sse_frame("tick", hosted.describe(detail=True))
+        async for frame in subscriber.frames():
+            yield frame
 
 
 # -- the journal, read in a worker thread ----------------------------------------------------------------------

@@ -404,7 +404,7 @@ class Host:
                 sink.notify(session_failed_notice(f"session {hosted.name}", hosted.error))
         finally:
             hosted.watch.sample()
-            hosted.watch.publish({"type": "end", "session": hosted.describe(detail=True)})
+            hosted.watch.publish("end", hosted.describe(detail=True))
             hosted.watch.close_subscribers()
             hosted.done.set()
             self.save_state()

@@ -1,16 +1,22 @@
 """What a hosted session's page shows, sampled off the betting path and fanned out to SSE subscribers.
 
 Theory of operation. A `SessionWatch` is one of the engine's observers (`released`, `stopped`, `resumed`,
-`seed_rotated`): each call only appends to a bounded deque, so the betting path pays an append per settled
-bet. Its own task (`run`) looks at the engine through `view_of` every `interval` seconds, adds a point to the
-balance chart (halved when full, so a long session keeps a bounded chart of its whole history), works out
-the rate and the limits' progress, and publishes one `tick` to every subscriber. A subscriber is a bounded
-memory stream: one that does not keep up loses ticks (each tick carries the whole state, so the next one
-repairs the page) and never slows the others or the engine.
+`seed_rotated`): `released` runs once per bet on the betting path, so it only appends the outcome to a bounded
+deque (no test, no copy: which of them are settled bets is sorted out at the tick). Its own task (`run`) looks
+at the engine through `view_of` every `interval` seconds, adds a point to the balance chart (halved when full,
+so a long session keeps a bounded chart of its whole history), works out the rate and the limits' progress,
+and publishes one `tick`: the whole state, serialised once into a server-sent-events frame that every
+subscriber shares. However fast the session bets, its subscribers cost one snapshot and one serialisation per
+tick, never anything per bet.
+
+A subscriber (`Subscriber`) holds one frame, the newest: a reader slower than the ticks skips to the latest
+state (each tick carries the whole state, so nothing on the page is lost) and never slows the session, the
+other subscribers or the event loop. The `end` frame is the last: the stream ends after it.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +25,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from betbot.core.models import Outcome, SeedRotation, Settled, StopKind, StopReason
 from betbot.core.money import money_text
@@ -29,12 +34,53 @@ if TYPE_CHECKING:
     from betbot.core.session import Limits
     from betbot.engine.loop import Engine
 
-__all__ = ["CHART_POINTS", "LAST_BETS", "SessionWatch", "limit_bars"]
+__all__ = ["CHART_POINTS", "LAST_BETS", "SessionWatch", "Subscriber", "limit_bars", "sse_frame"]
 
 LAST_BETS: Final = 30
 CHART_POINTS: Final = 600  # then every other point is dropped: the whole session at half the resolution
 _RATE_WINDOW: Final = 10.0  # seconds of points the bets/s and the ETAs are worked out over
-_SUBSCRIBER_BUFFER: Final = 8
+# Outcomes kept for the last bets: a few more than shown, as a refused or unknown one (each stops the session)
+# is kept too and left out at the tick.
+_RECENT_KEPT: Final = LAST_BETS + 8
+
+
+def sse_frame(kind: str, state: dict[str, Any]) -> bytes:
+    """One server-sent event: its type and the session's state as JSON."""
+    return f"event: {kind}\ndata: {json.dumps(state, default=str)}\n\n".encode()
+
+
+class Subscriber:
+    """One reader of a session's events. It holds only the newest frame: a slow reader skips to the latest."""
+
+    __slots__ = ("_closed", "_frame", "_ready")
+
+    def __init__(self) -> None:
+        self._frame: bytes | None = None
+        self._ready = anyio.Event()
+        self._closed = False
+
+    def offer(self, frame: bytes) -> bool:
+        """Hold `frame` for the reader; True if it replaced one the reader had not taken yet."""
+        replaced = self._frame is not None
+        self._frame = frame
+        self._ready.set()
+        return replaced
+
+    def close(self) -> None:
+        """The stream ends once the reader has taken the frame it holds (the `end`)."""
+        self._closed = True
+        self._ready.set()
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """The frames as they come, each the newest when taken; ends after the last one once closed."""
+        while True:
+            await self._ready.wait()
+            self._ready = anyio.Event()  # set again by the next offer, or by close()
+            frame, self._frame = self._frame, None
+            if frame is not None:
+                yield frame
+            if self._closed and self._frame is None:
+                return
 
 
 class SessionWatch:
@@ -42,19 +88,18 @@ class SessionWatch:
         self.interval = interval
         self._wall = wall
         self.engine: Engine | None = None
-        self._recent: deque[Settled] = deque(maxlen=LAST_BETS)
+        self._recent: deque[Outcome] = deque(maxlen=_RECENT_KEPT)
         self._notes: deque[dict[str, Any]] = deque(maxlen=50)
         self.points: list[tuple[int, str]] = []  # (bets settled, balance) for the chart
         self._stride = 1  # bets between chart points after halvings, so old and new points stay evenly spaced
         self._rates: deque[tuple[float, int, Decimal]] = deque()  # (engine clock, bets, profit)
-        self._subscribers: set[MemoryObjectSendStream[dict[str, Any]]] = set()
-        self.ticks = 0
-        self.dropped = 0  # ticks a slow subscriber did not take
+        self._subscribers: set[Subscriber] = set()
+        self.ticks = 0  # frames published (ticks and the end)
+        self.skipped = 0  # frames a slow subscriber never took: a newer one replaced them
 
     # -- the engine's observer: appends only ---------------------------------------------------------------
     def released(self, outcome: Outcome, now: float) -> None:
-        if outcome.__class__ is Settled:
-            self._recent.append(outcome)
+        self._recent.append(outcome)  # once per bet: nothing more (settled or not is sorted out at the tick)
 
     def stopped(self, reason: StopReason, now: float) -> None:
         self._note("stopped", f"{reason.kind.value}: {reason.detail}")
@@ -114,7 +159,14 @@ class SessionWatch:
         return (b1 - b0) / span, float(p1 - p0) / span
 
     def recent(self) -> list[dict[str, Any]]:
-        return [_bet_json(bet) for bet in reversed(self._recent)]
+        """The last settled bets, newest first."""
+        found = []
+        for outcome in reversed(self._recent):
+            if outcome.__class__ is Settled:
+                found.append(_bet_json(outcome))
+                if len(found) == LAST_BETS:
+                    break
+        return found
 
     def notes(self) -> list[dict[str, Any]]:
         return list(self._notes)
@@ -125,35 +177,33 @@ class SessionWatch:
         while True:
             self.sample()
             if self._subscribers:
-                self.publish({"type": "tick", "session": describe()})
+                self.publish("tick", describe())
             await anyio.sleep(self.interval)
 
     # -- subscribers ---------------------------------------------------------------------------------------
-    def publish(self, message: dict[str, Any]) -> None:
+    def publish(self, kind: str, state: dict[str, Any]) -> None:
+        """Serialise `state` once; every subscriber gets the same frame."""
         self.ticks += 1
-        for send in list(self._subscribers):
-            try:
-                send.send_nowait(message)
-            except anyio.WouldBlock:
-                self.dropped += 1
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                self._subscribers.discard(send)
+        if not self._subscribers:
+            return
+        frame = sse_frame(kind, state)
+        for subscriber in self._subscribers:
+            self.skipped += subscriber.offer(frame)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[MemoryObjectReceiveStream[dict[str, Any]]]:
-        send, receive = anyio.create_memory_object_stream[dict[str, Any]](_SUBSCRIBER_BUFFER)
-        self._subscribers.add(send)
+    async def subscribe(self) -> AsyncIterator[Subscriber]:
+        subscriber = Subscriber()
+        self._subscribers.add(subscriber)
         try:
-            yield receive
+            yield subscriber
         finally:
-            self._subscribers.discard(send)
-            send.close()
-            receive.close()
+            self._subscribers.discard(subscriber)
+            subscriber.close()
 
     def close_subscribers(self) -> None:
-        """The session ended: every stream ends after its last message."""
-        for send in list(self._subscribers):
-            send.close()
+        """The session ended: every stream ends after the frame it holds (the `end` just published)."""
+        for subscriber in self._subscribers:
+            subscriber.close()
         self._subscribers.clear()
 
     @property

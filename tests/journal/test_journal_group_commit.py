@@ -401,7 +401,7 @@ def test_a_background_journal_commits_its_batches_off_the_calling_thread(path: P
         journal.admitted(seq, a_bet(seq), seq / 10)
         assert on_disk(path, seq) is None  # no intent of its own: a dry run's bet waits for nothing
         journal.released(settled(seq), seq / 10)
-    journal.sync()  # what the writer was given is committed
+    journal._committed()  # what the writer was given is committed
     assert committing
     assert all(name.startswith("betbot-journal") for name in committing)
     assert threading.current_thread().name not in committing
@@ -411,6 +411,37 @@ def test_a_background_journal_commits_its_batches_off_the_calling_thread(path: P
     journal.close()
     with Journal.open(path, durable=False) as reader:
         assert [(b.seq, b.status) for b in reader.bets(session_id)] == [(s, BetStatus.SETTLED) for s in range(1, 11)]
+
+
+def test_a_background_journals_sync_waits_for_no_commit(path: Path) -> None:
+    """The engine calls `sync()` before every bet it places at once: a dry run's bets never wait there for
+    the writer thread's batch (only a durable journal's intents must be on disk first)."""
+    journal = Journal.open(path, durable=False, background=True, batch_size=2)
+    start(journal)
+    assert journal._writer is not None
+    committing, go_on = threading.Event(), threading.Event()
+
+    def hold(step: str) -> None:
+        if step == "before-commit":
+            committing.set()
+            go_on.wait()
+
+    journal._writer.hook = hold
+    for seq in (1, 2, 3):
+        journal.admitted(seq, a_bet(seq), seq / 10)
+        journal.released(settled(seq), seq / 10)
+    assert committing.wait(30)  # the writer is inside a commit of the queued batch, and stays there
+    syncing = threading.Thread(target=journal.sync)
+    syncing.start()
+    syncing.join(30)
+    returned = not syncing.is_alive()
+    go_on.set()
+    syncing.join()
+    assert returned, "sync() waited for the writer thread's commit"
+    journal._writer.hook = None
+    journal.close()
+    with Journal.open(path, durable=False) as reader:
+        assert [b.seq for b in reader.bets(1)] == [1, 2, 3]  # nothing lost: close() waited for every batch
 
 
 async def test_a_background_journals_bets_wait_for_no_commit(path: Path) -> None:
@@ -430,7 +461,7 @@ def test_a_failed_background_commit_stops_the_next_batch(path: Path) -> None:
     journal.admitted(1, a_bet(1), 0.0)
     journal.released(settled(1), 0.1)  # queued; the writer's commit fails
     with pytest.raises(JournalError, match="a batch of bets"):
-        journal.sync()
+        journal.flush()  # waits for the writer's commit
     journal.admitted(2, a_bet(2), 0.2)
     with pytest.raises(JournalError, match="a batch of bets"):
         journal.released(settled(2), 0.3)  # the engine's hook raises: the session stops
