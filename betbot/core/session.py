@@ -85,12 +85,14 @@ class _Terms:
 
 
 def _satoshis(amount: Decimal) -> int | None:
-    """An amount as exact satoshis, or None when it has more than 8 places (or is not finite)."""
+    """An amount as exact satoshis, or None when it has more than 8 places (or is not finite).
+
+    (Turning a Decimal into an int costs as much as four Decimal additions: the books do it once per request
+    object and once per profit object, never per bet when the objects repeat.)"""
     if not amount.is_finite():
         return None
     scaled = amount.scaleb(8)
-    whole = int(scaled)
-    return whole if whole == scaled else None
+    return int(scaled) if scaled == scaled.to_integral_value() else None
 
 
 def _floor_satoshis(limit: Decimal | None) -> int | None:
@@ -214,6 +216,7 @@ class Session:
         # martingale cycles through a few stakes), so each is checked and converted once.
         self._valid_bets: dict[int, _Terms] = {}
         self._last: _Terms | None = None  # the last of them admitted
+        self._chance: tuple[Decimal | None, int] = (None, 0)  # the last chance converted, and its hundredths
         # Statistics over the ordered history.
         self._profit = 0
         self._wagered = 0
@@ -371,7 +374,8 @@ class Session:
                 valid = self._valid_bets
                 if len(valid) >= _VALID_BETS_KEPT:
                     valid.clear()
-                terms = valid[id(bet)] = _Terms(bet, _satoshis(bet.amount) or 0, int(bet.chance * 100))
+                # Valid: whole satoshis and whole hundredths, so the conversions are exact.
+                terms = valid[id(bet)] = _Terms(bet, int(bet.amount.scaleb(8)), self._chance_of(bet.chance))
             self._last = terms
         amount = terms.stake
         if self._max_bet is not None and amount > self._max_bet:
@@ -432,11 +436,16 @@ class Session:
             )
         return None
 
+    def _chance_of(self, chance: Decimal) -> int:
+        """A valid chance in hundredths of a percent (strategies pass the same chance object bet after bet)."""
+        memo = self._chance
+        if memo[0] is not chance:
+            memo = self._chance = (chance, int(chance * 100))
+        return memo[1]
+
     def _terms_of(self, bet: BetRequest) -> _Terms | None:
-        """The terms of a request this session admitted (None if it cannot be put in the books' units)."""
-        terms = self._last
-        if terms is not None and terms.bet is bet:
-            return terms
+        """The terms of an outcome's request that is not the last one admitted (None if it cannot be put in the
+        books' units)."""
         terms = self._valid_bets.get(id(bet))
         if terms is not None and terms.bet is bet:
             return terms
@@ -458,7 +467,9 @@ class Session:
             bet = outcome.bet
             profit = outcome.profit
             win = outcome.win
-            terms = self._terms_of(bet)
+            terms = self._last
+            if terms is None or terms.bet is not bet:
+                terms = self._terms_of(bet)
             # The profit in satoshis: known already when the backend hands over the same object as before.
             if terms is None:
                 sats = None
@@ -470,11 +481,11 @@ class Session:
                     if sats is not None:
                         terms.won, terms.won_sats = profit, sats
             elif profit is terms.lost:
-                sats = -stake
+                sats = -terms.stake
+            elif profit == -bet.amount:  # a loss costs the stake: no conversion needed to see that
+                terms.lost, sats = profit, -terms.stake
             else:
                 sats = _satoshis(profit)
-                if sats is not None and sats == -terms.stake:
-                    terms.lost = profit
             if terms is None or sats is None:
                 self.stop(StopKind.BACKEND_ERROR,
                           f"bet {seq} does not add up: stake {bet.amount}, profit {profit} (more than 8 places)")
