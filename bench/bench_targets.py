@@ -10,7 +10,9 @@
 
 The machine is shared, so a figure alone says little: with `--baseline DIR` (another checkout of betbot, e.g.
 `git worktree add /tmp/base main`) every measurement runs against that code too, alternately in the same
-rounds, and the ratio of the two is printed beside the load average.
+rounds, and the ratio of the two is printed beside the load average. The goals of issue 19 are ratios to the
+code that measured 62,000 and 298,000 bets/s (6bda483): `git worktree add /tmp/base6bda 6bda483`, then
+`--baseline /tmp/base6bda`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_BETS = 300_000
+# What 6bda483 measured on the quiet machine, against each target: the goal is the target's ratio to it.
+RUN_MEASURED, SIMULATE_MEASURED = 62_000, 298_000
 RUN = ["run", "--parallel", "--max-concurrent", "5", "--sim-latency", "0", "--sim-jitter", "0",
        "--balance", "1000000", "--dashboard", "off", "--log-level", "warning"]
 SIMULATE = ["simulate", "-s", "martingale", "--max-bets", "1000", "--balance", "1000000", "--no-kernel",
@@ -112,7 +116,7 @@ def chunk_rate(code: Path, sessions: int) -> float:
 
 
 def compare(label: str, measure: Callable[[Path], float | tuple[float, ...]], sides: dict[str, Path], rounds: int,
-            units: tuple[str, ...], target: float | None = None) -> None:
+            units: tuple[str, ...], target: float | None = None, measured: float | None = None) -> None:
     """`rounds` measurements per side, alternating (so both meet the same load); best and median of each figure
     (`units` names them), and the ratio of the two sides."""
     figures: dict[str, list[tuple[float, ...]]] = {name: [] for name in sides}
@@ -131,8 +135,10 @@ def compare(label: str, measure: Callable[[Path], float | tuple[float, ...]], si
             new = [row[k] for row in figures["this"]]
             old = [row[k] for row in figures["baseline"]]
             paired = [n / o for n, o in zip(new, old, strict=True)]
+            goal = "" if target is None or measured is None else \
+                f"; goal {target / measured:.2f} ({target:,.0f} / {measured:,.0f}, with 6bda483 as the baseline)"
             print(f"  this / baseline, {unit}: {max(new) / max(old):.2f} (best to best), "
-                  f"{statistics.median(paired):.2f} (median of the rounds' ratios)")
+                  f"{statistics.median(paired):.2f} (median of the rounds' ratios){goal}")
 
 
 def main() -> None:
@@ -153,7 +159,7 @@ def main() -> None:
             bets = RUN_BETS // scale
             compare(f"1. betbot run, {bets:,} bets, N = 5, journal on, self-verification included",
                     lambda code: run_rates(code, tmp, bets), sides, args.rounds, ("bets/s", "bets per CPU s"),
-                    75_000)
+                    75_000, RUN_MEASURED)
             run_rates(ROOT, tmp, bets)  # one journal, verified by each side's code
             compare(f"   the self-verification alone ({bets:,} bets re-computed from the revealed seed)",
                     lambda code: verify_rates(code, tmp / "journal.sqlite3"), sides, args.rounds,
@@ -161,7 +167,8 @@ def main() -> None:
         if args.only in (None, "simulate"):
             sessions = 3_000 // scale
             compare(f"2. betbot simulate --no-kernel, martingale, 2 workers, {sessions:,} sessions of <= 1,000 bets",
-                    lambda code: simulate_rate(code, tmp, sessions), sides, args.rounds, ("bets/s",), 500_000)
+                    lambda code: simulate_rate(code, tmp, sessions), sides, args.rounds, ("bets/s",), 500_000,
+                    SIMULATE_MEASURED)
             compare("   the generic path's per-bet cost: one chunk of 300 martingale sessions in one process",
                     lambda code: chunk_rate(code, 300 // scale), sides, args.rounds, ("bets per CPU s",))
 

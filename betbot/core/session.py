@@ -23,12 +23,19 @@ Invariants, enforced in `admit`:
   * no stake above max_bet; at most max_bets bets are ever admitted; none after the deadline.
 A reply that breaks the books (an unknown seq, a loss that does not cost the stake) halts the session
 with BACKEND_ERROR rather than guessing.
+
+The books (balance, profit, exposure, the statistics, the limits) are kept in integer satoshis: they are
+read and compared once or more per bet, and an integer costs a fraction of a Decimal there. Decimals come in
+at the edges (a request's stake, an outcome's profit, the limits), each turned into satoshis exactly (a
+request's terms once per request object, an outcome's profit once per object the backend hands over), and
+go out at the edges (the properties, the snapshot, the messages) as `SATOSHI * n`: the very Decimal, digits
+and exponent, that summing the quantised amounts gave.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
 from betbot.core.fairness import GameRules, range_chance
@@ -41,7 +48,7 @@ from betbot.core.models import (
     StopKind,
     StopReason,
 )
-from betbot.core.money import SATOSHI, ZERO
+from betbot.core.money import SATOSHI
 from betbot.core.money import money_text as _m
 
 __all__ = ["HELD", "Held", "Limits", "Session", "SessionSnapshot"]
@@ -58,6 +65,46 @@ class Held:
 
 HELD: Final = Held()
 _VALID_BETS_KEPT: Final = 64  # distinct request objects remembered as valid; then the memo starts again
+_money = SATOSHI.__mul__  # satoshis (an int) as the Decimal amount, exponent -8: the way out of the books
+
+
+class _Terms:
+    """A valid request's terms in the books' units, kept per request object: its stake in satoshis, its
+    chance in hundredths of a percent, and the profit objects last seen on its outcomes with their value in
+    satoshis (a simulated house hands the same Decimal over for every win, and for every loss, of a request)."""
+
+    __slots__ = ("bet", "chance", "lost", "stake", "won", "won_sats")
+
+    def __init__(self, bet: BetRequest, stake: int, chance: int) -> None:
+        self.bet = bet  # held: its id stays this request's while the entry lives
+        self.stake = stake
+        self.chance = chance
+        self.won: Decimal | None = None
+        self.won_sats = 0
+        self.lost: Decimal | None = None
+
+
+def _satoshis(amount: Decimal) -> int | None:
+    """An amount as exact satoshis, or None when it has more than 8 places (or is not finite).
+
+    (Turning a Decimal into an int costs as much as four Decimal additions: the books do it once per request
+    object and once per profit object, never per bet when the objects repeat.)"""
+    if not amount.is_finite():
+        return None
+    scaled = amount.scaleb(8)
+    return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
+def _floor_satoshis(limit: Decimal | None) -> int | None:
+    """The largest whole number of satoshis at or below `limit`: for a whole n, n <= limit iff n <= this,
+    and n > limit iff n > this (so a limit with more than 8 places is compared exactly)."""
+    return None if limit is None else int(limit.scaleb(8).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _ceiling_satoshis(limit: Decimal | None) -> int | None:
+    """The smallest whole number of satoshis at or above `limit`: n >= limit iff n >= this, n < limit iff
+    n < this."""
+    return None if limit is None else int(limit.scaleb(8).to_integral_value(rounding=ROUND_CEILING))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,37 +195,42 @@ class Session:
         rules: GameRules | None = None,
         first_seq: int = 1,
     ) -> None:
+        start = _satoshis(starting_balance)
+        if start is None:
+            raise ValueError(f"starting balance {starting_balance} must have at most 8 decimal places")
         self.currency = currency
         self.rules = rules or GameRules()
         self.started_at = started_at
         self._set_limits(limits)
         self._starting_balance = starting_balance
+        self._start = start  # satoshis, as every amount below
         self._next_seq = first_seq
         self._stop_reason: StopReason | None = None
         # Exposure: every admitted bet whose outcome has not been applied, and unknown ones until
         # reconciled (an unknown bet may have lost its stake).
-        self._in_flight: dict[int, Decimal] = {}
-        self._unresolved: dict[int, Decimal] = {}
-        self._exposure = ZERO
+        self._in_flight: dict[int, int] = {}
+        self._unresolved: dict[int, int] = {}
+        self._exposure = 0
         self._submitted = 0
-        # Requests that passed validation, by identity: strategies reuse request objects (a martingale cycles
-        # through a few stakes), so each is checked once. Holding the object keeps its id from being reused.
-        self._valid_bets: dict[int, BetRequest] = {}
-        self._last_valid: BetRequest | None = None  # the last of them admitted
+        # Requests that passed validation, by identity, with their terms: strategies reuse request objects (a
+        # martingale cycles through a few stakes), so each is checked and converted once.
+        self._valid_bets: dict[int, _Terms] = {}
+        self._last: _Terms | None = None  # the last of them admitted
+        self._chance: tuple[Decimal | None, int] = (None, 0)  # the last chance converted, and its hundredths
         # Statistics over the ordered history.
-        self._profit = ZERO
-        self._wagered = ZERO
+        self._profit = 0
+        self._wagered = 0
         self._bets = 0
         self._wins = 0
         self._streak = 0
         self._longest_win_streak = 0
         self._longest_loss_streak = 0
-        self._largest_bet = ZERO
-        self._largest_win = ZERO
-        self._largest_loss = ZERO
-        self._peak_profit = ZERO
-        self._max_drawdown = ZERO
-        self._chance_sum = Decimal(0)  # sum of the chances of settled bets, for luck
+        self._largest_bet = 0
+        self._largest_win = 0
+        self._largest_loss = 0
+        self._peak_profit = 0
+        self._max_drawdown = 0
+        self._chance_sum = 0  # the chances of settled bets in hundredths of a percent, for luck
 
     @property
     def limits(self) -> Limits:
@@ -202,6 +254,17 @@ class Session:
         self._result_limits = any(value is not None for value in (
             limits.take_profit, limits.stop_loss, limits.max_losses, limits.max_wins, limits.trailing_stop,
             limits.min_balance))
+        # The money limits as whole satoshis that compare with the books exactly as the Decimal limit would
+        # (see _floor_satoshis and _ceiling_satoshis for which side each comparison needs).
+        self._max_bet = _floor_satoshis(limits.max_bet)  # stake > max_bet
+        stop_loss = _floor_satoshis(limits.stop_loss)
+        self._gate_loss = None if stop_loss is None else -stop_loss  # worst case < -stop_loss
+        loss = _ceiling_satoshis(limits.stop_loss)
+        self._stop_loss = None if loss is None else -loss  # profit <= -stop_loss
+        self._gate_balance = _ceiling_satoshis(limits.min_balance)  # balance - exposure < min_balance
+        self._min_balance = _floor_satoshis(limits.min_balance)  # balance <= min_balance
+        self._take_profit = _ceiling_satoshis(limits.take_profit)  # profit >= take_profit
+        self._trailing_stop = _ceiling_satoshis(limits.trailing_stop)  # peak - profit >= trailing_stop
 
     # -- the read-only view a strategy gets ------------------------------------------------------
     @property
@@ -210,15 +273,15 @@ class Session:
 
     @property
     def balance(self) -> Decimal:
-        return self._starting_balance + self._profit
+        return _money(self._start + self._profit)
 
     @property
     def profit(self) -> Decimal:
-        return self._profit
+        return _money(self._profit)
 
     @property
     def wagered(self) -> Decimal:
-        return self._wagered
+        return _money(self._wagered)
 
     @property
     def bets(self) -> int:
@@ -242,7 +305,7 @@ class Session:
 
     @property
     def exposure(self) -> Decimal:
-        return self._exposure
+        return _money(self._exposure)
 
     # -- for the owner ---------------------------------------------------------------------------
     @property
@@ -301,38 +364,42 @@ class Session:
     def admit_open(self, bet: BetRequest) -> int | Held | StopReason:
         """`admit` for an owner that has just found the session open (the machine asks before it asks the
         strategy): the gate without asking again."""
-        if bet is not self._last_valid:
-            if id(bet) not in self._valid_bets:
+        terms = self._last
+        if terms is None or terms.bet is not bet:
+            terms = self._valid_bets.get(id(bet))
+            if terms is None:
                 invalid = self._invalid(bet)
                 if invalid is not None:
                     return self.stop(StopKind.INVALID_BET, invalid)
                 valid = self._valid_bets
                 if len(valid) >= _VALID_BETS_KEPT:
                     valid.clear()
-                valid[id(bet)] = bet
-            self._last_valid = bet
-        limits = self._limits
-        amount = bet.amount
-        if limits.max_bet is not None and amount > limits.max_bet:
-            return self.stop(StopKind.MAX_BET,
-                             f"the strategy asked for {_m(amount)}, above max_bet {_m(limits.max_bet)}")
+                # Valid: whole satoshis and whole hundredths, so the conversions are exact.
+                terms = valid[id(bet)] = _Terms(bet, int(bet.amount.scaleb(8)), self._chance_of(bet.chance))
+            self._last = terms
+        amount = terms.stake
+        if self._max_bet is not None and amount > self._max_bet:
+            return self.stop(StopKind.MAX_BET, f"the strategy asked for {_m(bet.amount)}, above max_bet "
+                             f"{_limit_text(self._limits.max_bet)}")
         exposure = self._exposure + amount
-        if limits.stop_loss is not None and self._profit - exposure < -limits.stop_loss:
+        if self._gate_loss is not None and self._profit - exposure < self._gate_loss:
             return self._held_or_stop(
                 StopKind.STOP_LOSS,
-                f"a stake of {_m(amount)} could cross the stop-loss of {_m(limits.stop_loss)} "
-                f"(profit {_m(self._profit)}, in flight {_m(self._exposure)})",
+                f"a stake of {_m(bet.amount)} could cross the stop-loss of "
+                f"{_limit_text(self._limits.stop_loss)} "
+                f"(profit {_m(_money(self._profit))}, in flight {_m(_money(self._exposure))})",
             )
-        balance = self._starting_balance + self._profit
+        balance = self._start + self._profit
         if exposure > balance:
             return self._held_or_stop(
                 StopKind.INSUFFICIENT_BALANCE,
-                f"a stake of {_m(amount)} exceeds the available balance {_m(balance - self._exposure)}",
+                f"a stake of {_m(bet.amount)} exceeds the available balance {_m(_money(balance - self._exposure))}",
             )
-        if limits.min_balance is not None and balance - exposure < limits.min_balance:
+        if self._gate_balance is not None and balance - exposure < self._gate_balance:
             return self._held_or_stop(
                 StopKind.MIN_BALANCE,
-                f"a stake of {_m(amount)} could take the balance below min_balance {_m(limits.min_balance)}",
+                f"a stake of {_m(bet.amount)} could take the balance below min_balance "
+                f"{_limit_text(self._limits.min_balance)}",
             )
         seq = self._next_seq
         self._next_seq = seq + 1
@@ -351,7 +418,7 @@ class Session:
         amount = bet.amount
         # A stake of 0 is a "watch" bet (DiceBot scripts use them to see rolls): nothing at stake; live,
         # the site's minimum decides (the minimum-bet rule).
-        if amount < 0 or amount != amount.quantize(SATOSHI):
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(SATOSHI):
             return f"stake {amount:f} must be 0 or above with at most 8 decimal places"
         if bet.currency != self.currency:
             return f"currency {bet.currency} differs from the session's {self.currency}"
@@ -369,6 +436,25 @@ class Session:
             )
         return None
 
+    def _chance_of(self, chance: Decimal) -> int:
+        """A valid chance in hundredths of a percent (strategies pass the same chance object bet after bet)."""
+        memo = self._chance
+        if memo[0] is not chance:
+            memo = self._chance = (chance, int(chance * 100))
+        return memo[1]
+
+    def _terms_of(self, bet: BetRequest) -> _Terms | None:
+        """The terms of an outcome's request that is not the last one admitted (None if it cannot be put in the
+        books' units)."""
+        terms = self._valid_bets.get(id(bet))
+        if terms is not None and terms.bet is bet:
+            return terms
+        stake = _satoshis(bet.amount)
+        chance = bet.chance * 100
+        if stake is None or not chance.is_finite() or chance % 1:
+            return None
+        return _Terms(bet, stake, int(chance))
+
     def apply(self, outcome: Outcome) -> None:
         """Apply one outcome, strictly in seq order (the reorder buffer's job)."""
         seq = outcome.seq
@@ -378,14 +464,38 @@ class Session:
             return
         if isinstance(outcome, Settled):
             self._exposure -= stake
+            bet = outcome.bet
             profit = outcome.profit
             win = outcome.win
-            if outcome.bet.amount != stake or ((profit < 0) if win else profit != -stake):  # a 0-stake loss: profit 0
+            terms = self._last
+            if terms is None or terms.bet is not bet:
+                terms = self._terms_of(bet)
+            # The profit in satoshis: known already when the backend hands over the same object as before.
+            if terms is None:
+                sats = None
+            elif win:
+                if profit is terms.won:
+                    sats = terms.won_sats
+                else:
+                    sats = _satoshis(profit)
+                    if sats is not None:
+                        terms.won, terms.won_sats = profit, sats
+            elif profit is terms.lost:
+                sats = -terms.stake
+            elif profit == -bet.amount:  # a loss costs the stake: no conversion needed to see that
+                terms.lost, sats = profit, -terms.stake
+            else:
+                sats = _satoshis(profit)
+            if terms is None or sats is None:
+                self.stop(StopKind.BACKEND_ERROR,
+                          f"bet {seq} does not add up: stake {bet.amount}, profit {profit} (more than 8 places)")
+                return
+            if terms.stake != stake or ((sats < 0) if win else sats != -stake):  # a 0-stake loss: profit 0
                 self.stop(
                     StopKind.BACKEND_ERROR,
-                    f"bet {seq} does not add up: stake {_m(outcome.bet.amount)}, win {win}, profit {_m(profit)}",
+                    f"bet {seq} does not add up: stake {_m(bet.amount)}, win {win}, profit {_m(profit)}",
                 )
-            self._count_result(stake, outcome.bet.chance, win=win, profit=profit)
+            self._count_result(stake, terms.chance, win=win, profit=sats)
         elif isinstance(outcome, Refused):
             self._exposure -= stake
             self._submitted -= 1  # not placed: max_bets counts bets that ran or may have run
@@ -395,7 +505,7 @@ class Session:
             self._unresolved[seq] = stake
             self.stop(StopKind.UNKNOWN_OUTCOME, f"bet {seq}: {outcome.message}; reconcile before betting on")
 
-    def _count_result(self, stake: Decimal, chance: Decimal, *, win: bool, profit: Decimal) -> None:
+    def _count_result(self, stake: int, chance: int, *, win: bool, profit: int) -> None:
         # Comparisons rather than max(): this runs once per bet, and a call to max() costs twice a comparison.
         self._bets += 1
         self._wagered += stake
@@ -435,7 +545,8 @@ class Session:
         self._next_seq = seq + 1
         if profit is not None:
             self._submitted += 1
-            self._count_result(stake, chance, win=profit >= 0 if win is None else win, profit=profit)
+            self._count_result(_exact(stake, f"bet {seq}'s stake"), _hundredths(chance),
+                               win=profit >= 0 if win is None else win, profit=_exact(profit, f"bet {seq}'s profit"))
 
     def resolve_unknown(self, seq: int, bet: BetRequest, profit: Decimal | None) -> None:
         """Reconciliation's verdict on an unknown bet: it did not run (None), or it ran with this profit.
@@ -448,7 +559,8 @@ class Session:
         if profit is None:
             self._submitted -= 1
         else:
-            self._count_result(stake, bet.chance, win=profit >= 0, profit=profit)
+            self._count_result(stake, _hundredths(bet.chance), win=profit >= 0,
+                               profit=_exact(profit, f"bet {seq}'s profit"))
 
     def resume_after_reconciliation(self) -> bool:
         """Lift an UNKNOWN_OUTCOME stop once every unknown bet is resolved; True if betting may go on."""
@@ -472,51 +584,71 @@ class Session:
             return self._stop_reason
         limits = self._limits
         profit = self._profit
-        if limits.take_profit is not None and profit >= limits.take_profit:
-            return self.stop(StopKind.TAKE_PROFIT, f"profit {_m(profit)} reached take_profit {_m(limits.take_profit)}")
-        if limits.stop_loss is not None and profit <= -limits.stop_loss:
-            return self.stop(StopKind.STOP_LOSS, f"loss {_m(-profit)} reached stop_loss {_m(limits.stop_loss)}")
+        if self._take_profit is not None and profit >= self._take_profit:
+            return self.stop(StopKind.TAKE_PROFIT,
+                             f"profit {_m(_money(profit))} reached take_profit {_limit_text(limits.take_profit)}")
+        if self._stop_loss is not None and profit <= self._stop_loss:
+            return self.stop(StopKind.STOP_LOSS,
+                             f"loss {_m(_money(-profit))} reached stop_loss {_limit_text(limits.stop_loss)}")
         if limits.max_losses is not None and -self._streak >= limits.max_losses:
             return self.stop(StopKind.MAX_LOSSES, f"{-self._streak} losses in a row")
         if limits.max_wins is not None and self._streak >= limits.max_wins:
             return self.stop(StopKind.MAX_WINS, f"{self._streak} wins in a row")
-        if limits.trailing_stop is not None and self._peak_profit - profit >= limits.trailing_stop:
+        if self._trailing_stop is not None and self._peak_profit - profit >= self._trailing_stop:
             return self.stop(
                 StopKind.TRAILING_STOP,
-                f"profit {_m(profit)} fell {_m(self._peak_profit - profit)} below its peak {_m(self._peak_profit)}",
+                f"profit {_m(_money(profit))} fell {_m(_money(self._peak_profit - profit))} below its peak "
+                f"{_m(_money(self._peak_profit))}",
             )
-        if limits.min_balance is not None and self.balance <= limits.min_balance:
+        balance = self._start + profit
+        if self._min_balance is not None and balance <= self._min_balance:
             return self.stop(StopKind.MIN_BALANCE,
-                             f"balance {_m(self.balance)} reached min_balance {_m(limits.min_balance)}")
+                             f"balance {_m(_money(balance))} reached min_balance {_limit_text(limits.min_balance)}")
         self.open_for_bets(now)
         return self._stop_reason
 
     def snapshot(self) -> SessionSnapshot:
-        expected_wins = self._chance_sum / 100
+        expected_wins = Decimal(self._chance_sum) / 10000
         return SessionSnapshot(
             currency=self.currency,
             starting_balance=self._starting_balance,
             balance=self.balance,
-            profit=self._profit,
-            wagered=self._wagered,
+            profit=_money(self._profit),
+            wagered=_money(self._wagered),
             bets=self._bets,
             wins=self._wins,
             losses=self.losses,
             submitted=self._submitted,
             in_flight=len(self._in_flight),
-            exposure=self._exposure,
+            exposure=_money(self._exposure),
             unresolved=len(self._unresolved),
             streak=self._streak,
             longest_win_streak=self._longest_win_streak,
             longest_loss_streak=self._longest_loss_streak,
-            largest_bet=self._largest_bet,
-            largest_win=self._largest_win,
-            largest_loss=self._largest_loss,
-            max_drawdown=self._max_drawdown,
-            peak_profit=self._peak_profit,
+            largest_bet=_money(self._largest_bet),
+            largest_win=_money(self._largest_win),
+            largest_loss=_money(self._largest_loss),
+            max_drawdown=_money(self._max_drawdown),
+            peak_profit=_money(self._peak_profit),
             luck=float(self._wins / expected_wins * 100) if expected_wins else None,
             stop_reason=self._stop_reason,
         )
+
+
+def _exact(amount: Decimal, what: str) -> int:
+    """An amount of the history or of a verdict in satoshis (ValueError if it has more than 8 places)."""
+    sats = _satoshis(amount)
+    if sats is None:
+        raise ValueError(f"{what} {amount} has more than 8 decimal places")
+    return sats
+
+
+def _hundredths(chance: Decimal) -> int:
+    """A chance in hundredths of a percent, exactly (ValueError off the 0.01 steps)."""
+    scaled = chance * 100
+    if not scaled.is_finite() or scaled % 1:
+        raise ValueError(f"chance {chance} is not in 0.01 steps")
+    return int(scaled)
 
 
 _REFUSAL_STOPS: Final = {
