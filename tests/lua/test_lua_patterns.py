@@ -97,6 +97,15 @@ def test_find_and_match_answer_as_c_does(runtime: ScriptRuntime, s: str, p: str,
         assert budgeted == c, (name, s, p, init)
 
 
+@pytest.mark.parametrize(("s", "p"), [("", "()%1"), ("ab", "()%1"), ("aa", "()a%1"), ("aa", "(a)%1")])
+def test_a_back_reference_to_a_position_capture_never_matches_as_in_c(runtime: ScriptRuntime, s: str, p: str) -> None:
+    # Found by the property test above: the budgeted matcher took a position capture's length (-2) for a
+    # length and answered find('', '()%1') with 1, -2, 1 where C answers nil.
+    for name in ("find", "match", "gsub"):
+        c, budgeted = _both(runtime, name, s, p, *(["<%0>"] if name == "gsub" else []))
+        assert budgeted == c, (name, s, p)
+
+
 @SETTINGS
 @given(s=SUBJECT, p=patterns())
 def test_gmatch_answers_as_c_does(runtime: ScriptRuntime, s: str, p: str) -> None:

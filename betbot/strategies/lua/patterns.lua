@@ -130,7 +130,9 @@ local function match_capture(ms, si, digit)
   local l = digit - 48  -- '1' is capture 1
   if l < 1 or l > ms.level or ms.len[l] == CAP_UNFINISHED then error("invalid capture index", 0) end
   local len, init = ms.len[l], ms.init[l]
-  if ms.slen - si + 1 >= len and s_sub(ms.s, init, init + len - 1) == s_sub(ms.s, si, si + len - 1) then
+  -- A position capture's length is CAP_POSITION: C reads it as a size_t, too long for any rest of the
+  -- subject, so a back-reference to it never matches.
+  if len >= 0 and ms.slen - si + 1 >= len and s_sub(ms.s, init, init + len - 1) == s_sub(ms.s, si, si + len - 1) then
     return si + len
   end
   return nil
