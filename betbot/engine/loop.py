@@ -18,7 +18,9 @@ in flight share the journal's disk syncs (group commit) and the event loop never
 
 Pacing (`-n auto`): each bet coroutine tells the pacer (`betbot.engine.pacing`) how long its reply took, or
 that the site pushed back; the pacer's limit becomes the machine's `in_flight_limit` (never above the
-concurrency, which sizes the reorder window), and a raise wakes the strategy task to admit more.
+concurrency, which sizes the reorder window), and a raise wakes the strategy task to admit more. The rate
+the pacer learned from the site's push-backs is held by the token bucket (`--max-rate`'s, never above its
+rate, or one of the engine's own).
 
 Stopping: when a limit fires, or on the first SIGINT/SIGTERM, the machine admits no new bet and the bets in
 flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still in
@@ -140,6 +142,7 @@ class Engine:
         self.on_ready = on_ready  # called once signals are handled, before the first bet
         self.reconciler = reconciler
         self.rate_limit = rate_limit
+        self._hard_rate = math.inf if rate_limit is None else rate_limit.rate  # --max-rate: nothing passes it
         self.machine = SessionMachine(
             session=session, strategy=strategy, concurrency=max_concurrent, min_bets=min_bets,
             reconcile_unknown=reconciler is not None, continue_after_reconciliation=continue_after_reconciliation,
@@ -333,12 +336,23 @@ class Engine:
         elif outcome.__class__ is not Unknown:
             # An unknown outcome says nothing of how long replies take (a read timeout would only feed itself).
             pacer.replied(seconds)
+        rate = pacer.rate
+        if rate is not None:
+            self._hold_rate(min(rate, self._hard_rate))
         limit = pacer.limit
         if limit != self.machine.in_flight_limit:
             raised = limit > self.machine.in_flight_limit
             self.machine.in_flight_limit = limit
             if raised:
                 self._wake()
+
+    def _hold_rate(self, rate: float) -> None:
+        """The token bucket holds the pacer's rate: --max-rate's bucket, or the engine's own from the first one."""
+        bucket = self.rate_limit
+        if bucket is None:
+            self.rate_limit = TokenBucket(rate, clock=self.clock)
+        elif bucket.rate != rate:
+            bucket.set_rate(rate)
 
     def _retry_later(self, refusal: Refused) -> None:
         """A refusal that placed nothing (rate limit, challenge): every coroutine backs off, then it is resent."""
