@@ -29,7 +29,8 @@ alone keeps running into it: the rate swings with the reply times, and each 429 
 (the site's Retry-After). So the first push-back also teaches a rate: the rate of the replies in the seconds
 before it (pauses left out) is about what the site allowed, a little more (a site's burst). The ceiling is
 then `_RATE_MARGIN` x that rate, held by the engine's token bucket, and the limit on bets in flight becomes
-Little's N for it (as with a target rate). A later push-back soon after the ceiling moved takes it x
+Little's N for it (as with a target rate), with no `latency` cut nor queueing hold: the bucket holds what
+the site sees, and a client short of CPU would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved takes it x
 `_RATE_DECREASE` (the site's limit is lower, or went down); one after a long quiet (`_PROBE_FIRST` seconds)
 only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a `probe` puts it
 back where it held. After `_PROBE_FIRST` seconds without push-back, while the replies come at close to the
@@ -74,7 +75,7 @@ _RATE_MIN_REPLIES: Final = 8  # fewer in the window: no rate is learned (the lim
 _RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it includes the site's burst)
 _RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
 _RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
-_RATE_BINDING: Final = 0.9  # a probe only while the replies come at this much of the ceiling at least
+_RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
 
 
@@ -346,6 +347,9 @@ class Pacer:
         self._rounds_since_step += 1
         if self._rounds_since_step >= _PROBE_EVERY:
             self._probing = False  # a probe that lasted as many rounds without push-back held
+        if self.learned_rate is not None:
+            self._follow_learned_rate()
+            return
         slow = baseline is not None and median > baseline * self.latency_factor + _LATENCY_SLACK
         # One slow round is no signal: a client short of CPU (a busy machine, the garbage collector) stalls
         # its event loop for tens of ms, and at 20 ms replies that alone doubles a round's median.
@@ -364,23 +368,17 @@ class Pacer:
             self._rebase_if_slow = True
             self._slow_rounds = 0
             return
-        self._probe_rate()
         goal = self.goal()
         # Bets queued somewhere rather than in service (TCP Vegas's estimate): limit x (1 - baseline / median).
         # Past a quarter of the limit (the noise of jittery replies stays below) more bets in flight would
         # only wait longer: the limit holds.
         queued = 0.0 if baseline is None else self.limit * (1 - baseline / median)
-        if self.limit > goal + (self.learned_rate is not None):
-            # Under a learned ceiling, one above Little's N is kept: the token bucket holds the rate anyway,
-            # and following every wobble of the mean reply time would move the limit every other round.
+        if self.limit > goal:
             self._set(goal, "target", self._little_detail())
         elif queued > max(1.0, 0.25 * self.limit):
             self.slow_start = False  # replies slow down as N grows: no more doubling, +1 only once they do not
         elif self.limit < goal:
-            if self.learned_rate is not None and self.reason != "latency":
-                # The rate is held by the token bucket: the limit is Little's N for it, not a probe of its own.
-                self._set(goal, "little", self._little_detail())
-            elif self.target_rate is not None and self.slow_start:
+            if self.target_rate is not None and self.slow_start:
                 self.slow_start = False
                 self._set(goal, "little", self._little_detail())
             elif self.slow_start:
@@ -394,6 +392,20 @@ class Pacer:
                 self._set(self.limit + 1, "increase", f"{self._rounds_since_step} rounds at {self.limit} "
                           "without push-back")
                 self._probing = True
+
+    def _follow_learned_rate(self) -> None:
+        """Under a learned ceiling the token bucket holds the rate the site sees: the limit is Little's N for it.
+
+        No latency cut and no hold on queueing then: more bets in flight than the rate needs wait in the
+        engine's bucket, not at the site, and replies slowed by a client short of CPU (at 20 ms, a busy
+        machine doubles them) would otherwise cut the rate below the ceiling for nothing. One above Little's
+        N is kept: following every wobble of the mean reply time would move the limit every other round."""
+        self._probe_rate()
+        goal = self.goal()
+        if self.limit > goal + 1:
+            self._set(goal, "target", self._little_detail())
+        elif self.limit < goal:
+            self._set(goal, "little", self._little_detail())
 
     def _little_detail(self) -> str:
         return (f"{self.rate:.4g} bets/s x {(self.recent_latency or 0) * 1000:.0f} ms mean reply "

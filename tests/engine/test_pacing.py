@@ -385,3 +385,22 @@ def test_the_rate_measured_leaves_pauses_out() -> None:
     assert pacer.measured_rate() == pytest.approx(100.0, rel=0.03)
     clock.now += 5.0
     assert pacer.measured_rate() is None  # nothing in the window
+
+
+def test_under_a_learned_ceiling_slow_replies_do_not_cut_and_the_limit_follows_littles_n() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=4, clock=clock)
+    pacer.slow_start = False
+    for _ in range(400):  # 200 bets/s at 20 ms, then a 429: a ceiling of 180 bets/s
+        clock.now += 0.005
+        pacer.replied(0.02)
+    pacer.pushed_back("429")
+    assert pacer.learned_rate == pytest.approx(180.0)
+    rng = random.Random(3)
+    for _ in range(3000):  # a busy client: the replies take 20 to 100 ms, rounds of them five times the baseline
+        clock.now += 1 / 180
+        pacer.replied(0.02 + rng.random() * 0.08)
+    assert all(change.reason != "latency" for change in pacer.changes)
+    assert pacer.recent_latency is not None
+    little = math.ceil(180 * pacer.recent_latency * 1.2)
+    assert little <= pacer.limit <= little + 1  # Little's N for the ceiling at the replies' pace
