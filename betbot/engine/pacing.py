@@ -30,13 +30,14 @@ alone keeps running into it: the rate swings with the reply times, and each 429 
 before it (pauses left out) is about what the site allowed, a little more (a site's burst). The ceiling is
 then `_RATE_MARGIN` x that rate, held by the engine's token bucket, and the limit on bets in flight becomes
 Little's N for it (as with a target rate), with no `latency` cut nor queueing hold: the bucket holds what
-the site sees, and a client short of CPU would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved takes it x
-`_RATE_DECREASE` (the site's limit is lower, or went down); one after a long quiet (`_PROBE_FIRST` seconds)
-only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a `probe` puts it
-back where it held. After `_PROBE_FIRST` seconds without push-back, while the replies come at close to the
-ceiling (it binds), the ceiling goes up 5 % (`probe`): the site's limit may be higher, or have risen. A
-failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just below the site's limit costs a 429 ever
-more rarely. `--max-rate`, when given, stays a hard ceiling: nothing learned goes above it.
+the site sees, and a client short of CPU would otherwise cut the rate for nothing. A later push-back soon
+after the ceiling moved takes it x `_RATE_DECREASE` (the site's limit is lower, or went down); one after a
+long quiet (`_PROBE_FIRST` seconds) only steps back 5 % (the site's burst drained slowly: its limit is just
+below); one after a `probe` puts it back where it held. After `_PROBE_FIRST` seconds without push-back,
+while the replies come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`): the site's
+limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just
+below the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling:
+nothing learned goes above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
