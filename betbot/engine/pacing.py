@@ -22,22 +22,26 @@ How the limit moves (the reasons each change carries, journaled and shown):
                the limit holds instead of growing. More bets in flight would then only wait longer (a
                client short of CPU, a site that queues), not raise the rate.
 - `target`     The Little's-law N fell (the replies got faster): the limit follows it down.
-- `probe`      The learned rate ceiling (below) goes up 5 %, after a long quiet.
+- `probe`      The learned rate ceiling (below) goes up 5 %, after a quiet while it binds.
 
 The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight
 alone keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet
 (the site's Retry-After). So the first push-back also teaches a rate: the rate of the replies in the seconds
-before it (pauses left out) is about what the site allowed, a little more (a site's burst). The ceiling is
-then `_RATE_MARGIN` x that rate, held by the engine's token bucket, and the limit on bets in flight becomes
-Little's N for it (as with a target rate), with no `latency` cut nor queueing hold: the bucket holds what
-the site sees, and a client short of CPU would otherwise cut the rate for nothing. A later push-back soon
-after the ceiling moved takes it x `_RATE_DECREASE` (the site's limit is lower, or went down); one after a
-long quiet (`_PROBE_FIRST` seconds) only steps back 5 % (the site's burst drained slowly: its limit is just
-below); one after a `probe` puts it back where it held. After `_PROBE_FIRST` seconds without push-back,
-while the replies come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`): the site's
-limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just
-below the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling:
-nothing learned goes above it.
+before it (pauses left out) is about what the site allowed (a little more: a site's burst; less when slow
+start was still ramping up). The ceiling is then `_RATE_MARGIN` x that rate. The replies of the bets still
+in flight then tell better: they reached the site while its limit was spent, so what it accepted of them
+per reply time, while it refused others, is its rate with no burst in it; with enough of them (slow replies,
+many in flight) the ceiling becomes `_RATE_MARGIN_SATURATED` x that. The engine's token bucket holds the
+ceiling, and the limit on bets in flight becomes Little's N for it (as with a target rate), with no
+`latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU would
+otherwise cut the rate for nothing. A later push-back soon after the ceiling moved takes it x
+`_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
+seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
+`probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back, while the replies
+come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`): the site's limit may be higher,
+or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just below the site's
+limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling: nothing learned goes
+above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
@@ -74,6 +78,9 @@ _SLOW_ROUNDS: Final = 2  # rounds in a row past the latency factor before a `lat
 _RATE_WINDOW: Final = 2.0  # seconds of replies before a push-back that measure the rate the site allowed
 _RATE_MIN_REPLIES: Final = 8  # fewer in the window: no rate is learned (the limit on bets in flight is cut)
 _RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it includes the site's burst)
+_RATE_MARGIN_SATURATED: Final = 0.95  # the ceiling: this x the rate the site accepted while it refused some
+_RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first probe of a learned ceiling
+_BURST_SKIP: Final = 0.3  # of a reply time: the first replies of a burst, left out of the site's rate
 _RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
 _RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
@@ -89,6 +96,17 @@ class PaceChange:
     new: int
     reason: str
     detail: str
+
+
+@dataclass(slots=True)
+class _Burst:
+    """A push-back and the replies of the bets that were in flight with it, until `until`."""
+
+    started: float
+    until: float
+    last: float  # the clock at the burst's last reply so far
+    reason: str
+    refused: int = 0  # refusals after the first
 
 
 class LatencyWindow:
@@ -183,9 +201,10 @@ class Pacer:
         self._slow_rounds = 0  # rounds in a row past the latency factor
         self.learned_rate: float | None = None  # bets/s: the rate ceiling learned from the site's push-backs
         self._rate_held: float | None = None  # while a rate probe runs: the ceiling before it
-        self._rate_probe_wait = _PROBE_FIRST
+        self._rate_probe_wait = _RATE_PROBE_FIRST
         self._rate_moved_at = clock()  # the ceiling's last change or push-back
         self._replied_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # the clock at each reply
+        self._burst: _Burst | None = None  # the push-back whose bets in flight are still replying
 
     # -- what the engine reads ------------------------------------------------------------------------
     @property
@@ -246,7 +265,13 @@ class Pacer:
     def replied(self, seconds: float) -> None:
         """A reply came (any outcome but a rate limit or a challenge), `seconds` after the request left."""
         self.latencies.add(seconds)
-        self._replied_at.append(self.clock())
+        now = self.clock()
+        self._replied_at.append(now)
+        if self._burst is not None:
+            if now <= self._burst.until:
+                self._burst.last = now
+            else:
+                self._settle_burst()
         recent = self.recent_latency
         self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
         round_ = self._round
@@ -260,10 +285,15 @@ class Pacer:
         """The site refused a bet for going too fast (`429` or `challenge`): cut the limit, once per burst."""
         now = self.clock()
         if now < self._hold_until:
+            if self._burst is not None:
+                self._burst.refused += 1
+                self._burst.last = now
             return
+        if self._burst is not None:
+            self._settle_burst()
         # The bets already in flight were sent at the old limit: their refusals are the same burst.
         hold_until = now + max(self.latencies.quantile(0.9), 0.05)
-        if self._learn_rate(reason):
+        if self._learn_rate(reason, hold_until):
             self._hold_until = hold_until
             return
         # Leaving slow start, the last limit without push-back is half this one (TCP's rule); later, x decrease.
@@ -288,24 +318,29 @@ class Pacer:
             self._free_up_to = (self.limit + pushed_at) // 2
         self._hold_until = hold_until
 
-    def _learn_rate(self, reason: str) -> bool:
+    def _learn_rate(self, reason: str, burst_until: float) -> bool:
         """A push-back sets or lowers the rate ceiling; False when there is no rate to learn it from."""
         measured = self.measured_rate()
         old = self.learned_rate
+        refine = False  # whether the replies of the burst may correct the figure (see _settle_burst)
         if self._rate_held is not None:
             new, why = self._rate_held, f"a probe to {old:.1f} bets/s failed"
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
-        elif old is not None and self.clock() - self._rate_moved_at >= _PROBE_FIRST:
+        elif old is not None and self.clock() - self._rate_moved_at >= _RATE_PROBE_FIRST:
             # It held for a long quiet: the site's limit is just below it (a burst drained slowly). One probe
             # step back, not the cut that would cost many probes to climb back.
             new, why = old / _RATE_PROBE, f"{old:.1f} bets/s held {self.clock() - self._rate_moved_at:.0f} s"
         elif old is not None:
             new = min(old, measured or old) * _RATE_DECREASE
             why = f"{_RATE_DECREASE:g} x {min(old, measured or old):.1f} bets/s"
+            refine = True
         elif measured is not None:
             new, why = measured * _RATE_MARGIN, f"{_RATE_MARGIN:g} x {measured:.1f} bets/s measured before it"
+            refine = True
         else:
             return False
+        now = self.clock()
+        self._burst = _Burst(started=now, until=burst_until, last=now, reason=reason) if refine else None
         self._rate_held = None
         self.slow_start = False
         self.decreases += 1
@@ -316,6 +351,32 @@ class Pacer:
         self._set(self.goal(), reason, f"the site answered {reason} at {self.limit} in flight: "
                   f"rate ceiling {self.learned_rate:.1f} bets/s ({why})", always=True)
         return True
+
+    def _settle_burst(self) -> None:
+        """The replies of the bets that were in flight when a push-back came have come: what the site accepted
+        of them, while it refused some, is its rate.
+
+        They were sent over the last reply time, and reached the site while its limit was spent: every bet it
+        took then, it took as its limit allowed one more (a token bucket's refill, a window's slide). So the
+        ones it accepted, per mean reply time, are the site's rate itself, with no burst in it (a little less
+        if the client sent less than it could meanwhile). Without another refusal in the burst, or with too
+        few replies to count (fast replies: the rate learned before it is good there), that one stays."""
+        burst, self._burst = self._burst, None
+        assert burst is not None  # noqa: S101 - called with a burst only
+        # Bets sent together (a raise of the limit sends a bunch) come back together, some of them taken from
+        # what was left of the site's burst: the replies of the first third of a reply time are left out.
+        span = (1 - _BURST_SKIP) * (self.recent_latency or 0.0)
+        since = burst.started + _BURST_SKIP * (self.recent_latency or 0.0)
+        accepted = sum(1 for at in reversed(self._replied_at) if since < at <= since + span)
+        if burst.refused < 1 or accepted < _RATE_MIN_REPLIES or span <= 0 or self.learned_rate is None:
+            return
+        site_rate = accepted / span
+        new = _RATE_MARGIN_SATURATED * site_rate
+        if self.target_rate is not None:
+            new = min(new, self.target_rate)
+        self.learned_rate = new
+        self._set(self.goal(), burst.reason, f"rate ceiling {new:.1f} bets/s ({_RATE_MARGIN_SATURATED:g} x "
+                  f"{site_rate:.1f} bets/s accepted while it refused {burst.refused} more)", always=True)
 
     def _probe_rate(self) -> None:
         """After a long quiet at a ceiling that binds, try 5 % more; one that held becomes the ceiling."""

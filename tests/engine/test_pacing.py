@@ -218,7 +218,7 @@ def test_a_storm_after_a_failed_probe_still_cuts_multiplicatively() -> None:
         pacer.replied(0.05)
     pacer.pushed_back("429")
     assert pacer.learned_rate == pytest.approx(90.0, rel=0.01)
-    for _ in range(1100):  # eleven seconds at 90 bets/s: a probe to 94.5
+    for _ in range(600):  # over five seconds at 90 bets/s: a probe to 94.5
         clock.now += 1 / 90
         pacer.replied(0.05)
     assert pacer.reason == "probe"
@@ -312,7 +312,7 @@ def test_a_429_teaches_a_rate_ceiling_below_the_site_limit_and_429s_become_rare(
     assert changes[first].at < 1.0  # slow start ran into the limit within a second
     later = _simulate(pacer, clock, 600.0, site_rate=100.0, burst=25.0, latency=0.05)
     episodes = len({round(at) for at in later.refused})  # one pause a second at most: its 429s are one episode
-    # A failed probe doubles the wait for the next one: 10 + 20 + 40 + ... + 300 s, at most 7 in ten minutes.
+    # A failed probe doubles the wait for the next one: 5 + 10 + 20 + ... + 160 s, at most 7 in ten minutes.
     assert episodes <= 7
     assert later.rate(clock.now - 600, clock.now) >= 95.0
     assert all(change.reason in {"429", "probe", "little", "target"} for change in changes[first:])
@@ -338,7 +338,7 @@ def test_a_repeat_429_at_the_ceiling_lowers_it_and_a_failed_probe_goes_back_to_w
     pacer.pushed_back("429")
     assert pacer.learned_rate == pytest.approx(0.85 * 170, rel=0.01)
     held = pacer.learned_rate
-    for _ in range(int(held * 10) + 20):  # ten seconds at the ceiling without push-back: a 5 % probe
+    for _ in range(int(held * 6)):  # over five seconds at the ceiling without push-back: a 5 % probe
         clock.now += 1 / held
         pacer.replied(0.05)
     assert pacer.learned_rate == pytest.approx(held * 1.05)
@@ -346,11 +346,11 @@ def test_a_repeat_429_at_the_ceiling_lowers_it_and_a_failed_probe_goes_back_to_w
     pacer.pushed_back("429")
     assert pacer.learned_rate == held  # the probe failed: back to where it held, not x 0.85
     assert "a probe" in pacer.changes[-1].detail
-    for _ in range(int(held * 15)):  # 15 s: the next probe waits 20
+    for _ in range(int(held * 8)):  # 8 s: the next probe waits 10
         clock.now += 1 / held
         pacer.replied(0.05)
     assert pacer.learned_rate == held
-    for _ in range(int(held * 6)):
+    for _ in range(int(held * 3)):
         clock.now += 1 / held
         pacer.replied(0.05)
     assert pacer.learned_rate == pytest.approx(held * 1.05)
@@ -402,5 +402,33 @@ def test_under_a_learned_ceiling_slow_replies_do_not_cut_and_the_limit_follows_l
         pacer.replied(0.02 + rng.random() * 0.08)
     assert all(change.reason != "latency" for change in pacer.changes)
     assert pacer.recent_latency is not None
-    little = math.ceil(180 * pacer.recent_latency * 1.2)
+    assert pacer.rate is not None
+    little = math.ceil(pacer.rate * pacer.recent_latency * 1.2)
     assert little <= pacer.limit <= little + 1  # Little's N for the ceiling at the replies' pace
+
+
+def test_the_replies_of_a_burst_tell_the_sites_rate_without_its_burst() -> None:
+    # 200 ms replies at 100 bets/s, then a 429: 0.9 x 100 learned at once. The bets still in flight reach a
+    # site whose limit is spent: it takes 120 a second of them and refuses the rest. That is its rate.
+    clock = FakeClock()
+    changes: list[PaceChange] = []
+    pacer = Pacer(ceiling=64, start=40, clock=clock, on_change=changes.append)
+    pacer.slow_start = False
+    for _ in range(400):
+        clock.now += 0.01
+        pacer.replied(0.2)
+    pacer.pushed_back("429")
+    assert pacer.learned_rate == pytest.approx(90.0)
+    for i in range(32):  # the burst: a reply time of replies, 160 a second, one in four refused
+        clock.now += 1 / 161
+        if i % 4 == 3:
+            pacer.pushed_back("429")
+        else:
+            pacer.replied(0.2)
+    assert pacer.learned_rate == pytest.approx(90.0)  # not before the burst is over
+    clock.now += 0.05
+    pacer.replied(0.2)
+    assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.1)
+    assert "accepted while it refused" in changes[-1].detail
+    assert changes[-1].reason == "429"
+    assert pacer.limit == math.ceil(pacer.learned_rate * 0.2 * 1.2)
