@@ -6,8 +6,11 @@ its own rate limit (`--site-rate` bets/s, a quarter second's worth of burst; bet
 DuckDiceBackend and a flat strategy then plays for `--seconds` at each fixed N of a scan, and with `auto`
 (cap `--cap`, no --max-rate: the site's limit is not known to it), and with `auto --max-rate` set a little
 below the site's limit (an operator who knows it). Each line: bets/s, 429s received, and for the auto
-lines the ratio to the best fixed N of the same latency and the final N. The goal: auto at least 0.9 of
-the best fixed N, with fewer 429s.
+lines the ratio to the best fixed N of the same latency, the final N, the rate ceiling auto learned from
+the site's push-backs and its changes by reason. `--runs K` plays auto K times per latency (its figure moves
+from run to run: the first 429 comes at a different moment each time) and prints the least, mean and most
+of its ratios. The goal: auto at least 0.9 of the best fixed N, with fewer 429s. Give each run 30 s or
+more (`--seconds`): the learning takes the first seconds of each.
 """
 
 from __future__ import annotations
