@@ -83,6 +83,7 @@ _RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first pro
 _BURST_SKIP: Final = 0.3  # of a reply time: the first replies of a burst, left out of the site's rate
 _RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
 _RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
+_RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to this
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
 
@@ -202,6 +203,7 @@ class Pacer:
         self.learned_rate: float | None = None  # bets/s: the rate ceiling learned from the site's push-backs
         self._rate_held: float | None = None  # while a rate probe runs: the ceiling before it
         self._rate_probe_wait = _RATE_PROBE_FIRST
+        self._rate_step = _RATE_PROBE - 1  # the next probe's raise of the ceiling
         self._rate_moved_at = clock()  # the ceiling's last change or push-back
         self._replied_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # the clock at each reply
         self._burst: _Burst | None = None  # the push-back whose bets in flight are still replying
@@ -342,6 +344,7 @@ class Pacer:
         now = self.clock()
         self._burst = _Burst(started=now, until=burst_until, last=now, reason=reason) if refine else None
         self._rate_held = None
+        self._rate_step = _RATE_PROBE - 1
         self.slow_start = False
         self.decreases += 1
         self.learned_rate = new if self.target_rate is None else min(new, self.target_rate)
@@ -379,18 +382,24 @@ class Pacer:
                   f"{site_rate:.1f} bets/s accepted while it refused {burst.refused} more)", always=True)
 
     def _probe_rate(self) -> None:
-        """After a long quiet at a ceiling that binds, try 5 % more; one that held becomes the ceiling."""
+        """After a quiet at a ceiling that binds, try 5 % more; one that held becomes the ceiling.
+
+        Probes in a row that hold double the step, up to `_RATE_STEP_MOST`: a first figure well below the
+        site's limit (slow start still ramping up when the 429 came) climbs back within seconds, not
+        minutes; the first push-back sets the step back to 5 %."""
         learned = self.learned_rate
         if learned is None or self.clock() - self._rate_moved_at < self._rate_probe_wait:
             return
-        self._rate_held = None  # the last probe, if any, lasted the wait: it held
+        if self._rate_held is not None:  # the last probe lasted the wait: it held
+            self._rate_held = None
+            self._rate_step = min(_RATE_STEP_MOST, self._rate_step * 2)
         measured = self.measured_rate()
         if measured is None or measured < _RATE_BINDING * learned:
             return  # the ceiling does not bind: the client or the replies are slower; more would be untested
         if self.target_rate is not None and learned >= self.target_rate:
             return
         self._rate_held = learned
-        self.learned_rate = learned * _RATE_PROBE
+        self.learned_rate = learned * (1 + self._rate_step)
         if self.target_rate is not None:
             self.learned_rate = min(self.learned_rate, self.target_rate)
         self._rate_moved_at = self.clock()

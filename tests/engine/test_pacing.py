@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -432,3 +433,30 @@ def test_the_replies_of_a_burst_tell_the_sites_rate_without_its_burst() -> None:
     assert "accepted while it refused" in changes[-1].detail
     assert changes[-1].reason == "429"
     assert pacer.limit == math.ceil(pacer.learned_rate * 0.2 * 1.2)
+
+
+def test_probes_in_a_row_that_hold_take_bigger_steps_and_a_push_back_resets_them() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=4, clock=clock)
+    pacer.slow_start = False
+    for _ in range(200):  # 50 bets/s, then a 429: 45 learned, far below what the site allows
+        clock.now += 0.02
+        pacer.replied(0.05)
+    pacer.pushed_back("429")
+    seen = [pacer.learned_rate]
+    for _ in range(5):
+        rate = pacer.learned_rate
+        assert rate is not None
+        for _ in range(int(rate * 5.2)):  # the ceiling binds for over five seconds
+            clock.now += 1 / rate
+            pacer.replied(0.05)
+        seen.append(pacer.learned_rate)
+    steps = [round(b / a - 1, 2) for a, b in itertools.pairwise(seen)]
+    assert steps == [0.05, 0.1, 0.2, 0.2, 0.2]
+    pacer.pushed_back("429")  # the last probe failed: back, and the next step is 5 % again
+    held = pacer.learned_rate
+    assert held == pytest.approx(seen[-2])
+    for _ in range(int(held * 10.5)):
+        clock.now += 1 / held
+        pacer.replied(0.05)
+    assert pacer.learned_rate == pytest.approx(held * 1.05)
