@@ -22,7 +22,7 @@ How the limit moves (the reasons each change carries, journaled and shown):
                the limit holds instead of growing. More bets in flight would then only wait longer (a
                client short of CPU, a site that queues), not raise the rate.
 - `target`     The Little's-law N fell (the replies got faster): the limit follows it down.
-- `probe`      The learned rate ceiling (below) goes up 5 %, after a quiet while it binds.
+- `probe`      The learned rate ceiling (below) goes up 5 % or more, after a quiet while it binds.
 
 The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight
 alone keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet
@@ -38,10 +38,10 @@ otherwise cut the rate for nothing. A later push-back soon after the ceiling mov
 `_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
 seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
 `probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back, while the replies
-come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`): the site's limit may be higher,
-or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just below the site's
-limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling: nothing learned goes
-above it.
+come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a
+row that held): the site's limit may be higher, or have risen. A failed probe doubles that wait (up to
+`_PROBE_MOST`): a ceiling just below the site's limit costs a 429 ever more rarely. `--max-rate`, when
+given, stays a hard ceiling: nothing learned goes above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
