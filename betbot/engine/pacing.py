@@ -332,6 +332,8 @@ class Pacer:
             # It held for a long quiet: the site's limit is just below it (a burst drained slowly). One probe
             # step back, not the cut that would cost many probes to climb back.
             new, why = old / _RATE_PROBE, f"{old:.1f} bets/s held {self.clock() - self._rate_moved_at:.0f} s"
+            # A probe failed late, not a lower limit: the next probe waits twice as long, as after any failed one.
+            self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
         elif old is not None:
             new = min(old, measured or old) * _RATE_DECREASE
             why = f"{_RATE_DECREASE:g} x {min(old, measured or old):.1f} bets/s"
