@@ -6,8 +6,11 @@ its own rate limit (`--site-rate` bets/s, a quarter second's worth of burst; bet
 DuckDiceBackend and a flat strategy then plays for `--seconds` at each fixed N of a scan, and with `auto`
 (cap `--cap`, no --max-rate: the site's limit is not known to it), and with `auto --max-rate` set a little
 below the site's limit (an operator who knows it). Each line: bets/s, 429s received, and for the auto
-lines the ratio to the best fixed N of the same latency and the final N. The goal: auto at least 0.9 of
-the best fixed N, with fewer 429s.
+lines the ratio to the best fixed N of the same latency, the final N, the rate ceiling auto learned from
+the site's push-backs and its changes by reason. `--runs K` plays auto K times per latency (its figure moves
+from run to run: the first 429 comes at a different moment each time) and prints the least, mean and most
+of its ratios. The goal: auto at least 0.9 of the best fixed N, with fewer 429s. Give each run 30 s or
+more (`--seconds`): the learning takes the first seconds of each.
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ def _serve(sock: socket.socket, latency: float, site_rate: float) -> None:
 
 
 async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int,
-                  rate: float | None = None) -> tuple[float, int, int]:
-    """(bets/s, 429s and challenges received, the N at the end) of one run of `seconds`."""
+                  rate: float | None = None) -> tuple[float, int, Pacer | None]:
+    """(bets/s, 429s and challenges received, the pacer if auto) of one run of `seconds`."""
     n = fixed or cap
     backend = DuckDiceBackend(api_key=SecretStr(KEY), base_url=base_url, max_connections=n, trust_env=False,
                               timeouts=Timeouts(read=10))
@@ -67,7 +70,18 @@ async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int,
         engine = Engine(session=session, strategy=flat, backend=backend, max_concurrent=n, pacer=pacer,
                         rate_limit=None if rate is None else TokenBucket(rate))
         await engine.run()
-    return session.bets / engine.elapsed, engine.retries, engine.machine.in_flight_limit
+    return session.bets / engine.elapsed, engine.retries, pacer
+
+
+def _pacer_text(pacer: Pacer | None) -> str:
+    """The N at the end, the learned rate ceiling, and how many changes of each reason."""
+    if pacer is None:
+        return ""
+    learned = "-" if pacer.learned_rate is None else f"{pacer.learned_rate:.1f}"
+    reasons: dict[str, int] = {}
+    for change in pacer.changes:
+        reasons[change.reason] = reasons.get(change.reason, 0) + 1
+    return f"{pacer.limit:>6} {learned:>8}  " + " ".join(f"{k}:{v}" for k, v in sorted(reasons.items()))
 
 
 def main() -> None:
@@ -76,6 +90,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs="*", default=[0.02, 0.05, 0.2], help="reply latencies, s")
     parser.add_argument("--site-rate", type=float, default=120.0, help="the fake site's rate limit, bets/s")
     parser.add_argument("--cap", type=int, default=64, help="auto's cap (default 64)")
+    parser.add_argument("--runs", type=int, default=1, help="auto runs per latency (default 1): auto's figure "
+                        "moves from run to run")
+    parser.add_argument("--no-max-rate", action="store_true", help="skip the auto --max-rate runs")
     parser.add_argument("--scan", type=float, nargs="*", default=[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0],
                         help="the fixed N scanned, as multiples of the site's Little's N (rate x latency)")
     args = parser.parse_args()
@@ -90,7 +107,7 @@ def main() -> None:
             little = args.site_rate * latency
             print(f"-- latency {latency * 1000:.0f} ms (Little's N for the site's limit: "
                   f"{little:.1f})")
-            print(f"{'run':>22} {'bets/s':>8} {'429s':>6} {'of best':>8} {'N at end':>9}")
+            print(f"{'run':>22} {'bets/s':>8} {'429s':>6} {'of best':>8} {'N end':>6} {'ceiling':>8}  changes")
             best_rate, best_n, best_429 = 0.0, 0, 0
             for n in sorted({max(1, round(little * factor)) for factor in args.scan}):
                 rate, refused, _ = anyio.run(partial(one_run, base_url, args.seconds, fixed=n, cap=n))
@@ -99,10 +116,19 @@ def main() -> None:
                     best_rate, best_n, best_429 = rate, n, refused
             print(f"{'best fixed: N=' + str(best_n):>22} {best_rate:>8.1f} {best_429:>6}")
             target = round(args.site_rate * 0.95, 1)
-            for label, target_rate in (("auto", None), (f"auto --max-rate {target:g}", target)):
-                rate, refused, final = anyio.run(partial(one_run, base_url, args.seconds, fixed=None, cap=args.cap,
+            runs = [("auto", None)] * args.runs
+            if not args.no_max_rate:
+                runs.append((f"auto --max-rate {target:g}", target))
+            ratios: list[float] = []
+            for label, target_rate in runs:
+                rate, refused, pacer = anyio.run(partial(one_run, base_url, args.seconds, fixed=None, cap=args.cap,
                                                          rate=target_rate))
-                print(f"{label:>22} {rate:>8.1f} {refused:>6} {rate / best_rate:>8.3f} {final:>9}")
+                print(f"{label:>22} {rate:>8.1f} {refused:>6} {rate / best_rate:>8.3f} {_pacer_text(pacer)}")
+                if target_rate is None:
+                    ratios.append(rate / best_rate)
+            if len(ratios) > 1:
+                print(f"{'auto of best':>22} min {min(ratios):.3f} mean {sum(ratios) / len(ratios):.3f} "
+                      f"max {max(ratios):.3f} over {len(ratios)} runs")
         finally:
             process.terminate()
             process.join(timeout=10)

@@ -18,7 +18,9 @@ in flight share the journal's disk syncs (group commit) and the event loop never
 
 Pacing (`-n auto`): each bet coroutine tells the pacer (`betbot.engine.pacing`) how long its reply took, or
 that the site pushed back; the pacer's limit becomes the machine's `in_flight_limit` (never above the
-concurrency, which sizes the reorder window), and a raise wakes the strategy task to admit more.
+concurrency, which sizes the reorder window), and a raise wakes the strategy task to admit more. The rate
+the pacer learned from the site's push-backs is held by a token bucket of the engine's own, after
+`--max-rate`'s (the hard ceiling, never changed).
 
 Stopping: when a limit fires, or on the first SIGINT/SIGTERM, the machine admits no new bet and the bets in
 flight are drained, bounded by `drain_timeout`. At that deadline, or on a second signal, the bets still in
@@ -140,6 +142,9 @@ class Engine:
         self.on_ready = on_ready  # called once signals are handled, before the first bet
         self.reconciler = reconciler
         self.rate_limit = rate_limit
+        # `-n auto`: the rate the pacer learned from the site's push-backs, in a bucket of the engine's own. A
+        # bucket given (--max-rate's) is never changed: it is the hard ceiling, and may be an account's, shared.
+        self.learned_rate_limit: TokenBucket | None = None
         self.machine = SessionMachine(
             session=session, strategy=strategy, concurrency=max_concurrent, min_bets=min_bets,
             reconcile_unknown=reconciler is not None, continue_after_reconciliation=continue_after_reconciliation,
@@ -302,6 +307,8 @@ class Engine:
                 await self.backoff.wait()
                 if self.rate_limit is not None:
                     await self.rate_limit.acquire()
+                if self.learned_rate_limit is not None:
+                    await self.learned_rate_limit.acquire()
                 sent_at = self.clock()
                 try:
                     outcome = await self.backend.place(seq, bet)
@@ -333,12 +340,22 @@ class Engine:
         elif outcome.__class__ is not Unknown:
             # An unknown outcome says nothing of how long replies take (a read timeout would only feed itself).
             pacer.replied(seconds)
+        if pacer.learned_rate is not None:
+            self._hold_rate(pacer.learned_rate)
         limit = pacer.limit
         if limit != self.machine.in_flight_limit:
             raised = limit > self.machine.in_flight_limit
             self.machine.in_flight_limit = limit
             if raised:
                 self._wake()
+
+    def _hold_rate(self, rate: float) -> None:
+        """The engine's own token bucket holds the rate the pacer learned (--max-rate's holds its own)."""
+        bucket = self.learned_rate_limit
+        if bucket is None:
+            self.learned_rate_limit = TokenBucket(rate, clock=self.clock)
+        elif bucket.rate != rate:
+            bucket.set_rate(rate)
 
     def _retry_later(self, refusal: Refused) -> None:
         """A refusal that placed nothing (rate limit, challenge): every coroutine backs off, then it is resent."""

@@ -22,6 +22,26 @@ How the limit moves (the reasons each change carries, journaled and shown):
                the limit holds instead of growing. More bets in flight would then only wait longer (a
                client short of CPU, a site that queues), not raise the rate.
 - `target`     The Little's-law N fell (the replies got faster): the limit follows it down.
+- `probe`      The learned rate ceiling (below) goes up 5 % or more, after a quiet while it binds.
+
+The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight
+alone keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet
+(the site's Retry-After). So the first push-back also teaches a rate: the rate of the replies in the seconds
+before it (pauses left out) is about what the site allowed (a little more: a site's burst; less when slow
+start was still ramping up). The ceiling is then `_RATE_MARGIN` x that rate. The replies of the bets still
+in flight then tell better: they reached the site while its limit was spent, so what it accepted of them
+per reply time, while it refused others, is its rate with no burst in it; with enough of them (slow replies,
+many in flight) the ceiling becomes `_RATE_MARGIN_SATURATED` x that. The engine's token bucket holds the
+ceiling, and the limit on bets in flight becomes Little's N for it (as with a target rate), with no
+`latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU would
+otherwise cut the rate for nothing. A later push-back soon after the ceiling moved takes it x
+`_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
+seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
+`probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back, while the replies
+come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a
+row that held): the site's limit may be higher, or have risen. A failed probe doubles that wait (up to
+`_PROBE_MOST`): a ceiling just below the site's limit costs a 429 ever more rarely. `--max-rate`, when
+given, stays a hard ceiling: nothing learned goes above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
@@ -53,6 +73,19 @@ _PROBE_MOST: Final = 300.0
 _BASELINE_ROUNDS: Final = 256  # the baseline is the lowest round median of this many recent rounds
 _RECENT_WEIGHT: Final = 1 / 32  # the recent mean reply time (Little's law) moves this far toward each reply
 _MIN_ROUND: Final = 8  # replies per round at least: the median of one or two replies is noise
+_SLOW_ROUNDS: Final = 2  # rounds in a row past the latency factor before a `latency` cut
+# The learned rate ceiling (see the module docstring).
+_RATE_WINDOW: Final = 2.0  # seconds of replies before a push-back that measure the rate the site allowed
+_RATE_MIN_REPLIES: Final = 8  # fewer in the window: no rate is learned (the limit on bets in flight is cut)
+_RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it includes the site's burst)
+_RATE_MARGIN_SATURATED: Final = 0.95  # the ceiling: this x the rate the site accepted while it refused some
+_RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first probe of a learned ceiling
+_BURST_SKIP: Final = 0.3  # of a reply time: the first replies of a burst, left out of the site's rate
+_RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
+_RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
+_RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to this
+_RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
+_REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +97,17 @@ class PaceChange:
     new: int
     reason: str
     detail: str
+
+
+@dataclass(slots=True)
+class _Burst:
+    """A push-back and the replies of the bets that were in flight with it, until `until`."""
+
+    started: float
+    until: float
+    last: float  # the clock at the burst's last reply so far
+    reason: str
+    refused: int = 0  # refusals after the first
 
 
 class LatencyWindow:
@@ -155,6 +199,14 @@ class Pacer:
         self._hold_until = -math.inf  # refusals before this belong to the burst already acted on
         self._probing = False  # the last step was a probe above a limit that held: its failure steps back by 1
         self._rebase_if_slow = False  # set by a latency cut: still slow a round later means the site got slower
+        self._slow_rounds = 0  # rounds in a row past the latency factor
+        self.learned_rate: float | None = None  # bets/s: the rate ceiling learned from the site's push-backs
+        self._rate_held: float | None = None  # while a rate probe runs: the ceiling before it
+        self._rate_probe_wait = _RATE_PROBE_FIRST
+        self._rate_step = _RATE_PROBE - 1  # the next probe's raise of the ceiling
+        self._rate_moved_at = clock()  # the ceiling's last change or push-back
+        self._replied_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # the clock at each reply
+        self._burst: _Burst | None = None  # the push-back whose bets in flight are still replying
 
     # -- what the engine reads ------------------------------------------------------------------------
     @property
@@ -167,11 +219,44 @@ class Pacer:
         """Why the limit is what it is: the reason of its last change."""
         return self.changes[-1].reason if self.changes else "start"
 
+    @property
+    def rate(self) -> float | None:
+        """The rate to hold, bets/s: the target (`--max-rate`) or the learned ceiling, the lower; None: neither."""
+        if self.learned_rate is None:
+            return self.target_rate
+        return self.learned_rate if self.target_rate is None else min(self.target_rate, self.learned_rate)
+
     def goal(self) -> int:
-        """The most the limit may reach now: the ceiling, or Little's N for the target rate if lower."""
-        if self.target_rate is None or self.recent_latency is None:
+        """The most the limit may reach now: the ceiling, or Little's N for the rate to hold if lower."""
+        rate = self.rate
+        if rate is None or self.recent_latency is None:
             return self.ceiling
-        return max(1, min(self.ceiling, math.ceil(self.target_rate * self.recent_latency * _HEADROOM - 1e-9)))
+        return max(1, min(self.ceiling, math.ceil(rate * self.recent_latency * _HEADROOM - 1e-9)))
+
+    def measured_rate(self) -> float | None:
+        """The rate of the replies over the last `_RATE_WINDOW` seconds, bets/s; None on too few of them.
+
+        A gap between two replies longer than two reply times (and 50 ms) is a pause (a back-off, a strategy's
+        sleep), not the site's pace: it is left out of the time."""
+        now = self.clock()
+        times = self._replied_at
+        if len(times) < 2:
+            return None
+        idle = 2 * (self.recent_latency or 0.0) + 0.05
+        busy = 0.0
+        count = 0
+        later = times[-1]
+        for at in reversed(times):
+            if at < now - _RATE_WINDOW:
+                break
+            gap = later - at
+            if gap <= idle:
+                busy += gap
+                count += at != later
+            later = at
+        if count < _RATE_MIN_REPLIES or busy <= 0:
+            return None
+        return count / busy
 
     def cap_at(self, most: int) -> None:
         """Lower the ceiling (the engine's: what the strategy tolerates); the limit follows it down."""
@@ -182,6 +267,13 @@ class Pacer:
     def replied(self, seconds: float) -> None:
         """A reply came (any outcome but a rate limit or a challenge), `seconds` after the request left."""
         self.latencies.add(seconds)
+        now = self.clock()
+        self._replied_at.append(now)
+        if self._burst is not None:
+            if now <= self._burst.until:
+                self._burst.last = now
+            else:
+                self._settle_burst()
         recent = self.recent_latency
         self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
         round_ = self._round
@@ -195,6 +287,16 @@ class Pacer:
         """The site refused a bet for going too fast (`429` or `challenge`): cut the limit, once per burst."""
         now = self.clock()
         if now < self._hold_until:
+            if self._burst is not None:
+                self._burst.refused += 1
+                self._burst.last = now
+            return
+        if self._burst is not None:
+            self._settle_burst()
+        # The bets already in flight were sent at the old limit: their refusals are the same burst.
+        hold_until = now + max(self.latencies.quantile(0.9), 0.05)
+        if self._learn_rate(reason, hold_until):
+            self._hold_until = hold_until
             return
         # Leaving slow start, the last limit without push-back is half this one (TCP's rule); later, x decrease.
         factor = 0.5 if self.slow_start else self.decrease
@@ -216,8 +318,95 @@ class Pacer:
             self._cut(reason, detail, factor)
             # Back up +1 a round only halfway to where the site pushed back; beyond that, probes.
             self._free_up_to = (self.limit + pushed_at) // 2
-        # The bets already in flight were sent at the old limit: their refusals are the same burst.
-        self._hold_until = now + max(self.latencies.quantile(0.9), 0.05)
+        self._hold_until = hold_until
+
+    def _learn_rate(self, reason: str, burst_until: float) -> bool:
+        """A push-back sets or lowers the rate ceiling; False when there is no rate to learn it from."""
+        measured = self.measured_rate()
+        old = self.learned_rate
+        refine = False  # whether the replies of the burst may correct the figure (see _settle_burst)
+        if self._rate_held is not None:
+            new, why = self._rate_held, f"a probe to {old:.1f} bets/s failed"
+            self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
+        elif old is not None and self.clock() - self._rate_moved_at >= _RATE_PROBE_FIRST:
+            # It held for a long quiet: the site's limit is just below it (a burst drained slowly). One probe
+            # step back, not the cut that would cost many probes to climb back.
+            new, why = old / _RATE_PROBE, f"{old:.1f} bets/s held {self.clock() - self._rate_moved_at:.0f} s"
+            # A probe failed late, not a lower limit: the next probe waits twice as long, as after any failed one.
+            self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
+        elif old is not None:
+            new = min(old, measured or old) * _RATE_DECREASE
+            why = f"{_RATE_DECREASE:g} x {min(old, measured or old):.1f} bets/s"
+            refine = True
+        elif measured is not None:
+            new, why = measured * _RATE_MARGIN, f"{_RATE_MARGIN:g} x {measured:.1f} bets/s measured before it"
+            refine = True
+        else:
+            return False
+        now = self.clock()
+        self._burst = _Burst(started=now, until=burst_until, last=now, reason=reason) if refine else None
+        self._rate_held = None
+        self._rate_step = _RATE_PROBE - 1
+        self.slow_start = False
+        self.decreases += 1
+        self.learned_rate = new if self.target_rate is None else min(new, self.target_rate)
+        self._rate_moved_at = self.clock()
+        self._round.clear()  # the replies in flight were sent at the old limit
+        self._round_started = self._rate_moved_at
+        self._set(self.goal(), reason, f"the site answered {reason} at {self.limit} in flight: "
+                  f"rate ceiling {self.learned_rate:.1f} bets/s ({why})", always=True)
+        return True
+
+    def _settle_burst(self) -> None:
+        """The replies of the bets that were in flight when a push-back came have come: what the site accepted
+        of them, while it refused some, is its rate.
+
+        They were sent over the last reply time, and reached the site while its limit was spent: every bet it
+        took then, it took as its limit allowed one more (a token bucket's refill, a window's slide). So the
+        ones it accepted, per mean reply time, are the site's rate itself, with no burst in it (a little less
+        if the client sent less than it could meanwhile). Without another refusal in the burst, or with too
+        few replies to count (fast replies: the rate learned before it is good there), that one stays."""
+        burst, self._burst = self._burst, None
+        assert burst is not None  # noqa: S101 - called with a burst only
+        # Bets sent together (a raise of the limit sends a bunch) come back together, some of them taken from
+        # what was left of the site's burst: the replies of the first third of a reply time are left out.
+        span = (1 - _BURST_SKIP) * (self.recent_latency or 0.0)
+        since = burst.started + _BURST_SKIP * (self.recent_latency or 0.0)
+        accepted = sum(1 for at in reversed(self._replied_at) if since < at <= since + span)
+        if burst.refused < 1 or accepted < _RATE_MIN_REPLIES or span <= 0 or self.learned_rate is None:
+            return
+        site_rate = accepted / span
+        new = _RATE_MARGIN_SATURATED * site_rate
+        if self.target_rate is not None:
+            new = min(new, self.target_rate)
+        self.learned_rate = new
+        self._set(self.goal(), burst.reason, f"rate ceiling {new:.1f} bets/s ({_RATE_MARGIN_SATURATED:g} x "
+                  f"{site_rate:.1f} bets/s accepted while it refused {burst.refused} more)", always=True)
+
+    def _probe_rate(self) -> None:
+        """After a quiet at a ceiling that binds, try 5 % more; one that held becomes the ceiling.
+
+        Probes in a row that hold double the step, up to `_RATE_STEP_MOST`: a first figure well below the
+        site's limit (slow start still ramping up when the 429 came) climbs back within seconds, not
+        minutes; the first push-back sets the step back to 5 %."""
+        learned = self.learned_rate
+        if learned is None or self.clock() - self._rate_moved_at < self._rate_probe_wait:
+            return
+        if self._rate_held is not None:  # the last probe lasted the wait: it held
+            self._rate_held = None
+            self._rate_step = min(_RATE_STEP_MOST, self._rate_step * 2)
+        measured = self.measured_rate()
+        if measured is None or measured < _RATE_BINDING * learned:
+            return  # the ceiling does not bind: the client or the replies are slower; more would be untested
+        if self.target_rate is not None and learned >= self.target_rate:
+            return
+        self._rate_held = learned
+        self.learned_rate = learned * (1 + self._rate_step)
+        if self.target_rate is not None:
+            self.learned_rate = min(self.learned_rate, self.target_rate)
+        self._rate_moved_at = self.clock()
+        self._set(self.goal(), "probe", f"{self._rate_probe_wait:g} s without push-back at {learned:.1f} bets/s "
+                  f"({measured:.1f} measured): rate ceiling {self.learned_rate:.1f} bets/s", always=True)
 
     # -- rounds ---------------------------------------------------------------------------------------
     def _end_round(self) -> None:
@@ -231,18 +420,26 @@ class Pacer:
         self._rounds_since_step += 1
         if self._rounds_since_step >= _PROBE_EVERY:
             self._probing = False  # a probe that lasted as many rounds without push-back held
+        if self.learned_rate is not None:
+            self._follow_learned_rate()
+            return
         slow = baseline is not None and median > baseline * self.latency_factor + _LATENCY_SLACK
+        # One slow round is no signal: a client short of CPU (a busy machine, the garbage collector) stalls
+        # its event loop for tens of ms, and at 20 ms replies that alone doubles a round's median.
+        self._slow_rounds = self._slow_rounds + 1 if slow else 0
         rebase, self._rebase_if_slow = self._rebase_if_slow, False
         if slow and rebase:
             # Fewer bets in flight did not bring the replies back: the site itself is slower now. That is the
             # new baseline; cutting again would only walk the limit down to 1 for nothing.
             self._round_medians.clear()
             self._round_medians.append(median)
-        elif slow:
+        elif self._slow_rounds >= _SLOW_ROUNDS:
             assert baseline is not None  # noqa: S101 - slow implies a baseline
             self.slow_start = False
-            self._cut("latency", f"median reply {median * 1000:.0f} ms, baseline {baseline * 1000:.0f} ms")
+            self._cut("latency", f"median reply {median * 1000:.0f} ms, baseline {baseline * 1000:.0f} ms "
+                      f"({_SLOW_ROUNDS} rounds)")
             self._rebase_if_slow = True
+            self._slow_rounds = 0
             return
         goal = self.goal()
         # Bets queued somewhere rather than in service (TCP Vegas's estimate): limit x (1 - baseline / median).
@@ -269,8 +466,22 @@ class Pacer:
                           "without push-back")
                 self._probing = True
 
+    def _follow_learned_rate(self) -> None:
+        """Under a learned ceiling the token bucket holds the rate the site sees: the limit is Little's N for it.
+
+        No latency cut and no hold on queueing then: more bets in flight than the rate needs wait in the
+        engine's bucket, not at the site, and replies slowed by a client short of CPU (at 20 ms, a busy
+        machine doubles them) would otherwise cut the rate below the ceiling for nothing. One above Little's
+        N is kept: following every wobble of the mean reply time would move the limit every other round."""
+        self._probe_rate()
+        goal = self.goal()
+        if self.limit > goal + 1:
+            self._set(goal, "target", self._little_detail())
+        elif self.limit < goal:
+            self._set(goal, "little", self._little_detail())
+
     def _little_detail(self) -> str:
-        return (f"{self.target_rate:g} bets/s x {(self.recent_latency or 0) * 1000:.0f} ms mean reply "
+        return (f"{self.rate:.4g} bets/s x {(self.recent_latency or 0) * 1000:.0f} ms mean reply "
                 f"x {_HEADROOM:g} headroom")
 
     def _cut(self, reason: str, detail: str, factor: float | None = None) -> None:
@@ -280,9 +491,10 @@ class Pacer:
         self._round_started = self.clock()
         self._rounds_since_step = 0
 
-    def _set(self, new: int, reason: str, detail: str) -> None:
+    def _set(self, new: int, reason: str, detail: str, *, always: bool = False) -> None:
+        """Move the limit; `always`: record the change even if the limit stays (the rate ceiling moved)."""
         new = max(1, min(self.ceiling, new))
-        if new == self.limit:
+        if new == self.limit and not always:
             return
         change = PaceChange(at=self.clock(), old=self.limit, new=new, reason=reason, detail=detail)
         self.limit = new

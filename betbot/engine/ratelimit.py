@@ -36,6 +36,13 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
+    def set_rate(self, rate: float) -> None:
+        """Change the rate from now on (the tokens accrued so far at the old one)."""
+        if rate <= 0:
+            raise ValueError("rate must be above 0")
+        self._refill()
+        self.rate = rate
+
     async def acquire(self) -> None:
         """Take one token, waiting for it if need be. Waiters are served as tokens accrue."""
         self._refill()

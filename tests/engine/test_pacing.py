@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 import random
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -62,6 +66,7 @@ def test_a_429_cuts_the_limit_once_per_burst_then_it_grows_by_one() -> None:
     pacer = Pacer(ceiling=64, clock=clock)
     _replies(pacer, clock, 8 + 8 + 8 + 16, 0.05)
     assert pacer.limit == 32
+    clock.now += 3.0  # no reply in the last seconds: no rate to learn from, the limit on bets in flight is cut
     for _ in range(20):  # twenty bets of one burst are refused together
         pacer.pushed_back("429")
     assert pacer.limit == 16  # halved, once: the first push-back ends slow start
@@ -117,7 +122,7 @@ def test_latency_past_its_baseline_cuts_the_limit_and_a_slower_site_becomes_the_
     pacer.slow_start = False
     _replies(pacer, clock, 16 * 3, 0.02)
     assert pacer.baseline == pytest.approx(0.02)
-    for _ in range(2 * pacer.limit):  # queueing: five times the baseline, until a round ends on it
+    for _ in range(4 * pacer.limit):  # queueing: five times the baseline, until two rounds end on it
         _replies(pacer, clock, 1, 0.1)
         if pacer.reason == "latency":
             break
@@ -209,22 +214,22 @@ def test_a_storm_after_a_failed_probe_still_cuts_multiplicatively() -> None:
     clock = FakeClock()
     pacer = Pacer(ceiling=64, start=20, clock=clock)
     pacer.slow_start = False
-    pacer.pushed_back("429")  # 20 -> 14
-    clock.now += 1.0
-    _replies(pacer, clock, 14 * 6, 0.05)  # back up to 17, halfway
-    assert pacer.limit == 17
-    clock.now += 10.0
-    for _ in range(17 * 9):  # eight rounds and ten seconds at 17: the probe to 18
-        _replies(pacer, clock, 1, 0.05)
-        if pacer.limit == 18:
-            break
-    assert pacer.limit == 18
+    for _ in range(200):  # 100 bets/s for two seconds, then a 429: a ceiling of 90
+        clock.now += 0.01
+        pacer.replied(0.05)
     pacer.pushed_back("429")
-    assert pacer.limit == 17  # the probe's failure: one step back
-    for _ in range(5):
+    assert pacer.learned_rate == pytest.approx(90.0, rel=0.01)
+    for _ in range(600):  # over five seconds at 90 bets/s: a probe to 94.5
+        clock.now += 1 / 90
+        pacer.replied(0.05)
+    assert pacer.reason == "probe"
+    pacer.pushed_back("429")
+    assert pacer.learned_rate == pytest.approx(90.0, rel=0.01)  # the probe's failure: back to where it held
+    for _ in range(5):  # the rest of the storm, a burst a second without a reply between: x 0.85 each
         clock.now += 1.0
         pacer.pushed_back("429")
-    assert pacer.limit <= 3  # the rest of the storm: x 0.7 each burst
+    assert pacer.learned_rate == pytest.approx(90.0 * 0.85 ** 5, rel=0.01)
+    assert pacer.limit == math.ceil(pacer.learned_rate * 0.05 * 1.2)
 
 
 def test_replies_that_slow_with_n_hold_the_limit_where_more_would_only_queue() -> None:
@@ -239,3 +244,219 @@ def test_replies_that_slow_with_n_hold_the_limit_where_more_would_only_queue() -
         pacer.replied(seconds)
     assert 3 <= pacer.limit <= 6  # 4: 40 ms replies for a 20 ms baseline, half of each bet's time in a queue
     assert not pacer.slow_start
+
+
+# -- the learned rate ceiling ---------------------------------------------------------------------------------
+@dataclass
+class SiteRun:
+    """What a simulated run saw: the 429s (the clock at each) and the replies accepted (the clock at each)."""
+
+    refused: list[float] = field(default_factory=list)
+    accepted: list[float] = field(default_factory=list)
+
+    def rate(self, since: float, until: float) -> float:
+        return sum(since <= at < until for at in self.accepted) / (until - since)
+
+
+def _simulate(pacer: Pacer, clock: FakeClock, seconds: float, *, site_rate: float, burst: float,
+              latency: float, retry_after: float = 1.0, seed: int = 1) -> SiteRun:
+    """The engine and a site with a token-bucket rate limit, on the fake clock in 1 ms steps.
+
+    The client sends while fewer than the pacer's limit are in flight, at most at the pacer's rate (a token
+    bucket of one); a 429 pauses every send for `retry_after`. The site decides when a request arrives, and
+    answers `latency` (+-10 %) after it was sent."""
+    rng = random.Random(seed)
+    run = SiteRun()
+    replies: list[tuple[float, int, bool, float]] = []  # (due, order, accepted, took)
+    tokens, stamp = burst, clock.now
+    next_send = paused_until = clock.now
+    end = clock.now + seconds
+    while clock.now < end:
+        clock.now += 0.001
+        while replies and replies[0][0] <= clock.now:
+            _, _, accepted, took = heapq.heappop(replies)
+            if accepted:
+                run.accepted.append(clock.now)
+                pacer.replied(took)
+            else:
+                run.refused.append(clock.now)
+                pacer.pushed_back("429")
+                paused_until = max(paused_until, clock.now + retry_after)
+        while clock.now >= paused_until and len(replies) < pacer.limit and clock.now >= next_send:
+            rate = pacer.rate
+            next_send = max(next_send, clock.now - 1 / rate) + 1 / rate if rate is not None else clock.now
+            tokens = min(burst, tokens + (clock.now - stamp) * site_rate)
+            stamp = clock.now
+            accepted = tokens >= 1
+            tokens -= accepted
+            took = latency * (0.9 + 0.2 * rng.random())
+            heapq.heappush(replies, (clock.now + took, len(run.accepted) + len(run.refused) + len(replies),
+                                     accepted, took))
+    return run
+
+
+def test_a_429_teaches_a_rate_ceiling_below_the_site_limit_and_429s_become_rare() -> None:
+    # A site that allows 100 bets/s (a burst of 25) at 50 ms a reply: Little's N for it is 5, and slow start
+    # doubles past it. The first push-back teaches a rate; within 30 s it is below the site's limit and
+    # close to it; then, over ten minutes, only the rare probe is refused, and the rate stays near the limit.
+    clock = FakeClock()
+    changes: list[PaceChange] = []
+    pacer = Pacer(ceiling=64, clock=clock, on_change=changes.append)
+    start = _simulate(pacer, clock, 30.0, site_rate=100.0, burst=25.0, latency=0.05)
+    assert pacer.learned_rate is not None
+    assert 85.0 <= pacer.learned_rate <= 100.0 * 1.05
+    assert 4 <= pacer.limit <= 8  # Little's N for the ceiling, with its headroom
+    assert start.refused
+    first = next(i for i, change in enumerate(changes) if "rate ceiling" in change.detail)
+    assert changes[first].reason == "429"
+    assert "measured before it" in changes[first].detail
+    assert changes[first].at < 1.0  # slow start ran into the limit within a second
+    later = _simulate(pacer, clock, 600.0, site_rate=100.0, burst=25.0, latency=0.05)
+    episodes = len({round(at) for at in later.refused})  # one pause a second at most: its 429s are one episode
+    # A failed probe doubles the wait for the next one: 5 + 10 + 20 + ... + 160 s, at most 7 in ten minutes.
+    assert episodes <= 7
+    assert later.rate(clock.now - 600, clock.now) >= 95.0
+    assert all(change.reason in {"429", "probe", "little", "target"} for change in changes[first:])
+
+
+def test_a_repeat_429_at_the_ceiling_lowers_it_and_a_failed_probe_goes_back_to_where_it_held() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=10, clock=clock)
+    pacer.slow_start = False
+    for _ in range(200):  # 200 bets/s for a second
+        clock.now += 0.005
+        pacer.replied(0.05)
+    assert pacer.measured_rate() == pytest.approx(200.0)
+    pacer.pushed_back("429")
+    assert pacer.learned_rate == pytest.approx(180.0)  # 0.9 x the rate measured before it
+    assert pacer.limit == math.ceil(180 * 0.05 * 1.2)
+    pacer.pushed_back("429")  # the same burst: no second cut
+    assert pacer.learned_rate == pytest.approx(180.0)
+    clock.now += 1.0
+    for _ in range(400):  # 170 bets/s, and the site pushes back again: its limit is lower still
+        clock.now += 1 / 170
+        pacer.replied(0.05)
+    pacer.pushed_back("429")
+    assert pacer.learned_rate == pytest.approx(0.85 * 170, rel=0.01)
+    held = pacer.learned_rate
+    for _ in range(int(held * 6)):  # over five seconds at the ceiling without push-back: a 5 % probe
+        clock.now += 1 / held
+        pacer.replied(0.05)
+    assert pacer.learned_rate == pytest.approx(held * 1.05)
+    assert pacer.reason == "probe"
+    pacer.pushed_back("429")
+    assert pacer.learned_rate == held  # the probe failed: back to where it held, not x 0.85
+    assert "a probe" in pacer.changes[-1].detail
+    for _ in range(int(held * 8)):  # 8 s: the next probe waits 10
+        clock.now += 1 / held
+        pacer.replied(0.05)
+    assert pacer.learned_rate == held
+    for _ in range(int(held * 3)):
+        clock.now += 1 / held
+        pacer.replied(0.05)
+    assert pacer.learned_rate == pytest.approx(held * 1.05)
+
+
+def test_no_probe_while_the_ceiling_does_not_bind_and_never_above_the_max_rate() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, target_rate=150.0, clock=clock)
+    for _ in range(300):  # 200 bets/s: above --max-rate (the site's 429 says the site's limit is lower still)
+        clock.now += 0.005
+        pacer.replied(0.05)
+    pacer.pushed_back("429")
+    assert pacer.rate == pytest.approx(150.0)  # 0.9 x 200 = 180 is above --max-rate: the target stays
+    for _ in range(3000):  # a minute at 50 bets/s: the ceiling does not bind, nothing to probe
+        clock.now += 0.02
+        pacer.replied(0.05)
+    assert pacer.rate == pytest.approx(150.0)
+    assert all(change.reason != "probe" for change in pacer.changes)
+
+
+def test_the_rate_measured_leaves_pauses_out() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=8, clock=clock)
+    assert pacer.measured_rate() is None
+    for _ in range(50):  # 100 bets/s for half a second, a one-second pause, then again
+        clock.now += 0.01
+        pacer.replied(0.02)
+    clock.now += 1.0
+    for _ in range(50):
+        clock.now += 0.01
+        pacer.replied(0.02)
+    assert pacer.measured_rate() == pytest.approx(100.0, rel=0.03)
+    clock.now += 5.0
+    assert pacer.measured_rate() is None  # nothing in the window
+
+
+def test_under_a_learned_ceiling_slow_replies_do_not_cut_and_the_limit_follows_littles_n() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=4, clock=clock)
+    pacer.slow_start = False
+    for _ in range(400):  # 200 bets/s at 20 ms, then a 429: a ceiling of 180 bets/s
+        clock.now += 0.005
+        pacer.replied(0.02)
+    pacer.pushed_back("429")
+    assert pacer.learned_rate == pytest.approx(180.0)
+    rng = random.Random(3)
+    for _ in range(3000):  # a busy client: the replies take 20 to 100 ms, rounds of them five times the baseline
+        clock.now += 1 / 180
+        pacer.replied(0.02 + rng.random() * 0.08)
+    assert all(change.reason != "latency" for change in pacer.changes)
+    assert pacer.recent_latency is not None
+    assert pacer.rate is not None
+    little = math.ceil(pacer.rate * pacer.recent_latency * 1.2)
+    assert little <= pacer.limit <= little + 1  # Little's N for the ceiling at the replies' pace
+
+
+def test_the_replies_of_a_burst_tell_the_sites_rate_without_its_burst() -> None:
+    # 200 ms replies at 100 bets/s, then a 429: 0.9 x 100 learned at once. The bets still in flight reach a
+    # site whose limit is spent: it takes 120 a second of them and refuses the rest. That is its rate.
+    clock = FakeClock()
+    changes: list[PaceChange] = []
+    pacer = Pacer(ceiling=64, start=40, clock=clock, on_change=changes.append)
+    pacer.slow_start = False
+    for _ in range(400):
+        clock.now += 0.01
+        pacer.replied(0.2)
+    pacer.pushed_back("429")
+    assert pacer.learned_rate == pytest.approx(90.0)
+    for i in range(32):  # the burst: a reply time of replies, 160 a second, one in four refused
+        clock.now += 1 / 161
+        if i % 4 == 3:
+            pacer.pushed_back("429")
+        else:
+            pacer.replied(0.2)
+    assert pacer.learned_rate == pytest.approx(90.0)  # not before the burst is over
+    clock.now += 0.05
+    pacer.replied(0.2)
+    assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.1)
+    assert "accepted while it refused" in changes[-1].detail
+    assert changes[-1].reason == "429"
+    assert pacer.limit == math.ceil(pacer.learned_rate * 0.2 * 1.2)
+
+
+def test_probes_in_a_row_that_hold_take_bigger_steps_and_a_push_back_resets_them() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=4, clock=clock)
+    pacer.slow_start = False
+    for _ in range(200):  # 50 bets/s, then a 429: 45 learned, far below what the site allows
+        clock.now += 0.02
+        pacer.replied(0.05)
+    pacer.pushed_back("429")
+    seen = [pacer.learned_rate]
+    for _ in range(5):
+        rate = pacer.learned_rate
+        assert rate is not None
+        for _ in range(int(rate * 5.2)):  # the ceiling binds for over five seconds
+            clock.now += 1 / rate
+            pacer.replied(0.05)
+        seen.append(pacer.learned_rate)
+    steps = [round(b / a - 1, 2) for a, b in itertools.pairwise(seen)]
+    assert steps == [0.05, 0.1, 0.2, 0.2, 0.2]
+    pacer.pushed_back("429")  # the last probe failed: back, and the next step is 5 % again
+    held = pacer.learned_rate
+    assert held == pytest.approx(seen[-2])
+    for _ in range(int(held * 10.5)):
+        clock.now += 1 / held
+        pacer.replied(0.05)
+    assert pacer.learned_rate == pytest.approx(held * 1.05)

@@ -168,6 +168,41 @@ async def test_auto_backs_off_on_a_429_storm_and_is_refused_less_than_a_fixed_n(
     assert run.watch.over_limit == 0
 
 
+@pytest.mark.parametrize("max_rate", [None, 400.0])
+async def test_auto_learns_the_sites_rate_and_is_rarely_refused_once_it_has(max_rate: float | None) -> None:
+    # A site that allows 80 bets/s (a burst of 8) at 20 ms a reply, unknown to the client (no --max-rate, or
+    # one above the site's limit): slow start (or Little's N for 400 bets/s) runs into it within the first
+    # bets. The rate measured before that push-back teaches a ceiling, which the engine's own token bucket
+    # then holds: once learned, 429s are rare (a second cut if the first estimate took in the site's burst, a
+    # stalled event loop's bunch of requests now and then). --max-rate's bucket is left as it was given.
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="pace-5", latency=0.02, rate_limit=80.0, rate_burst=8.0,
+                                        retry_after="0.2"))
+    refused_by: dict[int, int] = {}
+
+    def count(seq: int) -> None:
+        refused_by[seq] = app.rate_limited  # 429s before this bet was admitted
+
+    run = await play_auto(app, bets=400, cap=32, rate=max_rate, on_admitted=count)
+    _books_agree(run, app, 400)
+    pacer = run.engine.pacer
+    assert pacer is not None
+    learned = [(bets, change) for bets, change in run.changes if "rate ceiling" in change.detail]
+    assert learned, run.changes
+    first_bets, first = learned[0]
+    assert first.reason == "429"
+    assert first_bets <= 150  # slow start found the limit early
+    assert pacer.learned_rate is not None
+    assert pacer.learned_rate <= 80.0 * 1.05  # below the site's limit (or one 5 % probe above it)
+    assert run.engine.learned_rate_limit is not None  # the engine's own token bucket holds it
+    assert run.engine.learned_rate_limit.rate == pytest.approx(pacer.learned_rate)
+    if max_rate is not None:
+        assert run.engine.rate_limit is not None
+        assert run.engine.rate_limit.rate == max_rate  # the hard ceiling, unchanged
+    assert len([change for _, change in learned if change.reason == "429"]) <= 3
+    assert app.rate_limited - refused_by[200] <= 4  # the second half of the run: next to none
+    assert run.watch.over_limit == 0
+
+
 async def test_the_read_timeout_follows_the_replies_and_a_slow_one_is_still_reconciled() -> None:
     app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="pace-4", latency=0.005,
                                         faults={"slow-after-execute": 0.01}, slow_delay=5.0))

@@ -63,3 +63,17 @@ async def test_idle_time_refills_up_to_the_burst_only() -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="rate"):
         TokenBucket(0)
+
+
+async def test_a_new_rate_spaces_the_bets_from_then_on() -> None:
+    clock = Clock()
+    bucket = TokenBucket(10.0, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        await bucket.acquire()
+    assert clock.now == pytest.approx(0.2)
+    bucket.set_rate(2.0)  # what the -n auto pacer learned from a 429
+    await bucket.acquire()
+    await bucket.acquire()
+    assert clock.now == pytest.approx(0.2 + 0.5 + 0.5)  # from then on, a bet every half second
+    with pytest.raises(ValueError, match="rate"):
+        bucket.set_rate(0)
