@@ -77,7 +77,7 @@ class AutoRun:
 
 async def play_auto(app: FakeDuckDice, *, bets: int, cap: int, rate: float | None = None, fixed: int | None = None,
                     timeouts: ReadTimeoutPolicy | None = None, reconcile: bool = False,
-                    on_admitted: Callable[[int], None] | None = None) -> AutoRun:
+                    on_admitted: Callable[[int], None] | None = None, watch: Watch | None = None) -> AutoRun:
     """One session against the fake, paced (`fixed` None) or at a fixed N."""
     async with serve_fake(app=app) as base_url:
         backend = DuckDiceBackend(api_key=SecretStr(KEY), base_url=base_url, max_connections=cap, trust_env=False,
@@ -92,7 +92,7 @@ async def play_auto(app: FakeDuckDice, *, bets: int, cap: int, rate: float | Non
                 pacer = Pacer(ceiling=cap, target_rate=rate, timeouts=timeouts or ReadTimeoutPolicy(ceiling=10),
                               on_change=lambda change: changes.append((session.next_seq - 1, change)),
                               on_read_timeout=backend.set_read_timeout)
-            watch = Watch(on_admitted=on_admitted)
+            watch = watch or Watch(on_admitted=on_admitted)
             engine = Engine(session=session, strategy=Flat(FLAT, context), backend=backend,
                             max_concurrent=fixed or cap, hooks=watch, pacer=pacer, drain_timeout=10,
                             backoff=SharedBackoff(base=0.01, cap=0.05),
@@ -110,10 +110,10 @@ def _books_agree(run: AutoRun, app: FakeDuckDice, bets: int) -> None:
 
 async def test_auto_converges_to_littles_n_and_never_passes_the_rate_or_the_cap() -> None:
     # 100 bets/s at 40 ms a reply: 4 in flight by Little's law, 5 with the headroom. The site allows a
-    # little more than the rate: a run that kept to --max-rate is never refused. Its burst of 10 absorbs the
-    # bunching of requests that a busy machine's stalled event loop sends together (up to 0.1 s of stall);
+    # little more than the rate: a run that kept to --max-rate is never refused. Its burst of 20 absorbs the
+    # bunching of requests that a busy machine's stalled event loop sends together (up to 0.2 s of stall);
     # a client above 110 bets/s would still run out of it within the run's 4 s.
-    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="pace-1", latency=0.04, rate_limit=110, rate_burst=10))
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="pace-1", latency=0.04, rate_limit=110, rate_burst=20))
     run = await play_auto(app, bets=400, cap=16, rate=100)
     _books_agree(run, app, 400)
     assert app.rate_limited == 0  # never above the rate, as the site counts it
@@ -128,25 +128,33 @@ async def test_auto_converges_to_littles_n_and_never_passes_the_rate_or_the_cap(
     # each reply, more on a busy machine), give or take one.
     assert pacer.recent_latency is not None
     assert abs(pacer.limit - math.ceil(100 * pacer.recent_latency * 1.2)) <= 1
-    assert 5 <= pacer.limit <= 12
+    assert pacer.limit >= 5
     assert run.watch.most_in_flight <= max(change.new for _, change in run.changes)
 
 
 async def test_auto_follows_the_latency_of_the_site() -> None:
     app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="pace-2", latency=0.01))
+    measured_before: list[float] = []
 
     def slower(seq: int) -> None:
         if seq == 150:
+            assert watch.engine is not None
+            assert watch.engine.pacer is not None
+            latency = watch.engine.pacer.recent_latency
+            assert latency is not None
+            measured_before.append(latency)
             app.config.latency = 0.06  # the site slows down sixfold mid-run
 
-    run = await play_auto(app, bets=700, cap=32, rate=150, on_admitted=slower)
+    watch = Watch(on_admitted=slower)
+    run = await play_auto(app, bets=700, cap=32, rate=150, watch=watch)
     _books_agree(run, app, 700)
     pacer = run.engine.pacer
     assert pacer is not None
-    before = [change.new for bets, change in run.changes if bets < 150]
-    assert before
-    assert max(before) <= 6  # 150 x 0.01 x 1.2 = 1.8, plus the client's share of each reply
-    assert pacer.limit >= max(10, max(before) + 4)  # 150 x 0.06 x 1.2 = 10.8: more in flight keeps the rate
+    settled_before = [change.new for bets, change in run.changes if bets < 150][-1]
+    # Little's N of the replies as the client measured them before the slowdown: 150 x 0.01 x 1.2 = 1.8, plus
+    # the client's own share of each reply (more on a busy machine), give or take one.
+    assert settled_before <= math.ceil(150 * measured_before[0] * 1.2) + 1
+    assert pacer.limit >= max(10, settled_before + 4)  # 150 x 0.06 x 1.2 = 10.8: more in flight keeps the rate
     assert run.watch.most_in_flight <= 32
 
 
