@@ -187,10 +187,12 @@ def _figures(view: RunView, frame: _Frame, summary: dict[str, Any] | None) -> li
 
 
 def _limit_text(view: RunView) -> str:
-    """The fixed concurrency, or `-n auto`'s current limit with its cap and the reason of its last change."""
+    """The fixed concurrency, or `-n auto`'s current limit with its cap, the reason of its last change and the
+    site's rate it learned (once a 429 taught it one)."""
     if view.in_flight_limit is None:
         return str(view.concurrency)
-    return f"{view.in_flight_limit} (auto, cap {view.concurrency}: {view.pace_reason})"
+    learned = "" if view.learned_rate is None else f"; site's rate {view.learned_rate:,.1f} bets/s learned"
+    return f"{view.in_flight_limit} (auto, cap {view.concurrency}: {view.pace_reason}{learned})"
 
 
 def _figure_table(figures: list[tuple[str, RenderableType]], width: int) -> Table:

@@ -98,6 +98,9 @@ class _Samples(Collector):
                                   value=view.retries)
         if view.in_flight_limit is not None:
             yield _gauge("betbot_concurrency_limit", "-n auto: the bets in flight allowed now.", view.in_flight_limit)
+        if view.learned_rate is not None:
+            yield _gauge("betbot_learned_rate", "-n auto: the site's rate learned from its 429s, bets/s (held by a "
+                         "token bucket).", view.learned_rate)
         yield _gauge("betbot_concurrency_cap", "The most bets in flight (-n, or -n auto's cap).", view.concurrency)
         yield _gauge("betbot_stopped", "1 once the session stopped admitting bets.", 1 if view.stopped else 0)
         currency = [snap.currency]

@@ -37,6 +37,7 @@ class RunView:
     # the concurrency is fixed.
     in_flight_limit: int | None = None
     pace_reason: str | None = None
+    learned_rate: float | None = None  # bets/s: the site's rate `-n auto` learned from its 429s, once it has
 
     @property
     def stopped(self) -> bool:
@@ -58,6 +59,7 @@ def view_of(engine: Engine) -> RunView:
         retries=engine.retries,
         in_flight_limit=None if engine.pacer is None else engine.machine.in_flight_limit,
         pace_reason=None if engine.pacer is None else engine.pacer.reason,
+        learned_rate=None if engine.pacer is None else engine.pacer.learned_rate,
     )
 
 

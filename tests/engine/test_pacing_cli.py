@@ -115,6 +115,22 @@ async def test_metrics_and_dashboard_show_the_current_n_and_why() -> None:
     assert f"0 of {pacer.limit} (auto, cap 12: {pacer.reason})" in console.export_text()
 
 
+async def test_metrics_and_dashboard_show_the_sites_rate_once_learned() -> None:
+    metrics = Metrics()
+    session = make_session(limits=Limits(max_bets=100))
+    pacer = Pacer(ceiling=8)
+    pacer.learned_rate = 5000.0  # as a 429 would have taught it (tests/engine/test_pacing.py: how)
+    engine = Engine(session=session, strategy=Flat(), backend=SimulatorBackend(make_game(), LatencyModel(0.002)),
+                    max_concurrent=8, hooks=metrics, pacer=pacer)
+    samples = await run_and_scrape(engine, metrics)
+    assert samples["betbot_learned_rate"] == 5000.0
+    assert engine.learned_rate_limit is not None  # and the engine held it
+    assert engine.learned_rate_limit.rate == 5000.0
+    console = Console(width=200, record=True, color_system=None)
+    console.print(render(view_of(engine), Limits(max_bets=100), title="t", width=200, rate=None, elapsed=1.0))
+    assert f"(auto, cap 8: {pacer.reason}; site's rate 5,000.0 bets/s learned)" in console.export_text()
+
+
 def _record(run_settings: dict[str, object]) -> SessionRecord:
     now = datetime.now(UTC)
     return SessionRecord(id=1, created_at=now, started_at=now, ended_at=None, strategy="flat", params={},
