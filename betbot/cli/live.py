@@ -266,9 +266,13 @@ def _is_loopback(host: str) -> bool:
 @click.option("--legacy-shape", is_flag=True, help="Answer bets with the older isHigh + threshold fields.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="BETS/S",
               show_default="none", help="The site's own rate limit: bets arriving faster get a 429 and do not run.")
+@click.option("--rate-burst", type=click.FloatRange(min=1), default=None, metavar="BETS",
+              show_default="a quarter second of --rate-limit, at least 1",
+              help="How many bets may arrive at once under --rate-limit (its token bucket's size).")
 def fake_server_command(*, host: str, port: int, allow_remote: bool, latency: str, jitter: str, faults: str,
                         balances: tuple[str, ...], min_bets: tuple[str, ...], fake_key: str, seed: str,
-                        retry_after: str, slow_delay: str, legacy_shape: bool, rate_limit: float | None) -> None:
+                        retry_after: str, slow_delay: str, legacy_shape: bool, rate_limit: float | None,
+                        rate_burst: float | None) -> None:
     """Serve a fake DuckDice API (no real money) for trying betbot and for tests.
 
     \b
@@ -302,6 +306,8 @@ def fake_server_command(*, host: str, port: int, allow_remote: bool, latency: st
             slow_delay=parse_latency(slow_delay),
             legacy_shape=legacy_shape,
             rate_limit=rate_limit,
+            # A burst of 1 would refuse two bets that merely arrive together: no site limits that way.
+            rate_burst=rate_burst or max(1.0, (rate_limit or 0) / 4),
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from None

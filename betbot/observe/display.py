@@ -183,16 +183,16 @@ def _figures(view: RunView, frame: _Frame, summary: dict[str, Any] | None) -> li
         ("exposure", f"{money_text(snap.exposure)} {cur}"),
         *([("back-offs", f"{view.backoff_trips:,} ({view.retries:,} bets sent again)")]
           if view.backoff_trips or view.retries else []),
+        *([("site's rate", f"{view.learned_rate:,.1f} bets/s, learned from its 429s")]
+          if view.learned_rate is not None else []),
     ]
 
 
 def _limit_text(view: RunView) -> str:
-    """The fixed concurrency, or `-n auto`'s current limit with its cap, the reason of its last change and the
-    site's rate it learned (once a 429 taught it one)."""
+    """The fixed concurrency, or `-n auto`'s current limit with its cap and the reason of its last change."""
     if view.in_flight_limit is None:
         return str(view.concurrency)
-    learned = "" if view.learned_rate is None else f"; site's rate {view.learned_rate:,.1f} bets/s learned"
-    return f"{view.in_flight_limit} (auto, cap {view.concurrency}: {view.pace_reason}{learned})"
+    return f"{view.in_flight_limit} (auto, cap {view.concurrency}: {view.pace_reason})"
 
 
 def _figure_table(figures: list[tuple[str, RenderableType]], width: int) -> Table:

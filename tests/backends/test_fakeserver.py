@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from pydantic import SecretStr
 
 from betbot.backends.api_models import BetResponse, StatsResponse, UserInfo
 from betbot.backends.duckdice import DuckDiceBackend, Timeouts
+from betbot.cli.live import fake_server_command
 from betbot.core.fairness import SeedPair, roll
 from betbot.core.models import BetRequest, RefusalKind, Refused, Settled, Unknown
 from betbot.testing.fakeserver import (
@@ -370,3 +372,17 @@ def test_parse_latency_and_balances() -> None:
 def test_config_validation(kwargs: dict[str, Any], needle: str) -> None:
     with pytest.raises(ValueError, match=needle):
         FakeServerConfig(**kwargs)
+
+
+@pytest.mark.parametrize(("flags", "burst"), [((), 15.0), (("--rate-burst", "3"), 3.0)])
+def test_the_fake_server_command_allows_a_quarter_second_of_its_rate_at_once(
+        monkeypatch: pytest.MonkeyPatch, flags: tuple[str, ...], burst: float) -> None:
+    # A burst of 1 (the config's own default) would refuse two bets that merely arrive together, and -n auto
+    # would learn half the site's rate from it.
+    served: list[FakeServerConfig] = []
+    monkeypatch.setattr("betbot.testing.fakeserver.run_fake_server",
+                        lambda config, host, port: served.append(config))
+    result = CliRunner().invoke(fake_server_command, ["--rate-limit", "60", *flags])
+    assert result.exit_code == 0, result.output
+    [config] = served
+    assert (config.rate_limit, config.rate_burst) == (60.0, burst)

@@ -128,7 +128,9 @@ async def test_metrics_and_dashboard_show_the_sites_rate_once_learned() -> None:
     assert engine.learned_rate_limit.rate == 5000.0
     console = Console(width=200, record=True, color_system=None)
     console.print(render(view_of(engine), Limits(max_bets=100), title="t", width=200, rate=None, elapsed=1.0))
-    assert f"(auto, cap 8: {pacer.reason}; site's rate 5,000.0 bets/s learned)" in console.export_text()
+    text = console.export_text()
+    assert f"(auto, cap 8: {pacer.reason})" in text
+    assert "site's rate  5,000.0 bets/s, learned from its 429s" in text
 
 
 def _record(run_settings: dict[str, object]) -> SessionRecord:
