@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,55 +39,20 @@ from betbot.cli.live import register
 from betbot.config.apikey import resolve_api_key
 from betbot.config.settings import LogFormat
 from betbot.core.fairness import GameRules, payout_multiplier
-from betbot.core.models import BetRequest, Outcome, Refused, Settled, StopKind, Unknown
+from betbot.core.models import BetRequest, Refused, Settled, StopKind, Unknown
 from betbot.core.reconcile import reconcile
 from betbot.core.session import Limits, Session
-from betbot.core.strategy import SessionView, Strategy, StrategyContext, StrategyParams
+from betbot.core.strategy import StrategyContext
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.loop import Engine
 from betbot.engine.site_books import Reconciler
 from betbot.observe.logs import configure_logging
 from betbot.redact import unregister_secret
 from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake, serve_fake_in_thread
+from tests.helpers import Flat, Recorder
 
 KEY = "LEAKCANARY-7f3a9c1e5b2d4f60a8e7"
 STAKE = Decimal("0.01")
-
-
-class FlatParams(StrategyParams):
-    amount: Decimal = STAKE
-
-
-class Flat(Strategy):
-    """The same stake every time: result-independent, so any concurrency is allowed."""
-
-    name = "e2e-flat"
-    summary = "flat stake for tests"
-    Params = FlatParams
-    max_in_flight = None
-
-    def next_bet(self, view: SessionView) -> BetRequest:
-        return self.dice_bet(self.params.amount)  # type: ignore[attr-defined]
-
-
-@dataclass
-class History:
-    """EngineHooks: the ordered history as the session saw it."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def admitted(self, seq: int, bet: BetRequest, now: float) -> None:
-        pass
-
-    def sync(self) -> None:
-        pass  # nothing to make durable
-
-    def released(self, outcome: Outcome, now: float) -> None:
-        self.outcomes.append(outcome)
-
-    def reconciled(self, seq: int, bet: BetRequest, profit: Decimal | None, now: float,
-                   note: str | None = None) -> None:
-        pass  # the engine's own reconciliations are checked from engine.reconciliations
 
 
 @dataclass
@@ -95,7 +60,7 @@ class Run:
     app: FakeDuckDice
     session: Session
     engine: Engine
-    history: History
+    history: Recorder
     baseline: Any
     site: Any
 
@@ -110,10 +75,10 @@ async def play(app: FakeDuckDice, *, n: int, bets: int, read_timeout: float = 5.
             balance = await backend.balance("DOGE") if books else Decimal(100)
             baseline = await backend.stats("DOGE") if books else None
             context = StrategyContext(currency="DOGE", starting_balance=balance)
-            strategy = Flat(FlatParams(), context)
+            strategy = Flat(ctx=context)  # 0.01 a bet, any number in flight
             session = Session(currency="DOGE", starting_balance=balance, limits=Limits(max_bets=bets),
                               started_at=time.monotonic())
-            history = History()
+            history = Recorder()
             engine = Engine(session=session, strategy=strategy, backend=backend, max_concurrent=n,
                             hooks=history, backoff=SharedBackoff(base=0.002, cap=0.01), drain_timeout=10,
                             reconciler=Reconciler(backend, "DOGE", GameRules()) if reconcile else None)

@@ -14,20 +14,10 @@ from betbot.backends.simulator import SimulatedGame, SimulatorBackend
 from betbot.core.fairness import GameRules, SeedPair
 from betbot.core.models import BetRequest, Outcome, StopKind, Unknown
 from betbot.core.session import Limits, Session
-from betbot.core.strategy import DiceParams, SessionView, Strategy, StrategyContext
+from betbot.core.strategy import DiceParams, StrategyContext
 from betbot.engine.loop import Engine
 from betbot.engine.site_books import Reconciler
-from tests.helpers import run_in_virtual_time
-
-
-class Flat(Strategy):
-    name = "flat-test"
-    summary = "flat"
-    Params = DiceParams
-    max_in_flight = None
-
-    def next_bet(self, view: SessionView) -> BetRequest:
-        return self.dice_bet(Decimal("1"))
+from tests.helpers import Flat, run_in_virtual_time
 
 
 class LosesReplies(SimulatorBackend):
@@ -62,7 +52,7 @@ def _game(seed: str) -> SimulatedGame:
 def _engine(backend: SimulatorBackend, *, max_bets: int, reconcile: bool = True, **options: Any) -> Engine:
     """Flat bets of DOGE, five in flight, on a clock that stands still; the site's books read when asked."""
     session = Session(currency="DOGE", starting_balance=BALANCE, limits=Limits(max_bets=max_bets), started_at=0.0)
-    strategy = Flat(DiceParams(), StrategyContext(currency="DOGE", starting_balance=BALANCE))
+    strategy = Flat(DiceParams(base_bet=Decimal(1)), StrategyContext(currency="DOGE", starting_balance=BALANCE))
     reconciler = Reconciler(backend, "DOGE", GameRules()) if reconcile else None
     return Engine(session=session, strategy=strategy, backend=backend, max_concurrent=5, clock=lambda: 0.0,
                   reconciler=reconciler, **options)
