@@ -518,14 +518,20 @@ def test_default_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 
 # -- upgrades and what reconciliation reads ---------------------------------------------------------------
-def test_a_version_1_journal_holding_data_upgrades_with_every_row_kept(path: Path) -> None:
-    # Built by hand from the version-1 schema, as betbot 0.1 left it: two sessions, bets in every status.
+def _version_1_journal(path: Path) -> sqlite3.Connection:
+    """An empty journal with the version-1 schema, as betbot 0.1 made it (autocommit)."""
     path.parent.mkdir(parents=True)
     con = sqlite3.connect(path, isolation_level=None)
     for statement in MIGRATIONS[0]:
         con.execute(statement)
     con.execute("PRAGMA user_version = 1")
     con.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+    return con
+
+
+def test_a_version_1_journal_holding_data_upgrades_with_every_row_kept(path: Path) -> None:
+    # Built by hand from the version-1 schema, as betbot 0.1 left it: two sessions, bets in every status.
+    con = _version_1_journal(path)
     sessions = [
         (1, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", "martingale",
          '{"base_bet":"0.01"}', '{"max_bets":10}', "duckdice", "DOGE", "100", None, 1, "max bets", "max_bets",
@@ -597,12 +603,7 @@ def test_site_payouts_are_what_settled_bets_were_paid(path: Path) -> None:
 
 
 def test_a_reading_command_opens_a_journal_of_an_older_betbot(path: Path) -> None:
-    path.parent.mkdir(parents=True)
-    con = sqlite3.connect(path, isolation_level=None)
-    for statement in MIGRATIONS[0]:
-        con.execute(statement)
-    con.execute("PRAGMA user_version = 1")
-    con.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+    con = _version_1_journal(path)
     con.execute("INSERT INTO sessions (created_at, started_at, strategy, params, limits, backend, currency, "
                 "starting_balance) VALUES ('2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 'flat', "
                 "'{}', '{}', 'simulator', 'DOGE', '100')")
