@@ -344,7 +344,12 @@ CHILD = textwrap.dedent("""
                 journal.admitted(seq, bet(seq), 0.0)
                 tg.start_soon(send, seq)
                 if seq % 9 == 0:
-                    await anyio.sleep(0.0005)
+                    await anyio.sleep(0.0005)  # the writer may commit in the middle of a wave
+                if seq % 20 == 0:
+                    # The end of a wave: wait until it is durable, so that there are at least ten commits
+                    # however slow the disk (on a loaded machine two commits could cover all 200 bets, and
+                    # the kill at the third would never come).
+                    await journal.durable(seq)
         os.write(2, b"finished without being killed\\n")
 
     anyio.run(main)
