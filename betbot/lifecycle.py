@@ -52,6 +52,7 @@ from betbot.journal.resume import (
     site_stats_to_json,
 )
 from betbot.journal.verify import reveal_and_verify
+from betbot.journal.verify_ahead import VerifyAhead, worth_it
 from betbot.montecarlo.preview import print_preview, risk_preview
 from betbot.observe.logs import console_rendering, get_logger
 from betbot.observe.metrics import Metrics, MetricsServer, linger
@@ -384,6 +385,13 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
                     rate_limit=hosting.rate_limit if hosting and hosting.rate_limit else rate_limit,
                     backoff=hosting.backoff if hosting else None, reseed_every=settings.reseed_every,
                     pacer=pacer)
+    ahead = None
+    bets_left = None if limits.max_bets is None else limits.max_bets - first_new_seq + 1
+    if journal is not None and session_id is not None and not backend.live and hosting is None \
+            and backend.known_seeds and worth_it(bets_left):
+        # The provably-fair check at the end, done on the other core while the run goes on.
+        ahead = VerifyAhead(journal.path, session_id, [pair.server_seed for pair in backend.known_seeds])
+        wiring.files.callback(ahead.close)
     if resumed is not None and journal is not None:
         # What the site paid at each chance before the restart: reconciliation pays an unknown win the same.
         engine.machine.payouts.update(journal.site_payouts(resumed.id))
@@ -424,7 +432,9 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     print_summary(out, summary)
     if journal is not None and session_id is not None and backend.known_seeds:
         seeds = [pair.server_seed for pair in backend.known_seeds]
-        if wiring.hosting is None:
+        if ahead is not None:
+            checked = ahead.finish(journal, session_id, seeds)
+        elif wiring.hosting is None:
             checked = reveal_and_verify(journal, session_id, seeds)
         else:  # a host's other sessions go on while every bet is checked (the run is over: the journal is idle)
             checked = await anyio.to_thread.run_sync(reveal_and_verify, journal, session_id, seeds)

@@ -254,6 +254,25 @@ class Verifier:
         seed = pair.server_seed
         self._roll = pair_roller(seed, pair.client_seed) if seed is not None and pair.hash_matches else None
 
+    def extend(self, pairs: Sequence[PairToVerify]) -> None:
+        """The session's pairs again, with those rotated in since it began: the ones given before come first,
+        unchanged but for a server seed known by now. Checking goes on where it was, as if it had been given
+        them all from the start."""
+        before = self._pairs
+        if [pair.first_seq for pair in pairs[:len(before)]] != [pair.first_seq for pair in before]:
+            raise ValueError("the pairs given before must come first, unchanged")
+        self._pairs = pairs
+        if not before:  # nothing was checkable yet: the first pair begins now
+            if pairs:
+                self._first_seq = pairs[0].first_seq
+                self._enter(0)
+            return
+        index = self._index
+        self._until = pairs[index + 1].first_seq if index + 1 < len(pairs) else _NO_PAIR_YET
+        if self._roll is None:  # its server seed may be known now
+            seed, pair = pairs[index].server_seed, pairs[index]
+            self._roll = pair_roller(seed, pair.client_seed) if seed is not None and pair.hash_matches else None
+
     def check(self, seq: int, bet: BetRequest, nonce: int, number: int, win: bool,  # noqa: PLR0917 - a record's fields
               payout: Decimal, profit: Decimal) -> BetVerdict | None:
         if seq >= self._until:

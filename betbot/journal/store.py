@@ -687,16 +687,19 @@ class Journal:
             return self._stream(_SESSION_BETS, (session_id, win))
         return self._stream(_LAST_BETS, (session_id, win, max(0, last)))
 
-    def bet_columns(self, session_id: int, columns: Sequence[str]) -> Iterator[_Row]:
+    def bet_columns(self, session_id: int, columns: Sequence[str], *, after: int = 0,
+                    limit: int = -1) -> Iterator[_Row]:
         """A session's bets in seq order, only the named columns (of `BET_COLUMNS`), as raw rows: a reader of
-        a million bets that needs a few columns (the report) fetches a third of the data."""
+        a million bets that needs a few columns (the report) fetches a third of the data. `after`, `limit`:
+        at most `limit` bets (-1: all) after seq `after` (a reader that follows a run, a batch at a time)."""
         unknown = [name for name in columns if name not in BET_COLUMNS]
         if unknown or not columns:
             raise ValueError(f"not columns of the bets table: {', '.join(unknown) or '(none)'}")
         self._require_session(session_id)
         self.flush()
-        sql = f"SELECT {', '.join(columns)} FROM bets WHERE session_id = ? ORDER BY seq"  # noqa: S608 - checked names
-        return self._stream(sql, (session_id,))
+        sql = (f"SELECT {', '.join(columns)} FROM bets WHERE session_id = ? AND seq > ? "  # noqa: S608 - checked names
+               "ORDER BY seq LIMIT ?")
+        return self._stream(sql, (session_id, after, limit))
 
     def pending_bets(self, session_id: int) -> list[BetRecord]:
         """The session's bets still pending or unknown, in seq order: what reconciliation resolves."""

@@ -19,7 +19,11 @@ from betbot.core.verify import BetVerdict, PairToVerify, Verdict, Verifier
 from betbot.journal.schema import BetStatus
 from betbot.journal.store import Journal
 
-__all__ = ["SessionVerification", "reveal_and_verify", "verify_session"]
+_Row = tuple[Any, ...]
+
+__all__ = [
+    "READ", "RunningVerification", "SessionVerification", "reveal_and_verify", "session_pairs", "verify_session",
+]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -60,54 +64,101 @@ def verify_session(journal: Journal, session_id: int, server_seeds: Iterable[str
     Raises UnknownSession when the journal has no such session, JournalError when it cannot be read.
     """
     given = {server_seed_hash(seed): seed for seed in server_seeds}
+    running = RunningVerification(session_id, session_pairs(journal, session_id, given))
+    running.feed(journal.bet_columns(session_id, READ))
+    return running.result(given)
+
+
+def session_pairs(journal: Journal, session_id: int, given: dict[str, str]) -> list[PairToVerify]:
+    """The session's seed pairs as journaled, each with its server seed: revealed, or one of `given` (by hash)."""
     pairs = []
     for record in journal.seed_pairs(session_id):
         seed = record.server_seed if record.server_seed is not None else given.get(record.server_seed_hash)
         pairs.append(PairToVerify(first_seq=record.first_seq, server_seed_hash=record.server_seed_hash,
                                   client_seed=record.client_seed, server_seed=seed))
-    known = {pair.server_seed_hash for pair in pairs}
-    result = SessionVerification(
-        session_id=session_id, pairs=len(pairs),
-        revealed_pairs=sum(pair.server_seed is not None for pair in pairs),
-        unmatched_seeds=[seed for digest, seed in given.items() if digest not in known],
-    )
-    check = Verifier(pairs).check
-    settled = BetStatus.SETTLED.value
-    # A session repeats a few requests and amounts millions of times: each is parsed once.
-    bets: dict[tuple[object, ...], BetRequest] = {}
-    amounts: dict[str, Decimal] = {}
-    known_amount = amounts.get
-    matched = 0
-    for row in journal.bet_columns(session_id, _READ):
-        seq, status, nonce, roll, win, payout_text, profit_text = row[:7]
-        if status != settled or roll is None or nonce is None:
-            result.without_roll += 1
-            continue
-        key = row[7:]
-        bet = bets.get(key)
-        if bet is None:
-            if len(bets) > _CACHE:
-                bets.clear()
-            bet = bets[key] = _request(key)
-        # The caches' look-ups inline: this loop runs once a bet, a million times for a million bets.
-        payout = known_amount(payout_text) or _amount(amounts, payout_text)
-        profit = known_amount(profit_text) or _amount(amounts, profit_text)
-        verdict = check(seq, bet, nonce, roll, bool(win), payout, profit)
-        if verdict is None:
-            matched += 1
-        elif verdict.verdict is Verdict.MISMATCH:
-            result.mismatches.append(verdict)
-        else:
-            result.not_revealed += 1
-    result.matched = matched
-    return result
+    return pairs
+
+
+class RunningVerification:
+    """`verify_session` in steps: the session's bets fed in seq order, in as many batches as come (a run's
+    verification that keeps pace with it, `betbot.journal.verify_ahead`), then `result`. Fed all at once,
+    it is `verify_session`."""
+
+    def __init__(self, session_id: int, pairs: list[PairToVerify]) -> None:
+        self.session_id = session_id
+        self.pairs = pairs
+        self.last_seq = 0  # the last bet fed
+        self._verifier = Verifier(pairs)
+        self._matched = 0
+        self._not_revealed = 0
+        self._without_roll = 0
+        self._mismatches: list[BetVerdict] = []
+        # A session repeats a few requests and amounts millions of times: each is parsed once.
+        self._bets: dict[tuple[object, ...], BetRequest] = {}
+        self._amounts: dict[str, Decimal] = {}
+
+    def more_pairs(self, pairs: list[PairToVerify]) -> None:
+        """The session's pairs again, now with those rotated in since, and every server seed known by now."""
+        self.pairs = pairs
+        self._verifier.extend(pairs)
+
+    def feed(self, rows: Iterable[_Row], *, before: int | None = None, final_only: bool = False) -> bool:
+        """Check these rows (`READ`'s columns, in seq order). With `before` or `final_only`, stop without
+        checking the first row at or after seq `before`, or the first whose status may still change (pending,
+        unknown): False then."""
+        check = self._verifier.check
+        settled = BetStatus.SETTLED.value
+        bets = self._bets
+        amounts = self._amounts
+        known_amount = amounts.get
+        matched = 0
+        try:
+            for row in rows:
+                seq, status, nonce, roll, win, payout_text, profit_text = row[:7]
+                if (before is not None and seq >= before) or (final_only and status in _CHANGING):
+                    return False
+                self.last_seq = seq
+                if status != settled or roll is None or nonce is None:
+                    self._without_roll += 1
+                    continue
+                key = row[7:]
+                bet = bets.get(key)
+                if bet is None:
+                    if len(bets) > _CACHE:
+                        bets.clear()
+                    bet = bets[key] = _request(key)
+                # The caches' look-ups inline: this loop runs once a bet, a million times for a million bets.
+                payout = known_amount(payout_text) or _amount(amounts, payout_text)
+                profit = known_amount(profit_text) or _amount(amounts, profit_text)
+                verdict = check(seq, bet, nonce, roll, bool(win), payout, profit)
+                if verdict is None:
+                    matched += 1
+                elif verdict.verdict is Verdict.MISMATCH:
+                    self._mismatches.append(verdict)
+                else:
+                    self._not_revealed += 1
+            return True
+        finally:
+            self._matched += matched
+
+    def result(self, given: dict[str, str]) -> SessionVerification:
+        """What the bets fed so far found; `given`: the server seeds passed in, by hash."""
+        known = {pair.server_seed_hash for pair in self.pairs}
+        return SessionVerification(
+            session_id=self.session_id, pairs=len(self.pairs),
+            revealed_pairs=sum(pair.server_seed is not None for pair in self.pairs),
+            unmatched_seeds=[seed for digest, seed in given.items() if digest not in known],
+            matched=self._matched, not_revealed=self._not_revealed, without_roll=self._without_roll,
+            mismatches=list(self._mismatches),
+        )
 
 
 # What verifying reads of each bet: the record, then the request (the columns `_request` takes, in order).
-_READ = ("seq", "status", "nonce", "roll", "win", "payout", "profit",
+READ = ("seq", "status", "nonce", "roll", "win", "payout", "profit",
          "amount", "chance", "currency", "high", "faucet", "range_lo", "range_hi", "range_in")
 
 _CACHE = 65_536
+_CHANGING = frozenset({BetStatus.PENDING.value, BetStatus.UNKNOWN.value})  # statuses a bet may still leave
 
 
 def _amount(cache: dict[str, Decimal], text: str) -> Decimal:
