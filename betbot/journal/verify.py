@@ -108,18 +108,21 @@ class RunningVerification:
         unknown): False then."""
         check = self._verifier.check
         settled = BetStatus.SETTLED.value
+        stop_at = _NO_SEQ if before is None else before
+        changing = _CHANGING if final_only else frozenset()
         bets = self._bets
         amounts = self._amounts
         known_amount = amounts.get
-        matched = 0
+        matched = without_roll = 0
+        last = self.last_seq
         try:
             for row in rows:
                 seq, status, nonce, roll, win, payout_text, profit_text = row[:7]
-                if (before is not None and seq >= before) or (final_only and status in _CHANGING):
+                if seq >= stop_at or status in changing:
                     return False
-                self.last_seq = seq
+                last = seq
                 if status != settled or roll is None or nonce is None:
-                    self._without_roll += 1
+                    without_roll += 1
                     continue
                 key = row[7:]
                 bet = bets.get(key)
@@ -138,8 +141,10 @@ class RunningVerification:
                 else:
                     self._not_revealed += 1
             return True
-        finally:
+        finally:  # the counts kept in locals: this loop runs once a bet
+            self.last_seq = last
             self._matched += matched
+            self._without_roll += without_roll
 
     def result(self, given: dict[str, str]) -> SessionVerification:
         """What the bets fed so far found; `given`: the server seeds passed in, by hash."""
@@ -158,6 +163,7 @@ READ = ("seq", "status", "nonce", "roll", "win", "payout", "profit",
          "amount", "chance", "currency", "high", "faucet", "range_lo", "range_hi", "range_in")
 
 _CACHE = 65_536
+_NO_SEQ = 1 << 62  # above every seq
 _CHANGING = frozenset({BetStatus.PENDING.value, BetStatus.UNKNOWN.value})  # statuses a bet may still leave
 
 
