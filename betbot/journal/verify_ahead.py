@@ -9,9 +9,10 @@ the child checks what is left, the last batch or so.
 
 The child checks only what cannot change (no bet pending or of unknown outcome), up to the first pair
 rotated in since it last read the pairs (a rotation is journaled before any bet under it, so the pairs read
-after a batch cover it). Its result is the one `verify_session` gives over the finished journal (a test
-holds the two equal). When the child cannot start, dies or falls silent, the run verifies in-process as
-before: the child saves time, it never changes the result.
+after a batch cover it). The seeds it is given count only where they hash to a journaled pair's published
+hash, so the seed it checks with is the one revealed at the end. Its result is the one `verify_session`
+gives over the finished journal (a test holds the two equal). When the child cannot start, dies or falls
+silent, the run verifies in-process as before: the child saves time, it never changes the result.
 """
 
 from __future__ import annotations
