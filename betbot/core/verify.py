@@ -249,10 +249,7 @@ class Verifier:
         pair = pairs[index]
         self._index, self._seen = index, NonceSet()
         self._until = pairs[index + 1].first_seq if index + 1 < len(pairs) else _NO_PAIR_YET
-        # A pair whose revealed seed is not its published one gets no roller: its bets take the slow path,
-        # which reports it.
-        seed = pair.server_seed
-        self._roll = pair_roller(seed, pair.client_seed) if seed is not None and pair.hash_matches else None
+        self._roll = _roller(pair)
 
     def extend(self, pairs: Sequence[PairToVerify]) -> None:
         """The session's pairs again, with those rotated in since it began: the ones given before come first,
@@ -270,8 +267,7 @@ class Verifier:
         index = self._index
         self._until = pairs[index + 1].first_seq if index + 1 < len(pairs) else _NO_PAIR_YET
         if self._roll is None:  # its server seed may be known now
-            seed, pair = pairs[index].server_seed, pairs[index]
-            self._roll = pair_roller(seed, pair.client_seed) if seed is not None and pair.hash_matches else None
+            self._roll = _roller(pairs[index])
 
     def check(self, seq: int, bet: BetRequest, nonce: int, number: int, win: bool,  # noqa: PLR0917 - a record's fields
               payout: Decimal, profit: Decimal) -> BetVerdict | None:
@@ -306,6 +302,13 @@ class Verifier:
         record = JournaledBet(seq=seq, bet=bet, nonce=nonce, roll=number, win=win, payout=payout, profit=profit)
         problems = _problems(pair, server_seed, record, reused=reused)
         return BetVerdict(seq=seq, verdict=Verdict.MISMATCH, problems=problems) if problems else None
+
+
+def _roller(pair: PairToVerify) -> Callable[[int], int] | None:
+    """The roll of a pair's nonces, once its seed is revealed. A pair whose revealed seed is not its published
+    one gets none: its bets take the slow path, which reports it."""
+    seed = pair.server_seed
+    return pair_roller(seed, pair.client_seed) if seed is not None and pair.hash_matches else None
 
 
 def verify_bets(pairs: Sequence[PairToVerify], bets: Iterable[JournaledBet]) -> Iterator[BetVerdict]:
