@@ -29,13 +29,13 @@ from betbot.core.fairness import (
 )
 from betbot.core.models import BetRequest, RefusalKind, Refused, SeedRotation, Settled
 from betbot.core.money import to_satoshis
-from betbot.core.rolls import fast_roll_block
+from betbot.core.rolls import SCALAR_BLOCK, fast_roll_block
 
 __all__ = ["SimulatedGame"]
 
 _ZERO = Decimal(0)
 _settled = Settled._make
-_FIRST_BLOCK = 64  # fast rolls made at once, at first and at most
+_FIRST_BLOCK = SCALAR_BLOCK  # the first block of fast rolls, made without NumPy (a short game needs no more)
 _LAST_BLOCK = 4096
 _REQUESTS_KEPT = 64  # request objects whose terms are remembered; then the memo starts again
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GAMMA",
     "MASK64",
+    "SCALAR_BLOCK",
     "RollSource",
     "fast_roll",
     "fast_roll_block",
@@ -51,6 +52,7 @@ GAMMA: Final = 0x9E3779B97F4A7C15  # SplitMix64's increment (the golden ratio in
 _MIX1: Final = 0xBF58476D1CE4E5B9
 _MIX2: Final = 0x94D049BB133111EB
 _ROLLS: Final = 10_000
+SCALAR_BLOCK: Final = 64  # blocks of up to this many fast rolls are computed without NumPy
 
 
 class RollSource(StrEnum):
@@ -85,6 +87,10 @@ def fast_roll(key: int, nonce: int) -> int:
 
 def fast_roll_block(key: int, first: int, count: int) -> list[int]:
     """`fast_roll(key, n)` for n = first, ..., first + count - 1, computed at once."""
+    if count <= SCALAR_BLOCK:
+        # A few rolls (a simulated game's first block; `betbot run`'s check of its first bet): cheaper one by
+        # one than NumPy's call, and a run that needs no more never imports NumPy (a tenth of a second).
+        return [fast_roll(key, n) for n in range(first, first + count)]
     import numpy as np  # noqa: PLC0415 - NumPy loads when a vector is first asked for, not with the CLI
 
     nonces = np.arange(first + 1, first + count + 1, dtype=np.uint64)
