@@ -14,14 +14,12 @@ from contextlib import AbstractAsyncContextManager, ExitStack, closing, contextm
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio
 from rich.console import Console
 
 from betbot.backends.base import Backend
-from betbot.backends.duckdice import DuckDiceBackend
-from betbot.backends.minbets import MinBetCache
 from betbot.backends.simulator import LatencyModel, SimulatedGame, SimulatorBackend
 from betbot.config.apikey import resolve_api_key
 from betbot.config.build import build_limits, build_strategy, game_rules, strategy_context
@@ -61,6 +59,10 @@ from betbot.observe.view import concurrency_text, view_of
 from betbot.observe.watch import Watchers
 from betbot.strategies.registry import file_spec, is_file_spec
 
+if TYPE_CHECKING:  # a simulated run never loads httpx and the DuckDice client
+    from betbot.backends.duckdice import DuckDiceBackend
+    from betbot.backends.minbets import MinBetCache
+
 __all__ = ["CampaignTurn", "HostedRun", "Hosting", "ResumeRequest", "RunOutcome", "SessionWatch", "build_limits",
            "build_strategy", "run_session"]
 
@@ -93,6 +95,8 @@ def _seed_pairs(backend: Backend, revealed: bool) -> list[dict[str, Any]]:
 
 
 def _live(settings: Settings, api_key_from_cli: bool) -> DuckDiceBackend:
+    from betbot.backends.duckdice import DuckDiceBackend  # noqa: PLC0415 - a live run's only
+
     key = resolve_api_key(settings.api_key, settings.api_key_file, warn_cli=api_key_from_cli)
     return DuckDiceBackend(api_key=key, base_url=settings.base_url, max_connections=settings.concurrency,
                            tle_hash=settings.tle, wagering_bonus_hash=settings.wagering_bonus, faucet=settings.faucet)
@@ -183,6 +187,8 @@ async def run_session(settings: Settings, *, out: Console, err: Console, api_key
             reconciler: Reconciler | None = None
             min_bets: MinBetCache | None = None
             if settings.live:
+                from betbot.backends.minbets import MinBetCache  # noqa: PLC0415 - a live run's only
+
                 reconciler = Reconciler(backend, settings.currency, rules)
                 min_bets = MinBetCache(settings.min_bet_cache or data_dir() / "min_bets.json")
             # Bound before anything is journaled: a busy port fails the run before it starts.
@@ -262,7 +268,7 @@ def _session_to_resume(settings: Settings, journal: Journal, resume: ResumeReque
         # A daemon can always pass --resume; a new session then starts under the same rules as any other.
         _say(err, "session.resume_none", f"no interrupted session in {journal.path}; starting a new one")
         return None
-    was_live = record.backend == DuckDiceBackend.name
+    was_live = record.backend != SimulatorBackend.name
     if was_live != settings.live:
         fix = "add --live to resume it" if was_live else "drop --live: it was simulated"
         raise SettingsError(f"session {record.id} was {'live' if was_live else 'simulated'}; {fix}")
@@ -493,7 +499,8 @@ def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, s
     """Bind the journal to the session: a new record, or the resumed one reopened."""
     backend, resumed = wiring.backend, wiring.resumed
     # Live: the pair the site said it rolls with now (its server seed is revealed by the next rotation).
-    site = backend.seeds_at_start if isinstance(backend, DuckDiceBackend) else None
+    live = _site(backend)
+    site = None if live is None else live.seeds_at_start
     if resumed is not None:
         journal.reopen_session(resumed.id)
         journal.attach(resumed.id)
@@ -519,13 +526,23 @@ def _journal_session(journal: Journal, settings: Settings, wiring: _Wiring, *, s
     return session_id
 
 
+def _site(backend: Backend) -> DuckDiceBackend | None:
+    """The DuckDice client, if this run is live (its module loads only then)."""
+    if not backend.live:
+        return None
+    from betbot.backends.duckdice import DuckDiceBackend  # noqa: PLC0415 - a live run's only
+
+    return backend if isinstance(backend, DuckDiceBackend) else None
+
+
 def _pacer(settings: Settings, backend: Backend, clock: Callable[[], float],
            recorder: _PaceRecorder) -> Pacer | None:
     """`-n auto`'s pacer, toward --max-rate when given; the live read timeout follows the replies with it."""
     if not settings.auto_concurrency:
         return None
     set_read_timeout = getattr(backend, "set_read_timeout", None)
-    ceiling = backend.timeouts.read if isinstance(backend, DuckDiceBackend) else ReadTimeoutPolicy().ceiling
+    live = _site(backend)
+    ceiling = ReadTimeoutPolicy().ceiling if live is None else live.timeouts.read
     return Pacer(ceiling=settings.concurrency, target_rate=settings.max_rate, clock=clock,
                  timeouts=ReadTimeoutPolicy(ceiling=ceiling), on_change=recorder.changed,
                  on_read_timeout=set_read_timeout if callable(set_read_timeout) else None)

@@ -57,6 +57,7 @@ from betbot.backends.api_models import (
     parse_seed_rotation,
 )
 from betbot.backends.base import SeedRotation, SiteStats
+from betbot.backends.errors import DuckDiceError
 from betbot.backends.minbets import parse_min_bet
 from betbot.backends.transport import SHARD_SIZE, ShardedTransport, pooled_transport
 from betbot.core.fairness import SeedPair
@@ -90,14 +91,6 @@ _httpx_log: Final = logging.getLogger("httpx")
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The request could not even be built or routed (a bad base_url): nothing was sent either.
 _NOT_SENDABLE: Final = (httpx.UnsupportedProtocol, httpx.InvalidURL)
-
-
-class DuckDiceError(Exception):
-    """A call other than a bet failed. The message is already redacted; `status` is the HTTP status if any."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(redact(message))
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -122,7 +122,7 @@ def _run(settings: Settings, *, api_key_from_cli: bool, resume: ResumeRequest | 
     import anyio  # noqa: PLC0415
     from rich.console import Console  # noqa: PLC0415
 
-    from betbot.backends.duckdice import DuckDiceError  # noqa: PLC0415
+    from betbot.backends.errors import DuckDiceError  # noqa: PLC0415
     from betbot.cli.journal import JournalFailure  # noqa: PLC0415
     from betbot.config.settings import SettingsError  # noqa: PLC0415
     from betbot.journal import JournalError  # noqa: PLC0415
