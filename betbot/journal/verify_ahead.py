@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import signal
+from contextlib import suppress
 from pathlib import Path
 from typing import Final
 
@@ -33,6 +34,7 @@ __all__ = ["BATCH", "MIN_BETS", "VerifyAhead", "worth_it"]
 MIN_BETS: Final = 50_000  # below this the in-process check takes under half a second: not worth a process
 BATCH: Final = 8_192  # bets read per query
 IDLE: Final = 0.05  # seconds the child waits for the run's last word before it reads the journal again
+MAX_IDLE: Final = 1.0  # ... at most, when the journal has nothing new for it
 END_TIMEOUT: Final = 120.0  # seconds the run waits for the child's result before checking in-process
 
 
@@ -46,7 +48,6 @@ class VerifyAhead:
     """The parent's side: start the child, then `finish` instead of `reveal_and_verify`."""
 
     def __init__(self, path: Path, session_id: int, server_seeds: list[str]) -> None:
-        self._session_id = session_id
         # A fresh interpreter (spawn), never a fork of this process and its event loop and threads; it imports
         # only the journal's reader.
         context = multiprocessing.get_context("spawn")
@@ -92,13 +93,20 @@ def _child(path: str, session_id: int, conn: multiprocessing.connection.Connecti
         seeds: list[str] = conn.recv()
         with Journal.open(path, durable=False, readonly=True) as journal:
             follower = Follower(journal, session_id, seeds)
-            while not conn.poll(0 if follower.step() else IDLE):
-                pass
+            idle = IDLE
+            while True:
+                at = follower.checked_upto
+                more = follower.step()
+                # Nothing new, or a bet that stays pending (a long Ctrl-C drain): look again less and less often.
+                idle = IDLE if follower.checked_upto > at else min(2 * idle, MAX_IDLE)
+                if conn.poll(0 if more else idle):
+                    break
             conn.send(follower.finish(conn.recv()))  # the run is over, its seeds revealed in the journal
     except (EOFError, OSError, KeyboardInterrupt):
         return  # the run has gone: nobody waits for a result
     except Exception as exc:  # noqa: BLE001 - any failure: the run checks in-process instead
-        conn.send(f"{type(exc).__name__}: {exc}")
+        with suppress(OSError):  # the run may have gone as well
+            conn.send(f"{type(exc).__name__}: {exc}")
 
 
 class Follower:
