@@ -118,12 +118,15 @@ class RunningVerification:
         try:
             for row in rows:
                 seq, status, nonce, roll, win, payout_text, profit_text = row[:7]
-                if seq >= stop_at or status in changing:
+                if seq >= stop_at:
                     return False
-                last = seq
                 if status != settled or roll is None or nonce is None:
+                    if status in changing:
+                        return False
+                    last = seq
                     without_roll += 1
                     continue
+                last = seq
                 key = row[7:]
                 bet = bets.get(key)
                 if bet is None:
