@@ -334,7 +334,7 @@ class Engine:
         if isinstance(outcome, Refused):
             kind = outcome.kind
             if kind is RefusalKind.RATE_LIMIT or kind is RefusalKind.CHALLENGE:
-                pacer.pushed_back("429" if kind is RefusalKind.RATE_LIMIT else "challenge")
+                pacer.pushed_back("429" if kind is RefusalKind.RATE_LIMIT else "challenge", seconds)
             elif kind is not RefusalKind.CONNECT:
                 pacer.replied(seconds)
         elif outcome.__class__ is not Unknown:

@@ -73,18 +73,25 @@ _PROBE_MOST: Final = 300.0
 _BASELINE_ROUNDS: Final = 256  # the baseline is the lowest round median of this many recent rounds
 _RECENT_WEIGHT: Final = 1 / 32  # the recent mean reply time (Little's law) moves this far toward each reply
 _MIN_ROUND: Final = 8  # replies per round at least: the median of one or two replies is noise
+_SHORT_ROUND: Final = 2.0  # reply times: in slow start, a round of fewer than _MIN_ROUND replies lasts this long
 _SLOW_ROUNDS: Final = 2  # rounds in a row past the latency factor before a `latency` cut
 # The learned rate ceiling (see the module docstring).
 _RATE_WINDOW: Final = 2.0  # seconds of replies before a push-back that measure the rate the site allowed
+_RATE_FIRST_WINDOW: Final = 2.0  # reply times of replies before the first push-back: the rate it allowed
+_RATE_FIRST_WINDOW_LEAST: Final = 0.5  # seconds: at fast replies, fewer would be the site's burst drained
 _RATE_MIN_REPLIES: Final = 8  # fewer in the window: no rate is learned (the limit on bets in flight is cut)
 _RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it includes the site's burst)
 _RATE_MARGIN_SATURATED: Final = 0.95  # the ceiling: this x the rate the site accepted while it refused some
 _RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first probe of a learned ceiling
-_BURST_SKIP: Final = 0.3  # of a reply time: the first replies of a burst, left out of the site's rate
+_RATE_PROBE_SETTLED: Final = 20.0  # the same, for a ceiling learned from what the site accepted while it refused
+# Bets the site accepted between two refusals, fewer than this: no rate from them (one token either way at
+# the ends of the span is 1/16 of the figure; at 50 ms replies and 120 bets/s there are about six).
+_RATE_SETTLE_MIN: Final = 16
 _RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
 _RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
 _RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to this
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
+_RATE_LOG_STEP: Final = 0.02  # a push-back's replies move the ceiling by less: no change recorded
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
 
 
@@ -100,14 +107,19 @@ class PaceChange:
 
 
 @dataclass(slots=True)
-class _Burst:
-    """A push-back and the replies of the bets that were in flight with it, until `until`."""
+class _Episode:
+    """A push-back and the bets that were already on their way when it came (sent before `started`)."""
 
-    started: float
-    until: float
-    last: float  # the clock at the burst's last reply so far
+    started: float  # the clock at its first refusal
     reason: str
-    refused: int = 0  # refusals after the first
+    # When the site saw its earliest refused bet, and the latest of its bets (about halfway through their
+    # replies: when they were sent would count the jitter of the reply times as time the site refused in).
+    first_seen: float
+    last_refused: float  # when it saw the latest one it refused
+    last_seen: float
+    refine: bool  # whether what the site accepted among its bets may set the rate ceiling
+    refused: int = 1
+    logged_rate: float | None = None  # the ceiling it last recorded a change for
 
 
 class LatencyWindow:
@@ -206,7 +218,8 @@ class Pacer:
         self._rate_step = _RATE_PROBE - 1  # the next probe's raise of the ceiling
         self._rate_moved_at = clock()  # the ceiling's last change or push-back
         self._replied_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # the clock at each reply
-        self._burst: _Burst | None = None  # the push-back whose bets in flight are still replying
+        self._seen_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # and when the site saw its bet (about)
+        self._episode: _Episode | None = None  # the last push-back, and the bets in flight when it came
 
     # -- what the engine reads ------------------------------------------------------------------------
     @property
@@ -233,8 +246,8 @@ class Pacer:
             return self.ceiling
         return max(1, min(self.ceiling, math.ceil(rate * self.recent_latency * _HEADROOM - 1e-9)))
 
-    def measured_rate(self) -> float | None:
-        """The rate of the replies over the last `_RATE_WINDOW` seconds, bets/s; None on too few of them.
+    def measured_rate(self, window: float = _RATE_WINDOW) -> float | None:
+        """The rate of the replies over the last `window` seconds, bets/s; None on too few of them.
 
         A gap between two replies longer than two reply times (and 50 ms) is a pause (a back-off, a strategy's
         sleep), not the site's pace: it is left out of the time."""
@@ -247,7 +260,7 @@ class Pacer:
         count = 0
         later = times[-1]
         for at in reversed(times):
-            if at < now - _RATE_WINDOW:
+            if at < now - window:
                 break
             gap = later - at
             if gap <= idle:
@@ -269,33 +282,45 @@ class Pacer:
         self.latencies.add(seconds)
         now = self.clock()
         self._replied_at.append(now)
-        if self._burst is not None:
-            if now <= self._burst.until:
-                self._burst.last = now
-            else:
-                self._settle_burst()
+        self._seen_at.append(now - seconds / 2)
+        episode = self._episode
+        if episode is not None and now - seconds < episode.started:  # on its way when the push-back came
+            episode.last_seen = max(episode.last_seen, now - seconds / 2)
+            self._settle(episode)
         recent = self.recent_latency
         self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
         round_ = self._round
         round_.append(seconds)
         # A round also lasts a reply time: replies to bets sent before the last raise must not end the round
         # that is to judge the raise (slow start would otherwise double again before any 429 could come back).
-        if len(round_) >= max(self.limit, _MIN_ROUND) and self.clock() - self._round_started >= 0.9 * seconds:
+        elapsed = self.clock() - self._round_started
+        # Slow start with few in flight and slow replies: eight replies would take many reply times (0.8 s at 2
+        # in flight and 200 ms), so every bet of the limit back, over a few reply times, is a round too.
+        short = self.slow_start and self.rate is None and elapsed >= _SHORT_ROUND * 0.9 * seconds
+        if len(round_) >= (self.limit if short else max(self.limit, _MIN_ROUND)) and elapsed >= 0.9 * seconds:
             self._end_round()
 
-    def pushed_back(self, reason: str) -> None:
-        """The site refused a bet for going too fast (`429` or `challenge`): cut the limit, once per burst."""
+    def pushed_back(self, reason: str, seconds: float | None = None) -> None:
+        """The site refused a bet for going too fast (`429` or `challenge`), `seconds` after it was sent: cut
+        the limit, once per episode.
+
+        The bets already on their way when the first refusal came were sent at the old limit: their refusals
+        are the same episode (and so are those within a reply time of it, when `seconds` is not known)."""
         now = self.clock()
-        if now < self._hold_until:
-            if self._burst is not None:
-                self._burst.refused += 1
-                self._burst.last = now
+        took = seconds if seconds is not None else self.recent_latency or 0.0
+        seen = now - took / 2
+        episode = self._episode
+        if episode is not None and (now - took < episode.started or now < self._hold_until):
+            episode.refused += 1
+            episode.first_seen = min(episode.first_seen, seen)
+            episode.last_refused = max(episode.last_refused, seen)
+            episode.last_seen = max(episode.last_seen, seen)
+            self._settle(episode)
             return
-        if self._burst is not None:
-            self._settle_burst()
-        # The bets already in flight were sent at the old limit: their refusals are the same burst.
         hold_until = now + max(self.latencies.quantile(0.9), 0.05)
-        if self._learn_rate(reason, hold_until):
+        self._episode = _Episode(started=now, reason=reason, first_seen=seen, last_refused=seen, last_seen=seen,
+                                 refine=False)
+        if self._learn_rate(reason, self._episode):
             self._hold_until = hold_until
             return
         # Leaving slow start, the last limit without push-back is half this one (TCP's rule); later, x decrease.
@@ -320,11 +345,15 @@ class Pacer:
             self._free_up_to = (self.limit + pushed_at) // 2
         self._hold_until = hold_until
 
-    def _learn_rate(self, reason: str, burst_until: float) -> bool:
+    def _learn_rate(self, reason: str, episode: _Episode) -> bool:
         """A push-back sets or lowers the rate ceiling; False when there is no rate to learn it from."""
         measured = self.measured_rate()
+        if self.learned_rate is None and self.recent_latency is not None:
+            # The first one: the rate of the last reply times only. Slow start was ramping up over the seconds
+            # before (a 2 s window at 200 ms replies is mostly the ramp, half the rate the site allowed).
+            window = max(_RATE_FIRST_WINDOW * self.recent_latency, _RATE_FIRST_WINDOW_LEAST)
+            measured = self.measured_rate(min(window, _RATE_WINDOW)) or measured
         old = self.learned_rate
-        refine = False  # whether the replies of the burst may correct the figure (see _settle_burst)
         if self._rate_held is not None:
             new, why = self._rate_held, f"a probe to {old:.1f} bets/s failed"
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
@@ -337,14 +366,12 @@ class Pacer:
         elif old is not None:
             new = min(old, measured or old) * _RATE_DECREASE
             why = f"{_RATE_DECREASE:g} x {min(old, measured or old):.1f} bets/s"
-            refine = True
+            episode.refine = True
         elif measured is not None:
             new, why = measured * _RATE_MARGIN, f"{_RATE_MARGIN:g} x {measured:.1f} bets/s measured before it"
-            refine = True
+            episode.refine = True
         else:
             return False
-        now = self.clock()
-        self._burst = _Burst(started=now, until=burst_until, last=now, reason=reason) if refine else None
         self._rate_held = None
         self._rate_step = _RATE_PROBE - 1
         self.slow_start = False
@@ -357,31 +384,48 @@ class Pacer:
                   f"rate ceiling {self.learned_rate:.1f} bets/s ({why})", always=True)
         return True
 
-    def _settle_burst(self) -> None:
-        """The replies of the bets that were in flight when a push-back came have come: what the site accepted
-        of them, while it refused some, is its rate.
+    def _settle(self, episode: _Episode) -> None:
+        """What the site accepted of the bets in flight at a push-back, from its first refusal on, is its rate.
 
-        They were sent over the last reply time, and reached the site while its limit was spent: every bet it
-        took then, it took as its limit allowed one more (a token bucket's refill, a window's slide). So the
-        ones it accepted, per mean reply time, are the site's rate itself, with no burst in it (a little less
-        if the client sent less than it could meanwhile). Without another refusal in the burst, or with too
-        few replies to count (fast replies: the rate learned before it is good there), that one stays."""
-        burst, self._burst = self._burst, None
-        assert burst is not None  # noqa: S101 - called with a burst only
-        # Bets sent together (a raise of the limit sends a bunch) come back together, some of them taken from
-        # what was left of the site's burst: the replies of the first third of a reply time are left out.
-        span = (1 - _BURST_SKIP) * (self.recent_latency or 0.0)
-        since = burst.started + _BURST_SKIP * (self.recent_latency or 0.0)
-        accepted = sum(1 for at in reversed(self._replied_at) if since < at <= since + span)
-        if burst.refused < 1 or accepted < _RATE_MIN_REPLIES or span <= 0 or self.learned_rate is None:
+        Once it refused a bet its limit was spent: from then on, every bet it took, it took as its limit allowed
+        one more (a token bucket's refill, a window's slide). So the bets it accepted after its first refusal,
+        up to the last of those on their way when the refusal came back, per second of that span, are the
+        site's rate itself, with no burst in it: exact (to a bet) if it was still refusing at the end, less if
+        the client left it a gap to refill in (slow start sends a limit's worth of bets at once). Called at
+        each of their replies, so the figure is there as soon as they are back: a Retry-After pause then
+        starts sending again at it, not at the first guess. Too few of them (fast replies, few in flight):
+        the rate learned before it stays."""
+        if not episode.refine or self.learned_rate is None:
+            return
+        first = episode.first_seen
+        between = after = 0  # accepted up to its latest refusal; and after that, up to its last bet
+        for replied, seen in zip(reversed(self._replied_at), reversed(self._seen_at), strict=True):
+            if replied < first:
+                break  # seen earlier still
+            if first < seen <= episode.last_refused:
+                between += 1
+            elif episode.last_refused < seen <= episode.last_seen:
+                after += 1
+        exact = between >= _RATE_SETTLE_MIN  # still refusing at the end: exact to a bet
+        accepted, span = (between, episode.last_refused - first) if exact else (between + after,
+                                                                                 episode.last_seen - first)
+        if accepted < _RATE_SETTLE_MIN or span <= 0:
             return
         site_rate = accepted / span
+        # An exact figure of the site's refill needs little probing: the first probe waits longer. A floor
+        # (a gap let the site refill unseen) is probed as soon as any first figure.
+        if exact:
+            self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)
         new = _RATE_MARGIN_SATURATED * site_rate
         if self.target_rate is not None:
             new = min(new, self.target_rate)
         self.learned_rate = new
-        self._set(self.goal(), burst.reason, f"rate ceiling {new:.1f} bets/s ({_RATE_MARGIN_SATURATED:g} x "
-                  f"{site_rate:.1f} bets/s accepted while it refused {burst.refused} more)", always=True)
+        logged = episode.logged_rate
+        if logged is not None and abs(new - logged) < _RATE_LOG_STEP * logged:
+            return  # a small move: the limit follows it at the next round, not worth a change of its own
+        episode.logged_rate = new
+        self._set(self.goal(), episode.reason, f"rate ceiling {new:.1f} bets/s ({_RATE_MARGIN_SATURATED:g} x "
+                  f"{site_rate:.1f} bets/s accepted from its first refusal, {episode.refused} refused)", always=True)
 
     def _probe_rate(self) -> None:
         """After a quiet at a ceiling that binds, try 5 % more; one that held becomes the ceiling.
