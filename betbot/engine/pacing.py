@@ -91,7 +91,7 @@ _RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
 _RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
 _RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to this
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
-_RATE_LOG_STEP: Final = 0.02  # a push-back's replies move the ceiling by less: no change recorded
+_RATE_LOG_STEP: Final = 0.05  # a push-back's replies move the ceiling by less: no change recorded
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
 
 

@@ -280,7 +280,7 @@ def _simulate(pacer: Pacer, clock: FakeClock, seconds: float, *, site_rate: floa
                 pacer.replied(took)
             else:
                 run.refused.append(clock.now)
-                pacer.pushed_back("429")
+                pacer.pushed_back("429", took)
                 paused_until = max(paused_until, clock.now + retry_after)
         while clock.now >= paused_until and len(replies) < pacer.limit and clock.now >= next_send:
             rate = pacer.rate
@@ -463,3 +463,42 @@ def test_probes_in_a_row_that_hold_take_bigger_steps_and_a_push_back_resets_them
         clock.now += 1 / held
         pacer.replied(0.05)
     assert pacer.learned_rate == pytest.approx(held * 1.05)
+
+
+def test_at_slow_replies_the_first_push_back_teaches_close_to_the_sites_rate_before_sending_resumes() -> None:
+    # 200 ms replies, a site of 120 bets/s with a quarter second of burst, Retry-After 1 s. Slow start runs
+    # into it with many bets in flight; the rate the replies came at over the seconds before is mostly the
+    # ramp (about 40 bets/s). What the site accepted from its first refusal on, among the bets on their way,
+    # is its rate: the ceiling is close to it before the pause ends, and the episode is cut once.
+    clock = FakeClock()
+    learned: list[tuple[float, float | None]] = []
+    pacer = Pacer(ceiling=64, clock=clock)
+    pacer.on_change = lambda change: learned.append((change.at, pacer.learned_rate))
+    run = _simulate(pacer, clock, 4.0, site_rate=120.0, burst=30.0, latency=0.2)
+    first = run.refused[0]
+    resumed = [rate for at, rate in learned if first <= at < first + 1.0]
+    assert resumed[-1] is not None
+    assert 0.85 * 120 <= resumed[-1] <= 120  # what the bets resent after the pause go at
+    cuts = [c for c in pacer.changes if c.detail.startswith("the site answered")]
+    assert len(cuts) == 1  # all its refusals are one episode
+    # Slow start doubles every two reply times at 2 and 4 in flight, not every 8 replies (0.8 s at 2).
+    assert first < 2.0
+
+
+def test_a_refusal_of_a_bet_sent_before_the_push_back_is_the_same_episode_however_late() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    for _ in range(300):  # 100 bets/s at 200 ms
+        clock.now += 0.01
+        pacer.replied(0.2)
+    pacer.pushed_back("429", 0.2)
+    assert pacer.learned_rate == pytest.approx(90.0)
+    clock.now += 0.4  # past a reply time: a slow reply to a bet sent 0.1 s before the push-back came
+    pacer.pushed_back("429", 0.5)
+    assert pacer.learned_rate == pytest.approx(90.0)  # not cut again
+    assert pacer.decreases == 1
+    clock.now += 1.0
+    pacer.pushed_back("429", 0.2)  # a bet sent after it: the site still refuses, a new episode
+    assert pacer.learned_rate == pytest.approx(90.0 * 0.85)
+    assert pacer.decreases == 2
