@@ -84,14 +84,16 @@ _RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it inc
 _RATE_MARGIN_SATURATED: Final = 0.95  # the ceiling: this x the rate the site accepted while it refused some
 _RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first probe of a learned ceiling
 _RATE_PROBE_SETTLED: Final = 20.0  # the same, for a ceiling learned from what the site accepted while it refused
-# Bets the site accepted between two refusals, fewer than this: no rate from them (one token either way at
-# the ends of the span is 1/16 of the figure; at 50 ms replies and 120 bets/s there are about six).
-_RATE_SETTLE_MIN: Final = 16
+# Bets the site accepted from its first refusal on, fewer than this: no rate from them (one token either way
+# at the ends of the span is a sixth of the figure; at 50 ms replies and 120 bets/s there are about six).
+_RATE_SETTLE_MIN: Final = 6
+_RATE_SPAN_LEAST: Final = 0.5  # reply times: a shorter span of them gives no figure
+_RATE_SETTLED_MIN: Final = 16  # this many, to a refusal: the figure is good to 1/16, probes wait longer
 _RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
 _RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
 _RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to this
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
-_RATE_LOG_STEP: Final = 0.05  # a push-back's replies move the ceiling by less: no change recorded
+_RATE_LOG_STEP: Final = 0.05  # a push-back's replies move the ceiling by less: it stays
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
 
 
@@ -398,34 +400,38 @@ class Pacer:
         if not episode.refine or self.learned_rate is None:
             return
         first = episode.first_seen
-        between = after = 0  # accepted up to its latest refusal; and after that, up to its last bet
+        shortest = max(_RATE_SPAN_LEAST * (self.recent_latency or 0.0), 1e-3)
+        between = after = 0  # accepted up to its latest refusal; after that, up to the last bet on its way
         for replied, seen in zip(reversed(self._replied_at), reversed(self._seen_at), strict=True):
             if replied < first:
                 break  # seen earlier still
-            if first < seen <= episode.last_refused:
+            if first < seen < episode.last_refused:
                 between += 1
-            elif episode.last_refused < seen <= episode.last_seen:
+            elif episode.last_refused <= seen <= episode.last_seen:
                 after += 1
-        exact = between >= _RATE_SETTLE_MIN  # still refusing at the end: exact to a bet
-        accepted, span = (between, episode.last_refused - first) if exact else (between + after,
-                                                                                 episode.last_seen - first)
-        if accepted < _RATE_SETTLE_MIN or span <= 0:
-            return
-        site_rate = accepted / span
-        # An exact figure of the site's refill needs little probing: the first probe waits longer. A floor
-        # (a gap let the site refill unseen) is probed as soon as any first figure.
-        if exact:
-            self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)
-        new = _RATE_MARGIN_SATURATED * site_rate
+        span = episode.last_refused - first
+        if between >= _RATE_SETTLE_MIN and span >= shortest:  # still refusing at the end: exact to a bet
+            site_rate, what = between / span, "accepted between its first and last refusal"
+            if between >= _RATE_SETTLED_MIN:  # good to a few per cent: the first probe waits longer
+                self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)
+            new = _RATE_MARGIN_SATURATED * site_rate
+        else:
+            # Up to the last bet on its way, the site may have had time to refill unseen (slow start sends a
+            # limit's worth of bets at once, then waits): a floor of its rate only, raising a lower guess.
+            span = episode.last_seen - first
+            if between + after < _RATE_SETTLED_MIN or span < shortest:
+                return
+            site_rate, what = (between + after) / span, "at least, accepted from its first refusal"
+            new = _RATE_MARGIN_SATURATED * site_rate
+            if new <= self.learned_rate:
+                return
         if self.target_rate is not None:
             new = min(new, self.target_rate)
-        self.learned_rate = new
-        logged = episode.logged_rate
-        if logged is not None and abs(new - logged) < _RATE_LOG_STEP * logged:
-            return  # a small move: the limit follows it at the next round, not worth a change of its own
-        episode.logged_rate = new
+        if episode.logged_rate is not None and abs(new - episode.logged_rate) < _RATE_LOG_STEP * new:
+            return  # each reply moves it a little: a change of the ceiling and the limit per few per cent
+        episode.logged_rate = self.learned_rate = new
         self._set(self.goal(), episode.reason, f"rate ceiling {new:.1f} bets/s ({_RATE_MARGIN_SATURATED:g} x "
-                  f"{site_rate:.1f} bets/s accepted from its first refusal, {episode.refused} refused)", always=True)
+                  f"{site_rate:.1f} bets/s {what}, {episode.refused} refused)", always=True)
 
     def _probe_rate(self) -> None:
         """After a quiet at a ceiling that binds, try 5 % more; one that held becomes the ceiling.

@@ -433,7 +433,7 @@ def test_the_replies_of_a_burst_tell_the_sites_rate_without_its_burst() -> None:
     clock.now += 0.05
     pacer.replied(0.2)
     assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.1)
-    assert "accepted from its first refusal" in changes[-1].detail
+    assert "accepted between its first and last refusal" in changes[-1].detail
     assert changes[-1].reason == "429"
     assert pacer.limit == math.ceil(pacer.learned_rate * 0.2 * 1.2)
 
