@@ -9,11 +9,14 @@ How the limit moves (the reasons each change carries, journaled and shown):
                Little's law, bets in flight = rate x time in flight. A little headroom on top: the token
                bucket holds the rate anyway, and a limit just below the product would miss it.
 - `slow-start` Without a target, the limit doubles every round until the first sign of congestion. A round
-               is one limit's worth of replies (8 at least), and at least one reply time long.
+               is one limit's worth of replies (8 at least), and at least one reply time long; with fewer
+               than 8 in flight, every bet of the limit back over two reply times is a round too (8 replies
+               at 2 in flight and 200 ms would take 0.8 s).
 - `increase`   Additive increase: +1 per round (a round is one limit's worth of replies, about one
                reply time). Near the limit where the site last pushed back, it probes more slowly.
-- `429`, `challenge`  Multiplicative decrease: the site said "too fast". One decrease per burst: the bets
-               already in flight that hit the same limit do not each cut it again. The first one halves the
+- `429`, `challenge`  Multiplicative decrease: the site said "too fast". One decrease per episode: the bets
+               already on their way when the first refusal came back (sent before it) do not each cut it
+               again, however late their refusals come. The first one halves the
                limit (the last one without push-back, in slow start); later ones take it x `decrease` (0.7).
                The limit then grows +1 a round only halfway back to where the site pushed back.
 - `latency`    Multiplicative decrease: a round's median reply time passed `latency_factor` x the baseline
@@ -24,24 +27,29 @@ How the limit moves (the reasons each change carries, journaled and shown):
 - `target`     The Little's-law N fell (the replies got faster): the limit follows it down.
 - `probe`      The learned rate ceiling (below) goes up 5 % or more, after a quiet while it binds.
 
-The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight
-alone keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet
-(the site's Retry-After). So the first push-back also teaches a rate: the rate of the replies in the seconds
-before it (pauses left out) is about what the site allowed (a little more: a site's burst; less when slow
-start was still ramping up). The ceiling is then `_RATE_MARGIN` x that rate. The replies of the bets still
-in flight then tell better: they reached the site while its limit was spent, so what it accepted of them
-per reply time, while it refused others, is its rate with no burst in it; with enough of them (slow replies,
-many in flight) the ceiling becomes `_RATE_MARGIN_SATURATED` x that. The engine's token bucket holds the
-ceiling, and the limit on bets in flight becomes Little's N for it (as with a target rate), with no
-`latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU would
-otherwise cut the rate for nothing. A later push-back soon after the ceiling moved takes it x
-`_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
-seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
-`probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back, while the replies
-come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a
-row that held): the site's limit may be higher, or have risen. A failed probe doubles that wait (up to
-`_PROBE_MOST`): a ceiling just below the site's limit costs a 429 ever more rarely. `--max-rate`, when
-given, stays a hard ceiling: nothing learned goes above it.
+The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight alone
+keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet (the
+site's Retry-After). So the first push-back also teaches a rate: the rate of the replies over the last two
+reply times before it (half a second at least; pauses left out) is about what the site allowed (a little more:
+a site's burst). The ceiling is then `_RATE_MARGIN` x that rate. The bets still on their way tell better: from
+the site's first refusal on its limit was spent, so every bet it accepted after that, it accepted as its limit
+let one more through (a token bucket's refill). The ones it accepted between its first and its last refusal (by
+when it saw them: halfway through their reply times), per second of that span, are its rate with no burst in
+it: with `_RATE_SETTLE_MIN` of them or more, over half a reply time at least, the ceiling becomes
+`_RATE_MARGIN_SATURATED` x that, as soon as their replies are in (before a Retry-After pause ends). Refusals
+all in one bunch (slow start sends a limit's worth of bets at once) give no span: the bets accepted up to the
+last one on its way then give a floor, which only raises a lower first figure. The engine's token bucket holds
+the ceiling, and the limit on bets in flight becomes Little's N for it (as with a target rate), with no
+`latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU would otherwise
+cut the rate for nothing. A later push-back soon after the ceiling moved takes it x `_RATE_DECREASE` (the
+site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST` seconds or more only steps back
+5 % (the site's burst drained slowly: its limit is just below); one after a `probe` puts it back where it held.
+After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED` after a figure from
+`_RATE_SETTLED_MIN` bets or more between two refusals), while the replies come at close to the ceiling (it
+binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the site's limit may be
+higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just below the site's
+limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling: nothing learned goes above
+it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
