@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="auto runs per latency (default 1): auto's figure "
                         "moves from run to run")
     parser.add_argument("--no-max-rate", action="store_true", help="skip the auto --max-rate runs")
+    parser.add_argument("--changes", action="store_true", help="print each auto run's changes of N and ceiling")
     parser.add_argument("--scan", type=float, nargs="*", default=[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0],
                         help="the fixed N scanned, as multiples of the site's Little's N (rate x latency)")
     args = parser.parse_args()
@@ -128,6 +129,11 @@ def main() -> None:
                 rate, refused, pacer = anyio.run(partial(one_run, base_url, args.seconds, fixed=None, cap=args.cap,
                                                          rate=target_rate))
                 print(f"{label:>22} {rate:>8.1f} {refused:>6} {rate / best_rate:>8.3f} {_pacer_text(pacer)}")
+                if args.changes and pacer is not None:
+                    started = pacer.changes[0].at if pacer.changes else 0.0
+                    for change in pacer.changes:
+                        print(f"{change.at - started:>30.3f} {change.old:>3} -> {change.new:<3} {change.reason:<10} "
+                              f"{change.detail}")
                 if target_rate is None:
                     ratios.append(rate / best_rate)
             if len(ratios) > 1:

@@ -91,7 +91,7 @@ _RATE_MIN_REPLIES: Final = 8  # fewer in the window: no rate is learned (the lim
 _RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it includes the site's burst)
 _RATE_MARGIN_SATURATED: Final = 0.95  # the ceiling: this x the rate the site accepted while it refused some
 _RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first probe of a learned ceiling
-_RATE_PROBE_SETTLED: Final = 20.0  # the same, for a ceiling learned from what the site accepted while it refused
+_RATE_PROBE_SETTLED: Final = 10.0  # the same, for a ceiling learned from what the site accepted while it refused
 # Bets the site accepted from its first refusal on, fewer than this: no rate from them (one token either way
 # at the ends of the span is a sixth of the figure; at 50 ms replies and 120 bets/s there are about six).
 _RATE_SETTLE_MIN: Final = 6
