@@ -82,6 +82,7 @@ _BASELINE_ROUNDS: Final = 256  # the baseline is the lowest round median of this
 _RECENT_WEIGHT: Final = 1 / 32  # the recent mean reply time (Little's law) moves this far toward each reply
 _MIN_ROUND: Final = 8  # replies per round at least: the median of one or two replies is noise
 _SHORT_ROUND: Final = 2.0  # reply times: in slow start, a round of fewer than _MIN_ROUND replies lasts this long
+_SHORT_ROUND_SLOW: Final = 0.25  # seconds: short rounds only where a round of _MIN_ROUND would last longer
 _SLOW_ROUNDS: Final = 2  # rounds in a row past the latency factor before a `latency` cut
 # The learned rate ceiling (see the module docstring).
 _RATE_WINDOW: Final = 2.0  # seconds of replies before a push-back that measure the rate the site allowed
@@ -305,8 +306,11 @@ class Pacer:
         # that is to judge the raise (slow start would otherwise double again before any 429 could come back).
         elapsed = self.clock() - self._round_started
         # Slow start with few in flight and slow replies: eight replies would take many reply times (0.8 s at 2
-        # in flight and 200 ms), so every bet of the limit back, over a few reply times, is a round too.
-        short = self.slow_start and self.rate is None and elapsed >= _SHORT_ROUND * 0.9 * seconds
+        # in flight and 200 ms), so every bet of the limit back, over two reply times, is a round too. Not with
+        # fast replies: there the ramp is short anyway, and a shorter one would leave the first rate learned
+        # (over the ramp) more of the site's burst in it.
+        short = (self.slow_start and self.rate is None and elapsed >= _SHORT_ROUND * 0.9 * seconds
+                 and _MIN_ROUND / self.limit * seconds >= _SHORT_ROUND_SLOW)
         if len(round_) >= (self.limit if short else max(self.limit, _MIN_ROUND)) and elapsed >= 0.9 * seconds:
             self._end_round()
 
