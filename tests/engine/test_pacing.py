@@ -502,3 +502,29 @@ def test_a_refusal_of_a_bet_sent_before_the_push_back_is_the_same_episode_howeve
     pacer.pushed_back("429", 0.2)  # a bet sent after it: the site still refuses, a new episode
     assert pacer.learned_rate == pytest.approx(90.0 * 0.85)
     assert pacer.decreases == 2
+
+
+def test_the_first_rate_learned_is_the_rate_of_the_last_reply_times_not_of_slow_starts_ramp() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=4, clock=clock)
+    pacer.slow_start = False
+    for per_second, seconds in ((20, 1.0), (40, 0.5), (120, 0.5)):  # 200 ms replies, the rate ramping up
+        for _ in range(round(per_second * seconds)):
+            clock.now += 1 / per_second
+            pacer.replied(0.2)
+    pacer.pushed_back("429", 0.2)
+    # Over the last half second (two reply times, half a second at least): 120 bets/s. Over 2 s it was 50.
+    assert pacer.learned_rate == pytest.approx(0.9 * 120, rel=0.03)
+
+
+def test_slow_start_at_slow_replies_doubles_every_two_reply_times_not_every_eight_replies() -> None:
+    clock = FakeClock()
+    slow = Pacer(ceiling=64, clock=clock)
+    _replies(slow, clock, 4, 0.2)  # two in flight at 200 ms: four replies in 0.4 s
+    assert slow.limit == 4
+    assert slow.reason == "slow-start"
+    fast = Pacer(ceiling=64, clock=clock)
+    _replies(fast, clock, 4, 0.02)  # at 20 ms eight replies take 80 ms: the round stays eight replies long
+    assert fast.limit == 2
+    _replies(fast, clock, 4, 0.02)
+    assert fast.limit == 4
