@@ -9,9 +9,9 @@ How the limit moves (the reasons each change carries, journaled and shown):
                Little's law, bets in flight = rate x time in flight. A little headroom on top: the token
                bucket holds the rate anyway, and a limit just below the product would miss it.
 - `slow-start` Without a target, the limit doubles every round until the first sign of congestion. A round
-               is one limit's worth of replies (8 at least), and at least one reply time long; with fewer
-               than 8 in flight, every bet of the limit back over two reply times is a round too (8 replies
-               at 2 in flight and 200 ms would take 0.8 s).
+               is one limit's worth of replies (8 at least), and at least one reply time long; where 8
+               replies would take over a quarter second (0.8 s at 2 in flight and 200 ms), every bet of the
+               limit back over two reply times is a round too.
 - `increase`   Additive increase: +1 per round (a round is one limit's worth of replies, about one
                reply time). Near the limit where the site last pushed back, it probes more slowly.
 - `429`, `challenge`  Multiplicative decrease: the site said "too fast". One decrease per episode: the bets
@@ -93,8 +93,8 @@ _RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it inc
 _RATE_MARGIN_SATURATED: Final = 0.95  # the ceiling: this x the rate the site accepted while it refused some
 _RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first probe of a learned ceiling
 _RATE_PROBE_SETTLED: Final = 10.0  # the same, for a ceiling learned from what the site accepted while it refused
-# Bets the site accepted from its first refusal on, fewer than this: no rate from them (one token either way
-# at the ends of the span is a sixth of the figure; at 50 ms replies and 120 bets/s there are about six).
+# Bets the site accepted between two refusals, fewer than this: no rate from them (one token either way at the
+# ends of the span is a sixth of the figure; at 50 ms replies and 120 bets/s there are about six).
 _RATE_SETTLE_MIN: Final = 6
 _RATE_SPAN_LEAST: Final = 0.5  # reply times: a shorter span of them gives no figure
 _RATE_SETTLED_MIN: Final = 16  # this many, to a refusal: the figure is good to 1/16, probes wait longer
@@ -399,16 +399,16 @@ class Pacer:
         return True
 
     def _settle(self, episode: _Episode) -> None:
-        """What the site accepted of the bets in flight at a push-back, from its first refusal on, is its rate.
+        """What the site accepted of the bets on their way at a push-back, from its first refusal on, is its rate.
 
         Once it refused a bet its limit was spent: from then on, every bet it took, it took as its limit allowed
-        one more (a token bucket's refill, a window's slide). So the bets it accepted after its first refusal,
-        up to the last of those on their way when the refusal came back, per second of that span, are the
-        site's rate itself, with no burst in it: exact (to a bet) if it was still refusing at the end, less if
-        the client left it a gap to refill in (slow start sends a limit's worth of bets at once). Called at
-        each of their replies, so the figure is there as soon as they are back: a Retry-After pause then
-        starts sending again at it, not at the first guess. Too few of them (fast replies, few in flight):
-        the rate learned before it stays."""
+        one more (a token bucket's refill, a window's slide). So the bets it accepted between its first and its
+        last refusal, per second of that span, are the site's rate itself, with no burst in it, exact to a bet
+        at either end. Refusals all in one bunch (slow start sends a limit's worth of bets at once) give no
+        span: the bets it accepted up to the last one on its way then give a floor (it may have refilled
+        unseen in a gap the client left), which only raises a lower guess. Called at each of their replies,
+        so the figure is there as soon as they are back: the bets sent after a Retry-After pause go at it, not
+        at the first guess. Too few of them (fast replies, few in flight): the rate learned before it stays."""
         if not episode.refine or self.learned_rate is None:
             return
         first = episode.first_seen
