@@ -35,21 +35,21 @@ a site's burst). The ceiling is then `_RATE_MARGIN` x that rate. The bets still 
 the site's first refusal on its limit was spent, so every bet it accepted after that, it accepted as its limit
 let one more through (a token bucket's refill). The ones it accepted between its first and its last refusal (by
 when it saw them: halfway through their reply times), per second of that span, are its rate with no burst in
-it: with `_RATE_SETTLE_MIN` of them or more, over half a reply time at least, the ceiling becomes
-`_RATE_MARGIN_SATURATED` x that, as soon as their replies are in (before a Retry-After pause ends). Refusals
-all in one bunch (slow start sends a limit's worth of bets at once) give no span: the bets accepted up to the
-last one on its way then give a floor, which only raises a lower first figure. The engine's token bucket holds
-the ceiling, and the limit on bets in flight becomes Little's N for it (as with a target rate), with no
-`latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU would otherwise
-cut the rate for nothing. A later push-back soon after the ceiling moved takes it x `_RATE_DECREASE` (the
-site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST` seconds or more only steps back
-5 % (the site's burst drained slowly: its limit is just below); one after a `probe` puts it back where it held.
-After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED` after a figure from
-`_RATE_SETTLED_MIN` bets or more between two refusals), while the replies come at close to the ceiling (it
-binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the site's limit may be
-higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just below the site's
-limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling: nothing learned goes above
-it.
+it: with `_RATE_SETTLE_MIN` of them or more, over half a reply time (and a tenth of a second) at least, the
+ceiling becomes `_RATE_MARGIN_SATURATED` x that, as soon as their replies are in (before a Retry-After pause
+ends). Refusals all in one bunch (slow start sends a limit's worth of bets at once) give no span: the bets
+accepted up to the last one on its way then give a floor, which only raises a lower first figure. The engine's
+token bucket holds the ceiling, and the limit on bets in flight becomes Little's N for it (as with a target
+rate), with no `latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU
+would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved takes it x
+`_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST` seconds or
+more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a `probe` puts
+it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED` after a
+figure from `_RATE_SETTLED_MIN` bets or more between two refusals), while the replies come at close to the
+ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the site's
+limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just
+below the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling: nothing
+learned goes above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
@@ -97,6 +97,9 @@ _RATE_PROBE_SETTLED: Final = 10.0  # the same, for a ceiling learned from what t
 # ends of the span is a sixth of the figure; at 50 ms replies and 120 bets/s there are about six).
 _RATE_SETTLE_MIN: Final = 6
 _RATE_SPAN_LEAST: Final = 0.5  # reply times: a shorter span of them gives no figure
+# Nor one under this, seconds: the client's own timing (its event loop, a busy machine) blurs when the site saw
+# a bet by milliseconds, and at 50 ms replies a span of 25 ms with six bets in it gave 1.8 x the site's rate.
+_RATE_SPAN_LEAST_S: Final = 0.1
 _RATE_SETTLED_MIN: Final = 16  # this many, to a refusal: the figure is good to 1/16, probes wait longer
 _RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
 _RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
@@ -412,7 +415,7 @@ class Pacer:
         if not episode.refine or self.learned_rate is None:
             return
         first = episode.first_seen
-        shortest = max(_RATE_SPAN_LEAST * (self.recent_latency or 0.0), 1e-3)
+        shortest = max(_RATE_SPAN_LEAST * (self.recent_latency or 0.0), _RATE_SPAN_LEAST_S)
         between = after = 0  # accepted up to its latest refusal; after that, up to the last bet on its way
         for replied, seen in zip(reversed(self._replied_at), reversed(self._seen_at), strict=True):
             if replied < first:
