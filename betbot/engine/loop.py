@@ -309,6 +309,8 @@ class Engine:
                     await self.rate_limit.acquire()
                 if self.learned_rate_limit is not None:
                     await self.learned_rate_limit.acquire()
+                # A back-off tripped while this bet waited for its token (another bet's 429): it holds too.
+                await self.backoff.wait()
                 sent_at = self.clock()
                 try:
                     outcome = await self.backend.place(seq, bet)

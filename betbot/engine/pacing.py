@@ -37,19 +37,18 @@ let one more through (a token bucket's refill). The ones it accepted between its
 when it saw them: halfway through their reply times), per second of that span, are its rate with no burst in
 it: with `_RATE_SETTLE_MIN` of them or more, over half a reply time (and a tenth of a second) at least, the
 ceiling becomes `_RATE_MARGIN_SATURATED` x that, as soon as their replies are in (before a Retry-After pause
-ends). Refusals all in one bunch (slow start sends a limit's worth of bets at once) give no span: the bets
-accepted up to the last one on its way then give a floor, which only raises a lower first figure. The engine's
-token bucket holds the ceiling, and the limit on bets in flight becomes Little's N for it (as with a target
-rate), with no `latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU
-would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved takes it x
-`_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST` seconds or
-more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a `probe` puts
-it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED` after a
-figure from `_RATE_SETTLED_MIN` bets or more between two refusals), while the replies come at close to the
-ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the site's
-limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just
-below the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling: nothing
-learned goes above it.
+ends). Refusals all in one bunch (slow start sends a limit's worth of bets at once) give no span: the guess
+stays. The engine's token bucket holds the ceiling, and the limit on bets in flight becomes Little's N for it
+(as with a target rate), with no `latency` cut nor queueing hold: the bucket holds what the site sees, and a
+client short of CPU would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved
+takes it x `_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
+seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
+`probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED`
+after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals), while the replies come at close to
+the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the
+site's limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling
+just below the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling:
+nothing learned goes above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
@@ -126,11 +125,10 @@ class _Episode:
 
     started: float  # the clock at its first refusal
     reason: str
-    # When the site saw its earliest refused bet, and the latest of its bets (about halfway through their
-    # replies: when they were sent would count the jitter of the reply times as time the site refused in).
+    # When the site saw the earliest and the latest bet it refused (about halfway through their replies: when
+    # they were sent would count the jitter of the reply times as time the site refused in).
     first_seen: float
-    last_refused: float  # when it saw the latest one it refused
-    last_seen: float
+    last_refused: float
     refine: bool  # whether what the site accepted among its bets may set the rate ceiling
     refused: int = 1
     logged_rate: float | None = None  # the ceiling it last recorded a change for
@@ -299,7 +297,6 @@ class Pacer:
         self._seen_at.append(now - seconds / 2)
         episode = self._episode
         if episode is not None and now - seconds < episode.started:  # on its way when the push-back came
-            episode.last_seen = max(episode.last_seen, now - seconds / 2)
             self._settle(episode)
         recent = self.recent_latency
         self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
@@ -331,12 +328,10 @@ class Pacer:
             episode.refused += 1
             episode.first_seen = min(episode.first_seen, seen)
             episode.last_refused = max(episode.last_refused, seen)
-            episode.last_seen = max(episode.last_seen, seen)
             self._settle(episode)
             return
         hold_until = now + max(self.latencies.quantile(0.9), 0.05)
-        self._episode = _Episode(started=now, reason=reason, first_seen=seen, last_refused=seen, last_seen=seen,
-                                 refine=False)
+        self._episode = _Episode(started=now, reason=reason, first_seen=seen, last_refused=seen, refine=False)
         if self._learn_rate(reason, self._episode):
             self._hold_until = hold_until
             return
@@ -408,45 +403,35 @@ class Pacer:
         one more (a token bucket's refill, a window's slide). So the bets it accepted between its first and its
         last refusal, per second of that span, are the site's rate itself, with no burst in it, exact to a bet
         at either end. Refusals all in one bunch (slow start sends a limit's worth of bets at once) give no
-        span: the bets it accepted up to the last one on its way then give a floor (it may have refilled
-        unseen in a gap the client left), which only raises a lower guess. Called at each of their replies,
+        span, and the guess stays: the bets it accepted after them, up to the last one on its way, would be a
+        floor of its rate if the client's own timing did not blur when the site saw them (it gave 1.4 x the
+        rate on a busy machine). Called at each of their replies,
         so the figure is there as soon as they are back: the bets sent after a Retry-After pause go at it, not
         at the first guess. Too few of them (fast replies, few in flight): the rate learned before it stays."""
         if not episode.refine or self.learned_rate is None:
             return
         first = episode.first_seen
         shortest = max(_RATE_SPAN_LEAST * (self.recent_latency or 0.0), _RATE_SPAN_LEAST_S)
-        between = after = 0  # accepted up to its latest refusal; after that, up to the last bet on its way
+        accepted = 0
         for replied, seen in zip(reversed(self._replied_at), reversed(self._seen_at), strict=True):
             if replied < first:
                 break  # seen earlier still
-            if first < seen < episode.last_refused:
-                between += 1
-            elif episode.last_refused <= seen <= episode.last_seen:
-                after += 1
+            accepted += first < seen < episode.last_refused
         span = episode.last_refused - first
-        if between >= _RATE_SETTLE_MIN and span >= shortest:  # still refusing at the end: exact to a bet
-            site_rate, what = between / span, "accepted between its first and last refusal"
-            if between >= _RATE_SETTLED_MIN:  # good to a few per cent: the first probe waits longer
-                self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)
-            new = _RATE_MARGIN_SATURATED * site_rate
-        else:
-            # Up to the last bet on its way, the site may have had time to refill unseen (slow start sends a
-            # limit's worth of bets at once, then waits): a floor of its rate only, raising a lower guess.
-            span = episode.last_seen - first
-            if between + after < _RATE_SETTLED_MIN or span < shortest:
-                return
-            site_rate, what = (between + after) / span, "at least, accepted from its first refusal"
-            new = _RATE_MARGIN_SATURATED * site_rate
-            if new <= self.learned_rate:
-                return
+        if accepted < _RATE_SETTLE_MIN or span < shortest:
+            return
+        site_rate = accepted / span
+        if accepted >= _RATE_SETTLED_MIN:  # good to a few per cent: the first probe waits longer
+            self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)
+        new = _RATE_MARGIN_SATURATED * site_rate
         if self.target_rate is not None:
             new = min(new, self.target_rate)
         if episode.logged_rate is not None and abs(new - episode.logged_rate) < _RATE_LOG_STEP * new:
             return  # each reply moves it a little: a change of the ceiling and the limit per few per cent
         episode.logged_rate = self.learned_rate = new
         self._set(self.goal(), episode.reason, f"rate ceiling {new:.1f} bets/s ({_RATE_MARGIN_SATURATED:g} x "
-                  f"{site_rate:.1f} bets/s {what}, {episode.refused} refused)", always=True)
+                  f"{site_rate:.1f} bets/s accepted between its first and last refusal, {episode.refused} refused)",
+                  always=True)
 
     def _probe_rate(self) -> None:
         """After a quiet at a ceiling that binds, try 5 % more; one that held becomes the ceiling.
