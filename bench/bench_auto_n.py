@@ -9,7 +9,8 @@ below the site's limit (an operator who knows it). Each line: bets/s, 429s recei
 lines the ratio to the best fixed N of the same latency, the final N, the rate ceiling auto learned from
 the site's push-backs and its changes by reason. `--runs K` plays auto K times per latency (its figure moves
 from run to run: the first 429 comes at a different moment each time) and prints the least, mean and most
-of its ratios. The goal: auto at least 0.9 of the best fixed N, with fewer 429s. Give each run 30 s or
+of its ratios, `eps` the push-back episodes (a 429 and the refusals of the bets already on their way: one
+`Retry-After` pause each). The goal: auto at least 0.9 of the best fixed N, with fewer 429s. Give each run 30 s or
 more (`--seconds`): the learning takes the first seconds of each.
 """
 
@@ -74,14 +75,16 @@ async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int,
 
 
 def _pacer_text(pacer: Pacer | None) -> str:
-    """The N at the end, the learned rate ceiling, and how many changes of each reason."""
+    """The N at the end, the learned rate ceiling, the push-back episodes, and how many changes of each reason."""
     if pacer is None:
         return ""
     learned = "-" if pacer.learned_rate is None else f"{pacer.learned_rate:.1f}"
     reasons: dict[str, int] = {}
     for change in pacer.changes:
         reasons[change.reason] = reasons.get(change.reason, 0) + 1
-    return f"{pacer.limit:>6} {learned:>8}  " + " ".join(f"{k}:{v}" for k, v in sorted(reasons.items()))
+    # An episode: a push-back and the refusals of the bets already on their way (one Retry-After pause).
+    episodes = sum(change.detail.startswith("the site answered") for change in pacer.changes)
+    return f"{pacer.limit:>6} {learned:>8} {episodes:>4}  " + " ".join(f"{k}:{v}" for k, v in sorted(reasons.items()))
 
 
 def main() -> None:
@@ -93,6 +96,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="auto runs per latency (default 1): auto's figure "
                         "moves from run to run")
     parser.add_argument("--no-max-rate", action="store_true", help="skip the auto --max-rate runs")
+    parser.add_argument("--changes", action="store_true", help="print each auto run's changes of N and ceiling")
     parser.add_argument("--scan", type=float, nargs="*", default=[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0],
                         help="the fixed N scanned, as multiples of the site's Little's N (rate x latency)")
     args = parser.parse_args()
@@ -107,7 +111,8 @@ def main() -> None:
             little = args.site_rate * latency
             print(f"-- latency {latency * 1000:.0f} ms (Little's N for the site's limit: "
                   f"{little:.1f})")
-            print(f"{'run':>22} {'bets/s':>8} {'429s':>6} {'of best':>8} {'N end':>6} {'ceiling':>8}  changes")
+            print(f"{'run':>22} {'bets/s':>8} {'429s':>6} {'of best':>8} {'N end':>6} {'ceiling':>8} {'eps':>4}  "
+                  "changes")
             best_rate, best_n, best_429 = 0.0, 0, 0
             for n in sorted({max(1, round(little * factor)) for factor in args.scan}):
                 rate, refused, _ = anyio.run(partial(one_run, base_url, args.seconds, fixed=n, cap=n))
@@ -124,6 +129,11 @@ def main() -> None:
                 rate, refused, pacer = anyio.run(partial(one_run, base_url, args.seconds, fixed=None, cap=args.cap,
                                                          rate=target_rate))
                 print(f"{label:>22} {rate:>8.1f} {refused:>6} {rate / best_rate:>8.3f} {_pacer_text(pacer)}")
+                if args.changes and pacer is not None:
+                    started = pacer.changes[0].at if pacer.changes else 0.0
+                    for change in pacer.changes:
+                        print(f"{change.at - started:>30.3f} {change.old:>3} -> {change.new:<3} {change.reason:<10} "
+                              f"{change.detail}")
                 if target_rate is None:
                     ratios.append(rate / best_rate)
             if len(ratios) > 1:

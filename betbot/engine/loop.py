@@ -309,6 +309,8 @@ class Engine:
                     await self.rate_limit.acquire()
                 if self.learned_rate_limit is not None:
                     await self.learned_rate_limit.acquire()
+                # A back-off tripped while this bet waited for its token (another bet's 429): it holds too.
+                await self.backoff.wait()
                 sent_at = self.clock()
                 try:
                     outcome = await self.backend.place(seq, bet)
@@ -334,7 +336,7 @@ class Engine:
         if isinstance(outcome, Refused):
             kind = outcome.kind
             if kind is RefusalKind.RATE_LIMIT or kind is RefusalKind.CHALLENGE:
-                pacer.pushed_back("429" if kind is RefusalKind.RATE_LIMIT else "challenge")
+                pacer.pushed_back("429" if kind is RefusalKind.RATE_LIMIT else "challenge", seconds)
             elif kind is not RefusalKind.CONNECT:
                 pacer.replied(seconds)
         elif outcome.__class__ is not Unknown:

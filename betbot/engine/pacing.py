@@ -9,11 +9,14 @@ How the limit moves (the reasons each change carries, journaled and shown):
                Little's law, bets in flight = rate x time in flight. A little headroom on top: the token
                bucket holds the rate anyway, and a limit just below the product would miss it.
 - `slow-start` Without a target, the limit doubles every round until the first sign of congestion. A round
-               is one limit's worth of replies (8 at least), and at least one reply time long.
+               is one limit's worth of replies (8 at least), and at least one reply time long; where 8
+               replies would take over a quarter second (0.8 s at 2 in flight and 200 ms), every bet of the
+               limit back over two reply times is a round too.
 - `increase`   Additive increase: +1 per round (a round is one limit's worth of replies, about one
                reply time). Near the limit where the site last pushed back, it probes more slowly.
-- `429`, `challenge`  Multiplicative decrease: the site said "too fast". One decrease per burst: the bets
-               already in flight that hit the same limit do not each cut it again. The first one halves the
+- `429`, `challenge`  Multiplicative decrease: the site said "too fast". One decrease per episode: the bets
+               already on their way when the first refusal came back (sent before it) do not each cut it
+               again, however late their refusals come. The first one halves the
                limit (the last one without push-back, in slow start); later ones take it x `decrease` (0.7).
                The limit then grows +1 a round only halfway back to where the site pushed back.
 - `latency`    Multiplicative decrease: a round's median reply time passed `latency_factor` x the baseline
@@ -24,24 +27,28 @@ How the limit moves (the reasons each change carries, journaled and shown):
 - `target`     The Little's-law N fell (the replies got faster): the limit follows it down.
 - `probe`      The learned rate ceiling (below) goes up 5 % or more, after a quiet while it binds.
 
-The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight
-alone keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet
-(the site's Retry-After). So the first push-back also teaches a rate: the rate of the replies in the seconds
-before it (pauses left out) is about what the site allowed (a little more: a site's burst; less when slow
-start was still ramping up). The ceiling is then `_RATE_MARGIN` x that rate. The replies of the bets still
-in flight then tell better: they reached the site while its limit was spent, so what it accepted of them
-per reply time, while it refused others, is its rate with no burst in it; with enough of them (slow replies,
-many in flight) the ceiling becomes `_RATE_MARGIN_SATURATED` x that. The engine's token bucket holds the
-ceiling, and the limit on bets in flight becomes Little's N for it (as with a target rate), with no
-`latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU would
-otherwise cut the rate for nothing. A later push-back soon after the ceiling moved takes it x
-`_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
+The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight alone
+keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet (the
+site's Retry-After). So the first push-back also teaches a rate: the rate of the replies over the last two
+reply times before it (half a second at least; pauses left out) is about what the site allowed (a little more:
+a site's burst). The ceiling is then `_RATE_MARGIN` x that rate. The bets still on their way tell better: from
+the site's first refusal on its limit was spent, so every bet it accepted after that, it accepted as its limit
+let one more through (a token bucket's refill). The ones it accepted between its first and its last refusal (by
+when it saw them: halfway through their reply times), per second of that span, are its rate with no burst in
+it: with `_RATE_SETTLE_MIN` of them or more, over half a reply time (and a tenth of a second) at least, the
+ceiling becomes `_RATE_MARGIN_SATURATED` x that, as soon as their replies are in (before a Retry-After pause
+ends). Refusals all in one bunch (slow start sends a limit's worth of bets at once) give no span: the guess
+stays. The engine's token bucket holds the ceiling, and the limit on bets in flight becomes Little's N for it
+(as with a target rate), with no `latency` cut nor queueing hold: the bucket holds what the site sees, and a
+client short of CPU would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved
+takes it x `_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
 seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
-`probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back, while the replies
-come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a
-row that held): the site's limit may be higher, or have risen. A failed probe doubles that wait (up to
-`_PROBE_MOST`): a ceiling just below the site's limit costs a 429 ever more rarely. `--max-rate`, when
-given, stays a hard ceiling: nothing learned goes above it.
+`probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED`
+after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals), while the replies come at close to
+the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the
+site's limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling
+just below the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling:
+nothing learned goes above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
@@ -73,18 +80,31 @@ _PROBE_MOST: Final = 300.0
 _BASELINE_ROUNDS: Final = 256  # the baseline is the lowest round median of this many recent rounds
 _RECENT_WEIGHT: Final = 1 / 32  # the recent mean reply time (Little's law) moves this far toward each reply
 _MIN_ROUND: Final = 8  # replies per round at least: the median of one or two replies is noise
+_SHORT_ROUND: Final = 2.0  # reply times: in slow start, a round of fewer than _MIN_ROUND replies lasts this long
+_SHORT_ROUND_SLOW: Final = 0.25  # seconds: short rounds only where a round of _MIN_ROUND would last longer
 _SLOW_ROUNDS: Final = 2  # rounds in a row past the latency factor before a `latency` cut
 # The learned rate ceiling (see the module docstring).
 _RATE_WINDOW: Final = 2.0  # seconds of replies before a push-back that measure the rate the site allowed
+_RATE_FIRST_WINDOW: Final = 2.0  # reply times of replies before the first push-back: the rate it allowed
+_RATE_FIRST_WINDOW_LEAST: Final = 0.5  # seconds: at fast replies, fewer would be the site's burst drained
 _RATE_MIN_REPLIES: Final = 8  # fewer in the window: no rate is learned (the limit on bets in flight is cut)
 _RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it includes the site's burst)
 _RATE_MARGIN_SATURATED: Final = 0.95  # the ceiling: this x the rate the site accepted while it refused some
 _RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first probe of a learned ceiling
-_BURST_SKIP: Final = 0.3  # of a reply time: the first replies of a burst, left out of the site's rate
+_RATE_PROBE_SETTLED: Final = 10.0  # the same, for a ceiling learned from what the site accepted while it refused
+# Bets the site accepted between two refusals, fewer than this: no rate from them (one token either way at the
+# ends of the span is a sixth of the figure; at 50 ms replies and 120 bets/s there are about six).
+_RATE_SETTLE_MIN: Final = 6
+_RATE_SPAN_LEAST: Final = 0.5  # reply times: a shorter span of them gives no figure
+# Nor one under this, seconds: the client's own timing (its event loop, a busy machine) blurs when the site saw
+# a bet by milliseconds, and at 50 ms replies a span of 25 ms with six bets in it gave 1.8 x the site's rate.
+_RATE_SPAN_LEAST_S: Final = 0.1
+_RATE_SETTLED_MIN: Final = 16  # this many, to a refusal: the figure is good to 1/16, probes wait longer
 _RATE_DECREASE: Final = 0.85  # a push-back at a ceiling that held: x this
 _RATE_PROBE: Final = 1.05  # a probe: the ceiling x this
 _RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to this
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
+_RATE_LOG_STEP: Final = 0.05  # a push-back's replies move the ceiling by less: it stays
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
 
 
@@ -100,14 +120,18 @@ class PaceChange:
 
 
 @dataclass(slots=True)
-class _Burst:
-    """A push-back and the replies of the bets that were in flight with it, until `until`."""
+class _Episode:
+    """A push-back and the bets that were already on their way when it came (sent before `started`)."""
 
-    started: float
-    until: float
-    last: float  # the clock at the burst's last reply so far
+    started: float  # the clock at its first refusal
     reason: str
-    refused: int = 0  # refusals after the first
+    # When the site saw the earliest and the latest bet it refused (about halfway through their replies: when
+    # they were sent would count the jitter of the reply times as time the site refused in).
+    first_seen: float
+    last_refused: float
+    refine: bool  # whether what the site accepted among its bets may set the rate ceiling
+    refused: int = 1
+    logged_rate: float | None = None  # the ceiling it last recorded a change for
 
 
 class LatencyWindow:
@@ -206,7 +230,8 @@ class Pacer:
         self._rate_step = _RATE_PROBE - 1  # the next probe's raise of the ceiling
         self._rate_moved_at = clock()  # the ceiling's last change or push-back
         self._replied_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # the clock at each reply
-        self._burst: _Burst | None = None  # the push-back whose bets in flight are still replying
+        self._seen_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # and when the site saw its bet (about)
+        self._episode: _Episode | None = None  # the last push-back, and the bets in flight when it came
 
     # -- what the engine reads ------------------------------------------------------------------------
     @property
@@ -233,8 +258,8 @@ class Pacer:
             return self.ceiling
         return max(1, min(self.ceiling, math.ceil(rate * self.recent_latency * _HEADROOM - 1e-9)))
 
-    def measured_rate(self) -> float | None:
-        """The rate of the replies over the last `_RATE_WINDOW` seconds, bets/s; None on too few of them.
+    def measured_rate(self, window: float = _RATE_WINDOW) -> float | None:
+        """The rate of the replies over the last `window` seconds, bets/s; None on too few of them.
 
         A gap between two replies longer than two reply times (and 50 ms) is a pause (a back-off, a strategy's
         sleep), not the site's pace: it is left out of the time."""
@@ -247,7 +272,7 @@ class Pacer:
         count = 0
         later = times[-1]
         for at in reversed(times):
-            if at < now - _RATE_WINDOW:
+            if at < now - window:
                 break
             gap = later - at
             if gap <= idle:
@@ -269,33 +294,45 @@ class Pacer:
         self.latencies.add(seconds)
         now = self.clock()
         self._replied_at.append(now)
-        if self._burst is not None:
-            if now <= self._burst.until:
-                self._burst.last = now
-            else:
-                self._settle_burst()
+        self._seen_at.append(now - seconds / 2)
+        episode = self._episode
+        if episode is not None and now - seconds < episode.started:  # on its way when the push-back came
+            self._settle(episode)
         recent = self.recent_latency
         self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
         round_ = self._round
         round_.append(seconds)
         # A round also lasts a reply time: replies to bets sent before the last raise must not end the round
         # that is to judge the raise (slow start would otherwise double again before any 429 could come back).
-        if len(round_) >= max(self.limit, _MIN_ROUND) and self.clock() - self._round_started >= 0.9 * seconds:
+        elapsed = self.clock() - self._round_started
+        # Slow start with few in flight and slow replies: eight replies would take many reply times (0.8 s at 2
+        # in flight and 200 ms), so every bet of the limit back, over two reply times, is a round too. Not with
+        # fast replies: there the ramp is short anyway, and a shorter one would leave the first rate learned
+        # (over the ramp) more of the site's burst in it.
+        short = (self.slow_start and self.rate is None and elapsed >= _SHORT_ROUND * 0.9 * seconds
+                 and _MIN_ROUND / self.limit * seconds >= _SHORT_ROUND_SLOW)
+        if len(round_) >= (self.limit if short else max(self.limit, _MIN_ROUND)) and elapsed >= 0.9 * seconds:
             self._end_round()
 
-    def pushed_back(self, reason: str) -> None:
-        """The site refused a bet for going too fast (`429` or `challenge`): cut the limit, once per burst."""
+    def pushed_back(self, reason: str, seconds: float | None = None) -> None:
+        """The site refused a bet for going too fast (`429` or `challenge`), `seconds` after it was sent: cut
+        the limit, once per episode.
+
+        The bets already on their way when the first refusal came were sent at the old limit: their refusals
+        are the same episode (and so are those within a reply time of it, when `seconds` is not known)."""
         now = self.clock()
-        if now < self._hold_until:
-            if self._burst is not None:
-                self._burst.refused += 1
-                self._burst.last = now
+        took = seconds if seconds is not None else self.recent_latency or 0.0
+        seen = now - took / 2
+        episode = self._episode
+        if episode is not None and (now - took < episode.started or now < self._hold_until):
+            episode.refused += 1
+            episode.first_seen = min(episode.first_seen, seen)
+            episode.last_refused = max(episode.last_refused, seen)
+            self._settle(episode)
             return
-        if self._burst is not None:
-            self._settle_burst()
-        # The bets already in flight were sent at the old limit: their refusals are the same burst.
         hold_until = now + max(self.latencies.quantile(0.9), 0.05)
-        if self._learn_rate(reason, hold_until):
+        self._episode = _Episode(started=now, reason=reason, first_seen=seen, last_refused=seen, refine=False)
+        if self._learn_rate(reason, self._episode):
             self._hold_until = hold_until
             return
         # Leaving slow start, the last limit without push-back is half this one (TCP's rule); later, x decrease.
@@ -320,11 +357,15 @@ class Pacer:
             self._free_up_to = (self.limit + pushed_at) // 2
         self._hold_until = hold_until
 
-    def _learn_rate(self, reason: str, burst_until: float) -> bool:
+    def _learn_rate(self, reason: str, episode: _Episode) -> bool:
         """A push-back sets or lowers the rate ceiling; False when there is no rate to learn it from."""
         measured = self.measured_rate()
+        if self.learned_rate is None and self.recent_latency is not None:
+            # The first one: the rate of the last reply times only. Slow start was ramping up over the seconds
+            # before (a 2 s window at 200 ms replies is mostly the ramp, half the rate the site allowed).
+            window = max(_RATE_FIRST_WINDOW * self.recent_latency, _RATE_FIRST_WINDOW_LEAST)
+            measured = self.measured_rate(min(window, _RATE_WINDOW)) or measured
         old = self.learned_rate
-        refine = False  # whether the replies of the burst may correct the figure (see _settle_burst)
         if self._rate_held is not None:
             new, why = self._rate_held, f"a probe to {old:.1f} bets/s failed"
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
@@ -337,14 +378,12 @@ class Pacer:
         elif old is not None:
             new = min(old, measured or old) * _RATE_DECREASE
             why = f"{_RATE_DECREASE:g} x {min(old, measured or old):.1f} bets/s"
-            refine = True
+            episode.refine = True
         elif measured is not None:
             new, why = measured * _RATE_MARGIN, f"{_RATE_MARGIN:g} x {measured:.1f} bets/s measured before it"
-            refine = True
+            episode.refine = True
         else:
             return False
-        now = self.clock()
-        self._burst = _Burst(started=now, until=burst_until, last=now, reason=reason) if refine else None
         self._rate_held = None
         self._rate_step = _RATE_PROBE - 1
         self.slow_start = False
@@ -357,31 +396,42 @@ class Pacer:
                   f"rate ceiling {self.learned_rate:.1f} bets/s ({why})", always=True)
         return True
 
-    def _settle_burst(self) -> None:
-        """The replies of the bets that were in flight when a push-back came have come: what the site accepted
-        of them, while it refused some, is its rate.
+    def _settle(self, episode: _Episode) -> None:
+        """What the site accepted of the bets on their way at a push-back, from its first refusal on, is its rate.
 
-        They were sent over the last reply time, and reached the site while its limit was spent: every bet it
-        took then, it took as its limit allowed one more (a token bucket's refill, a window's slide). So the
-        ones it accepted, per mean reply time, are the site's rate itself, with no burst in it (a little less
-        if the client sent less than it could meanwhile). Without another refusal in the burst, or with too
-        few replies to count (fast replies: the rate learned before it is good there), that one stays."""
-        burst, self._burst = self._burst, None
-        assert burst is not None  # noqa: S101 - called with a burst only
-        # Bets sent together (a raise of the limit sends a bunch) come back together, some of them taken from
-        # what was left of the site's burst: the replies of the first third of a reply time are left out.
-        span = (1 - _BURST_SKIP) * (self.recent_latency or 0.0)
-        since = burst.started + _BURST_SKIP * (self.recent_latency or 0.0)
-        accepted = sum(1 for at in reversed(self._replied_at) if since < at <= since + span)
-        if burst.refused < 1 or accepted < _RATE_MIN_REPLIES or span <= 0 or self.learned_rate is None:
+        Once it refused a bet its limit was spent: from then on, every bet it took, it took as its limit allowed
+        one more (a token bucket's refill, a window's slide). So the bets it accepted between its first and its
+        last refusal, per second of that span, are the site's rate itself, with no burst in it, exact to a bet
+        at either end. Refusals all in one bunch (slow start sends a limit's worth of bets at once) give no
+        span, and the guess stays: the bets it accepted after them, up to the last one on its way, would be a
+        floor of its rate if the client's own timing did not blur when the site saw them (it gave 1.4 x the
+        rate on a busy machine). Called at each of their replies,
+        so the figure is there as soon as they are back: the bets sent after a Retry-After pause go at it, not
+        at the first guess. Too few of them (fast replies, few in flight): the rate learned before it stays."""
+        if not episode.refine or self.learned_rate is None:
+            return
+        first = episode.first_seen
+        shortest = max(_RATE_SPAN_LEAST * (self.recent_latency or 0.0), _RATE_SPAN_LEAST_S)
+        accepted = 0
+        for replied, seen in zip(reversed(self._replied_at), reversed(self._seen_at), strict=True):
+            if replied < first:
+                break  # seen earlier still
+            accepted += first < seen < episode.last_refused
+        span = episode.last_refused - first
+        if accepted < _RATE_SETTLE_MIN or span < shortest:
             return
         site_rate = accepted / span
+        if accepted >= _RATE_SETTLED_MIN:  # good to a few per cent: the first probe waits longer
+            self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)
         new = _RATE_MARGIN_SATURATED * site_rate
         if self.target_rate is not None:
             new = min(new, self.target_rate)
-        self.learned_rate = new
-        self._set(self.goal(), burst.reason, f"rate ceiling {new:.1f} bets/s ({_RATE_MARGIN_SATURATED:g} x "
-                  f"{site_rate:.1f} bets/s accepted while it refused {burst.refused} more)", always=True)
+        if episode.logged_rate is not None and abs(new - episode.logged_rate) < _RATE_LOG_STEP * new:
+            return  # each reply moves it a little: a change of the ceiling and the limit per few per cent
+        episode.logged_rate = self.learned_rate = new
+        self._set(self.goal(), episode.reason, f"rate ceiling {new:.1f} bets/s ({_RATE_MARGIN_SATURATED:g} x "
+                  f"{site_rate:.1f} bets/s accepted between its first and last refusal, {episode.refused} refused)",
+                  always=True)
 
     def _probe_rate(self) -> None:
         """After a quiet at a ceiling that binds, try 5 % more; one that held becomes the ceiling.

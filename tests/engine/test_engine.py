@@ -22,6 +22,7 @@ from betbot.core.session import HELD, Limits
 from betbot.core.strategy import WAIT, DiceParams, Pause, StopStrategy
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.loop import Engine, effective_concurrency
+from betbot.engine.ratelimit import TokenBucket
 from tests.helpers import (
     CURRENCY,
     HANG,
@@ -39,6 +40,7 @@ from tests.helpers import (
     dice,
     make_game,
     rate_limited,
+    run_in_virtual_time,
     wait_while_in_flight,
 )
 
@@ -408,6 +410,37 @@ async def test_a_retryable_refusal_from_the_fast_path_trips_the_backoff() -> Non
     assert engine.retries == 1
     assert placed_at
     assert placed_at[0] >= 3.0
+
+
+def test_a_bet_waiting_for_its_token_is_not_sent_during_another_bets_retry_after_pause() -> None:
+    # A rate bucket spaces the bets 50 ms apart; the first one's 429 (Retry-After 1 s) comes back while the next
+    # ones wait for their tokens, past the back-off they already passed: none of them leaves during the pause.
+    sent: list[float] = []
+    refused_at: list[float] = []
+
+    class RateLimitedFirst(SimulatorBackend):
+        async def place(self, seq: int, bet: BetRequest) -> Outcome:
+            sent.append(anyio.current_time())
+            await anyio.sleep(0.07)
+            if not refused_at:
+                refused_at.append(anyio.current_time())
+                return Refused(seq=seq, bet=bet, kind=RefusalKind.RATE_LIMIT, message="429", retry_after=1.0)
+            return self.game.play(seq, bet)
+
+    async def main() -> None:
+        clock = anyio.current_time
+        session = AuditedSession(currency=CURRENCY, starting_balance=D(1000), limits=Limits(max_bets=8),
+                                 started_at=clock())
+        engine = Engine(session=session, strategy=flat(), backend=RateLimitedFirst(make_game(), LatencyModel()),
+                        max_concurrent=4, clock=clock, hooks=Recorder(), rate_limit=TokenBucket(20.0, clock=clock),
+                        backoff=SharedBackoff(clock=clock, rng=random.Random(0)))
+        await run(engine)
+        assert engine.session.bets == 8
+
+    run_in_virtual_time(main)
+    assert refused_at
+    assert [at for at in sent if refused_at[0] < at < refused_at[0] + 1.0] == []
+    assert sum(at >= refused_at[0] + 1.0 for at in sent) >= 7  # the refused bet again, and the rest after it
 
 
 async def test_non_retryable_refusal_stops_and_is_not_resent() -> None:

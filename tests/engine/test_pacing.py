@@ -280,7 +280,7 @@ def _simulate(pacer: Pacer, clock: FakeClock, seconds: float, *, site_rate: floa
                 pacer.replied(took)
             else:
                 run.refused.append(clock.now)
-                pacer.pushed_back("429")
+                pacer.pushed_back("429", took)
                 paused_until = max(paused_until, clock.now + retry_after)
         while clock.now >= paused_until and len(replies) < pacer.limit and clock.now >= next_send:
             rate = pacer.rate
@@ -426,11 +426,14 @@ def test_the_replies_of_a_burst_tell_the_sites_rate_without_its_burst() -> None:
             pacer.pushed_back("429")
         else:
             pacer.replied(0.2)
-    assert pacer.learned_rate == pytest.approx(90.0)  # not before the burst is over
+        if i == 12:
+            assert pacer.learned_rate == pytest.approx(90.0)  # too few of them back yet
+    # Known before the burst is over (a Retry-After pause then resumes at it, not at the first guess).
+    assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.1)
     clock.now += 0.05
     pacer.replied(0.2)
     assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.1)
-    assert "accepted while it refused" in changes[-1].detail
+    assert "accepted between its first and last refusal" in changes[-1].detail
     assert changes[-1].reason == "429"
     assert pacer.limit == math.ceil(pacer.learned_rate * 0.2 * 1.2)
 
@@ -460,3 +463,71 @@ def test_probes_in_a_row_that_hold_take_bigger_steps_and_a_push_back_resets_them
         clock.now += 1 / held
         pacer.replied(0.05)
     assert pacer.learned_rate == pytest.approx(held * 1.05)
+
+
+def test_at_slow_replies_the_first_push_back_teaches_close_to_the_sites_rate_before_sending_resumes() -> None:
+    # 200 ms replies, a site of 120 bets/s with a quarter second of burst, Retry-After 1 s. Slow start runs
+    # into it with many bets in flight; the rate the replies came at over the seconds before is mostly the
+    # ramp (about 40 bets/s); over the last reply times it is close to what the site allowed. The ceiling is
+    # there before the pause ends, and the episode is cut once.
+    clock = FakeClock()
+    learned: list[tuple[float, float | None]] = []
+    pacer = Pacer(ceiling=64, clock=clock)
+    pacer.on_change = lambda change: learned.append((change.at, pacer.learned_rate))
+    run = _simulate(pacer, clock, 4.0, site_rate=120.0, burst=30.0, latency=0.2)
+    first = run.refused[0]
+    resumed = [rate for at, rate in learned if first <= at < first + 1.0]
+    assert resumed[-1] is not None
+    # What the bets resent after the pause go at: here slow start's doubling sent its bets together, the site
+    # refused them in one bunch (no span to count in), and the first guess stays: two thirds of the site's
+    # rate at least (over 2 s, as before, it was a third). A span of refusals does better (the test above).
+    assert 0.65 * 120 <= resumed[-1] <= 120
+    cuts = [c for c in pacer.changes if c.detail.startswith("the site answered")]
+    assert len(cuts) == 1  # all its refusals are one episode
+    # Slow start doubles every two reply times at 2 and 4 in flight, not every 8 replies (0.8 s at 2).
+    assert first < 2.0
+
+
+def test_a_refusal_of_a_bet_sent_before_the_push_back_is_the_same_episode_however_late() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    for _ in range(300):  # 100 bets/s at 200 ms
+        clock.now += 0.01
+        pacer.replied(0.2)
+    pacer.pushed_back("429", 0.2)
+    assert pacer.learned_rate == pytest.approx(90.0)
+    clock.now += 0.4  # past a reply time: a slow reply to a bet sent 0.1 s before the push-back came
+    pacer.pushed_back("429", 0.5)
+    assert pacer.learned_rate == pytest.approx(90.0)  # not cut again
+    assert pacer.decreases == 1
+    clock.now += 1.0
+    pacer.pushed_back("429", 0.2)  # a bet sent after it: the site still refuses, a new episode
+    assert pacer.learned_rate == pytest.approx(90.0 * 0.85)
+    assert pacer.decreases == 2
+
+
+def test_the_first_rate_learned_is_the_rate_of_the_last_reply_times_not_of_slow_starts_ramp() -> None:
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=4, clock=clock)
+    pacer.slow_start = False
+    for per_second, seconds in ((20, 1.0), (40, 0.5), (120, 0.5)):  # 200 ms replies, the rate ramping up
+        for _ in range(round(per_second * seconds)):
+            clock.now += 1 / per_second
+            pacer.replied(0.2)
+    pacer.pushed_back("429", 0.2)
+    # Over the last half second (two reply times, half a second at least): 120 bets/s. Over 2 s it was 50.
+    assert pacer.learned_rate == pytest.approx(0.9 * 120, rel=0.03)
+
+
+def test_slow_start_at_slow_replies_doubles_every_two_reply_times_not_every_eight_replies() -> None:
+    clock = FakeClock()
+    slow = Pacer(ceiling=64, clock=clock)
+    _replies(slow, clock, 4, 0.2)  # two in flight at 200 ms: four replies in 0.4 s
+    assert slow.limit == 4
+    assert slow.reason == "slow-start"
+    fast = Pacer(ceiling=64, clock=clock)
+    _replies(fast, clock, 4, 0.02)  # at 20 ms eight replies take 80 ms: the round stays eight replies long
+    assert fast.limit == 2
+    _replies(fast, clock, 4, 0.02)
+    assert fast.limit == 4
