@@ -13,8 +13,7 @@ from betbot.cli import main
 from betbot.core.fairness import SeedPair
 from betbot.core.game import SimulatedGame
 from betbot.core.models import Settled
-from betbot.journal import Journal
-from betbot.journal import verify_ahead
+from betbot.journal import Journal, verify_ahead
 from betbot.journal.verify import SessionVerification, verify_session
 from betbot.journal.verify_ahead import Follower, VerifyAhead
 from tests.helpers import CURRENCY, dice
