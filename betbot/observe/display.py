@@ -179,7 +179,9 @@ def _figures(view: RunView, frame: _Frame, summary: dict[str, Any] | None) -> li
         ("luck", luck),
         ("streak", f"{streak} now; longest {streaks}"),
         ("max drawdown", drawdown),
-        ("in flight", f"{snap.in_flight} of {_limit_text(view)}, {view.buffered} waiting to be released in order"),
+        ("in flight", f"{snap.in_flight} of {_in_flight_limit(view)}, {view.buffered} waiting to be released in order"),
+        *([("concurrency", f"auto: {view.in_flight_limit} now (cap {view.concurrency}), last change: "
+                           f"{view.pace_reason}")] if view.in_flight_limit is not None else []),
         ("exposure", f"{money_text(snap.exposure)} {cur}"),
         *([("back-offs", f"{view.backoff_trips:,} ({view.retries:,} bets sent again)")]
           if view.backoff_trips or view.retries else []),
@@ -188,11 +190,10 @@ def _figures(view: RunView, frame: _Frame, summary: dict[str, Any] | None) -> li
     ]
 
 
-def _limit_text(view: RunView) -> str:
-    """The fixed concurrency, or `-n auto`'s current limit with its cap and the reason of its last change."""
-    if view.in_flight_limit is None:
-        return str(view.concurrency)
-    return f"{view.in_flight_limit} (auto, cap {view.concurrency}: {view.pace_reason})"
+def _in_flight_limit(view: RunView) -> int:
+    """The fixed concurrency, or `-n auto`'s current limit (its cap and last change have a row of their own:
+    in one row they were cut at 80 columns)."""
+    return view.concurrency if view.in_flight_limit is None else view.in_flight_limit
 
 
 def _figure_table(figures: list[tuple[str, RenderableType]], width: int) -> Table:

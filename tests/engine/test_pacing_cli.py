@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -110,9 +111,12 @@ async def test_metrics_and_dashboard_show_the_current_n_and_why() -> None:
     assert sum(counted.values()) == len(pacer.changes) >= 1  # every change, by its reason
     view = view_of(engine)
     assert (view.in_flight_limit, view.pace_reason) == (pacer.limit, pacer.reason)
-    console = Console(width=160, record=True, color_system=None)
-    console.print(render(view, Limits(max_bets=200), title="t", width=160, rate=None, elapsed=1.0))
-    assert f"0 of {pacer.limit} (auto, cap 12: {pacer.reason})" in console.export_text()
+    console = Console(width=80, record=True, color_system=None)  # a terminal's default width: nothing cut
+    console.print(render(view, Limits(max_bets=200), title="t", width=80, rate=None, elapsed=1.0))
+    text = console.export_text()
+    assert f"in flight     0 of {pacer.limit}, 0 waiting to be released in order" in text
+    assert f"concurrency   auto: {pacer.limit} now (cap 12), last change: {pacer.reason}" in text
+    assert "…" not in text
 
 
 async def test_metrics_and_dashboard_show_the_sites_rate_once_learned() -> None:
@@ -129,8 +133,8 @@ async def test_metrics_and_dashboard_show_the_sites_rate_once_learned() -> None:
     console = Console(width=200, record=True, color_system=None)
     console.print(render(view_of(engine), Limits(max_bets=100), title="t", width=200, rate=None, elapsed=1.0))
     text = console.export_text()
-    assert f"(auto, cap 8: {pacer.reason})" in text
-    assert "site's rate  5,000.0 bets/s, learned from its 429s" in text
+    assert f"auto: {pacer.limit} now (cap 8), last change: {pacer.reason}" in text
+    assert re.search(r"site's rate +5,000\.0 bets/s, learned from its 429s", text)
 
 
 def _record(run_settings: dict[str, object]) -> SessionRecord:
