@@ -163,7 +163,7 @@ class RunningVerification:
 
 # What verifying reads of each bet: the record, then the request (the columns `_request` takes, in order).
 READ = ("seq", "status", "nonce", "roll", "win", "payout", "profit",
-         "amount", "chance", "currency", "high", "faucet", "range_lo", "range_hi", "range_in")
+        "amount", "chance", "currency", "high", "faucet", "range_lo", "range_hi", "range_in")
 
 _CACHE = 65_536
 _NO_SEQ = 1 << 62  # above every seq
