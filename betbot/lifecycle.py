@@ -396,8 +396,9 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     if journal is not None and session_id is not None and not backend.live and hosting is None \
             and backend.known_seeds and worth_it(bets_left):
         # The provably-fair check at the end, done on the other core while the run goes on.
-        ahead = VerifyAhead(journal.path, session_id, [pair.server_seed for pair in backend.known_seeds])
-        wiring.files.callback(ahead.close)
+        ahead = VerifyAhead.start(journal.path, session_id, [pair.server_seed for pair in backend.known_seeds])
+        if ahead is not None:
+            wiring.files.callback(ahead.close)
     if resumed is not None and journal is not None:
         # What the site paid at each chance before the restart: reconciliation pays an unknown win the same.
         engine.machine.payouts.update(journal.site_payouts(resumed.id))

@@ -45,7 +45,15 @@ def worth_it(bets_left: int | None) -> bool:
 
 
 class VerifyAhead:
-    """The parent's side: start the child, then `finish` instead of `reveal_and_verify`."""
+    """The parent's side: start the child (`start`), then `finish` instead of `reveal_and_verify`."""
+
+    @classmethod
+    def start(cls, path: Path, session_id: int, server_seeds: list[str]) -> VerifyAhead | None:
+        """The child, started; None where it cannot start (no processes here: the run checks at the end)."""
+        try:
+            return cls(path, session_id, server_seeds)
+        except (OSError, RuntimeError, ValueError):
+            return None
 
     def __init__(self, path: Path, session_id: int, server_seeds: list[str]) -> None:
         # A fresh interpreter (spawn), never a fork of this process and its event loop and threads; it imports
@@ -54,8 +62,13 @@ class VerifyAhead:
         self._conn, child_conn = context.Pipe()
         self._process = context.Process(target=_child, args=(str(path), session_id, child_conn),
                                         name="betbot-verify", daemon=True)
-        self._process.start()
-        child_conn.close()
+        try:
+            self._process.start()
+        except BaseException:
+            self._conn.close()
+            raise
+        finally:
+            child_conn.close()
         self._conn.send(server_seeds)  # through the pipe, never the command line
 
     def finish(self, journal: Journal, session_id: int, server_seeds: list[str]) -> SessionVerification:

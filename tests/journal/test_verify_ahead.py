@@ -94,7 +94,8 @@ def test_following_a_session_as_it_is_written_finds_what_verifying_it_at_the_end
 def test_the_child_process_gives_the_same_result_and_a_dead_child_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     writer = Writer(path, batch_size=50)
-    ahead = VerifyAhead(path, writer.session_id, [writer.seeds.server_seed])
+    ahead = VerifyAhead.start(path, writer.session_id, [writer.seeds.server_seed])
+    assert ahead is not None
     for n in range(1, 301):
         writer.bet(forged_roll=n == 150)
     seeds = writer.end()
@@ -104,11 +105,20 @@ def test_the_child_process_gives_the_same_result_and_a_dead_child_changes_nothin
     assert followed == expected
     assert ([v.seq for v in followed.mismatches], followed.matched) == ([150], 299)
 
-    dead = VerifyAhead(path, writer.session_id, [writer.seeds.server_seed])
+    dead = VerifyAhead.start(path, writer.session_id, [writer.seeds.server_seed])
+    assert dead is not None
     dead._process.kill()
     dead._process.join()
     assert dead.finish(writer.journal, writer.session_id, seeds) == expected  # checked in-process instead
     writer.journal.close()
+
+
+def test_where_no_process_can_start_the_run_checks_at_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr("multiprocessing.context.SpawnProcess.start", refuse)
+    assert VerifyAhead.start(tmp_path / "j.sqlite3", 1, ["seed"]) is None
 
 
 def test_a_long_simulated_run_is_verified_by_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
