@@ -28,6 +28,13 @@ def _replies(pacer: Pacer, clock: FakeClock, count: int, seconds: float) -> None
         pacer.replied(seconds)
 
 
+def _steady_replies(pacer: Pacer, clock: FakeClock, rate: float, bets: int) -> None:
+    """`bets` replies of 50 ms, one every 1 / `rate` seconds: the site's pace, whatever the limit."""
+    for _ in range(bets):
+        clock.now += 1 / rate
+        pacer.replied(0.05)
+
+
 def test_little_law_jumps_to_the_n_that_reaches_the_target_rate() -> None:
     clock = FakeClock()
     changes: list[PaceChange] = []
@@ -214,14 +221,10 @@ def test_a_storm_after_a_failed_probe_still_cuts_multiplicatively() -> None:
     clock = FakeClock()
     pacer = Pacer(ceiling=64, start=20, clock=clock)
     pacer.slow_start = False
-    for _ in range(200):  # 100 bets/s for two seconds, then a 429: a ceiling of 90
-        clock.now += 0.01
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, 100, 200)  # 100 bets/s for two seconds, then a 429: a ceiling of 90
     pacer.pushed_back("429")
     assert pacer.learned_rate == pytest.approx(90.0, rel=0.01)
-    for _ in range(600):  # over five seconds at 90 bets/s: a probe to 94.5
-        clock.now += 1 / 90
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, 90, 600)  # over five seconds at 90 bets/s: a probe to 94.5
     assert pacer.reason == "probe"
     pacer.pushed_back("429")
     assert pacer.learned_rate == pytest.approx(90.0, rel=0.01)  # the probe's failure: back to where it held
@@ -323,9 +326,7 @@ def test_a_repeat_429_at_the_ceiling_lowers_it_and_a_failed_probe_goes_back_to_w
     clock = FakeClock()
     pacer = Pacer(ceiling=64, start=10, clock=clock)
     pacer.slow_start = False
-    for _ in range(200):  # 200 bets/s for a second
-        clock.now += 0.005
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, 200, 200)  # 200 bets/s for a second
     assert pacer.measured_rate() == pytest.approx(200.0)
     pacer.pushed_back("429")
     assert pacer.learned_rate == pytest.approx(180.0)  # 0.9 x the rate measured before it
@@ -333,41 +334,31 @@ def test_a_repeat_429_at_the_ceiling_lowers_it_and_a_failed_probe_goes_back_to_w
     pacer.pushed_back("429")  # the same burst: no second cut
     assert pacer.learned_rate == pytest.approx(180.0)
     clock.now += 1.0
-    for _ in range(400):  # 170 bets/s, and the site pushes back again: its limit is lower still
-        clock.now += 1 / 170
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, 170, 400)  # 170 bets/s, and the site pushes back again: its limit is lower still
     pacer.pushed_back("429")
     assert pacer.learned_rate == pytest.approx(0.85 * 170, rel=0.01)
     held = pacer.learned_rate
-    for _ in range(int(held * 6)):  # over five seconds at the ceiling without push-back: a 5 % probe
-        clock.now += 1 / held
-        pacer.replied(0.05)
+    # Over five seconds at the ceiling without push-back: a 5 % probe.
+    _steady_replies(pacer, clock, held, int(held * 6))
     assert pacer.learned_rate == pytest.approx(held * 1.05)
     assert pacer.reason == "probe"
     pacer.pushed_back("429")
     assert pacer.learned_rate == held  # the probe failed: back to where it held, not x 0.85
     assert "a probe" in pacer.changes[-1].detail
-    for _ in range(int(held * 8)):  # 8 s: the next probe waits 10
-        clock.now += 1 / held
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, held, int(held * 8))  # 8 s: the next probe waits 10
     assert pacer.learned_rate == held
-    for _ in range(int(held * 3)):
-        clock.now += 1 / held
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, held, int(held * 3))
     assert pacer.learned_rate == pytest.approx(held * 1.05)
 
 
 def test_no_probe_while_the_ceiling_does_not_bind_and_never_above_the_max_rate() -> None:
     clock = FakeClock()
     pacer = Pacer(ceiling=64, target_rate=150.0, clock=clock)
-    for _ in range(300):  # 200 bets/s: above --max-rate (the site's 429 says the site's limit is lower still)
-        clock.now += 0.005
-        pacer.replied(0.05)
+    # 200 bets/s: above --max-rate (the site's 429 says the site's limit is lower still).
+    _steady_replies(pacer, clock, 200, 300)
     pacer.pushed_back("429")
     assert pacer.rate == pytest.approx(150.0)  # 0.9 x 200 = 180 is above --max-rate: the target stays
-    for _ in range(3000):  # a minute at 50 bets/s: the ceiling does not bind, nothing to probe
-        clock.now += 0.02
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, 50, 3000)  # a minute at 50 bets/s: the ceiling does not bind, nothing to probe
     assert pacer.rate == pytest.approx(150.0)
     assert all(change.reason != "probe" for change in pacer.changes)
 
@@ -442,26 +433,20 @@ def test_probes_in_a_row_that_hold_take_bigger_steps_and_a_push_back_resets_them
     clock = FakeClock()
     pacer = Pacer(ceiling=64, start=4, clock=clock)
     pacer.slow_start = False
-    for _ in range(200):  # 50 bets/s, then a 429: 45 learned, far below what the site allows
-        clock.now += 0.02
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, 50, 200)  # 50 bets/s, then a 429: 45 learned, far below what the site allows
     pacer.pushed_back("429")
     seen = [pacer.learned_rate]
     for _ in range(5):
         rate = pacer.learned_rate
         assert rate is not None
-        for _ in range(int(rate * 5.2)):  # the ceiling binds for over five seconds
-            clock.now += 1 / rate
-            pacer.replied(0.05)
+        _steady_replies(pacer, clock, rate, int(rate * 5.2))  # the ceiling binds for over five seconds
         seen.append(pacer.learned_rate)
     steps = [round(b / a - 1, 2) for a, b in itertools.pairwise(seen)]
     assert steps == [0.05, 0.1, 0.2, 0.2, 0.2]
     pacer.pushed_back("429")  # the last probe failed: back, and the next step is 5 % again
     held = pacer.learned_rate
     assert held == pytest.approx(seen[-2])
-    for _ in range(int(held * 10.5)):
-        clock.now += 1 / held
-        pacer.replied(0.05)
+    _steady_replies(pacer, clock, held, int(held * 10.5))
     assert pacer.learned_rate == pytest.approx(held * 1.05)
 
 
