@@ -23,6 +23,7 @@ from rich.table import Table
 from betbot.atomicfile import atomic_write
 from betbot.core.money import money_text
 from betbot.core.session import SessionSnapshot
+from betbot.observe.view import concurrency_words
 
 __all__ = [
     "SUMMARY_KEYS", "build_summary", "elapsed_text", "print_summary", "rate_text", "seed_lines", "streaks_text",
@@ -114,12 +115,6 @@ def streaks_text(wins: int, losses: int) -> str:
     return f"{_count(wins, 'win')}, {_count(losses, 'loss', 'losses')}"
 
 
-def _concurrency(summary: dict[str, Any]) -> str:
-    """`5`, or `auto (cap 32)`: the words the dashboard's title uses for the same run."""
-    cap = summary["concurrency"]
-    return f"auto (cap {cap})" if summary.get("concurrency_auto") else str(cap)
-
-
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The summary's figures as (label, text): the table, and the dashboard's final frame, show these."""
     cur = summary["currency"]
@@ -127,7 +122,8 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     profit = summary["profit"]
     rows = [
         ("stop reason", summary["stop_reason"] or "-"),
-        ("strategy", f"{summary['strategy']} on {summary['backend']}, concurrency {_concurrency(summary)}"),
+        ("strategy", f"{summary['strategy']} on {summary['backend']}, concurrency "
+                     f"{concurrency_words(summary['concurrency'], auto=bool(summary.get('concurrency_auto')))}"),
         ("bets", f"{summary['bets']:,} ({summary['wins']:,} won, {summary['losses']:,} lost)"),
         ("profit", f"{'' if profit.startswith('-') else '+'}{profit} {cur}"),
         ("balance", f"{summary['balance']} {cur} (started {summary['starting_balance']})"),

@@ -17,7 +17,7 @@ from betbot.core.session import SessionSnapshot
 if TYPE_CHECKING:
     from betbot.engine.loop import Engine
 
-__all__ = ["RunView", "concurrency_text", "view_of"]
+__all__ = ["RunView", "concurrency_text", "concurrency_words", "view_of"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,4 +65,9 @@ def view_of(engine: Engine) -> RunView:
 
 def concurrency_text(engine: Engine) -> str:
     """The concurrency as the run was asked for it: `5`, or `auto (cap 32)` when a pacer moves it."""
-    return str(engine.concurrency) if engine.pacer is None else f"auto (cap {engine.concurrency})"
+    return concurrency_words(engine.concurrency, auto=engine.pacer is not None)
+
+
+def concurrency_words(cap: int, *, auto: bool) -> str:
+    """`5`, or `auto (cap 32)`: the words the dashboard's title and the summary use for the same run."""
+    return f"auto (cap {cap})" if auto else str(cap)
