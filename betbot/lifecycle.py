@@ -440,7 +440,7 @@ async def _play(settings: Settings, wiring: _Wiring, *, log: Any, out: Console, 
     if journal is not None and session_id is not None and backend.known_seeds:
         seeds = [pair.server_seed for pair in backend.known_seeds]
         if ahead is not None:
-            checked = ahead.finish(journal, session_id, seeds)
+            checked = ahead.finish(journal, seeds)
         elif wiring.hosting is None:
             checked = reveal_and_verify(journal, session_id, seeds)
         else:  # a host's other sessions go on while every bet is checked (the run is over: the journal is idle)

@@ -56,6 +56,7 @@ class VerifyAhead:
             return None
 
     def __init__(self, path: Path, session_id: int, server_seeds: list[str]) -> None:
+        self._session_id = session_id
         # A fresh interpreter (spawn), never a fork of this process and its event loop and threads; it imports
         # only the journal's reader.
         context = multiprocessing.get_context("spawn")
@@ -71,9 +72,10 @@ class VerifyAhead:
             child_conn.close()
         self._conn.send(server_seeds)  # through the pipe, never the command line
 
-    def finish(self, journal: Journal, session_id: int, server_seeds: list[str]) -> SessionVerification:
+    def finish(self, journal: Journal, server_seeds: list[str]) -> SessionVerification:
         """Reveal the seeds in the journal, and the verification of the whole session: the child's, or this
         process's own when the child cannot give it."""
+        session_id = self._session_id
         for seed in server_seeds:
             journal.reveal_seed(session_id, seed)
         journal.flush()

@@ -99,7 +99,7 @@ def test_the_child_process_gives_the_same_result_and_a_dead_child_changes_nothin
     for n in range(1, 301):
         writer.bet(forged_roll=n == 150)
     seeds = writer.end()
-    followed = ahead.finish(writer.journal, writer.session_id, seeds)
+    followed = ahead.finish(writer.journal, seeds)
     assert not ahead._process.is_alive()
     expected = verify_session(writer.journal, writer.session_id)
     assert followed == expected
@@ -109,7 +109,7 @@ def test_the_child_process_gives_the_same_result_and_a_dead_child_changes_nothin
     assert dead is not None
     dead._process.kill()
     dead._process.join()
-    assert dead.finish(writer.journal, writer.session_id, seeds) == expected  # checked in-process instead
+    assert dead.finish(writer.journal, seeds) == expected  # checked in-process instead
     writer.journal.close()
 
 
@@ -128,8 +128,8 @@ def test_a_long_simulated_run_is_verified_by_the_child(tmp_path: Path, monkeypat
     finished: list[SessionVerification] = []
     finish = VerifyAhead.finish
 
-    def spy(self: VerifyAhead, journal: Journal, session_id: int, server_seeds: list[str]) -> SessionVerification:
-        finished.append(finish(self, journal, session_id, server_seeds))
+    def spy(self: VerifyAhead, journal: Journal, server_seeds: list[str]) -> SessionVerification:
+        finished.append(finish(self, journal, server_seeds))
         return finished[-1]
 
     monkeypatch.setattr(VerifyAhead, "finish", spy)
