@@ -27,8 +27,10 @@ def play_sync(session: Session, strategy: Strategy, game: SimulatedGame, *, pace
     next_action = machine.next_action
     outcome = machine.outcome
     play = game.play
+    play_at_once = machine.play_at_once
     skipped = 0.0  # virtual time the strategy's pauses skipped
     while True:
+        play_at_once(play, game.bets, pace, skipped)  # the plain bets, without a dispatch per action
         now = game.bets * pace + skipped
         action = next_action(now)
         if action.__class__ is Place:

@@ -18,6 +18,8 @@ Monte Carlo run and a live run cannot disagree about a limit, a stop or the mini
       DONE              the session is over
     machine.signal(name, now): the first stops admitting and drains; the second stops at once, and the bets
     still in flight come back as Unknown and stay so until the next start reconciles them.
+    machine.play_at_once(play, ...): a driver whose game answers every bet at once (the bare loop) has the
+    machine play the plain bets itself, the same steps without an action per bet.
     machine.pause() / resume_admission(): the operator holds admission (the next action is AWAIT once the
     bets in flight have resolved); machine.tighten(limits, now): the limits, tightened only.
 
@@ -285,12 +287,16 @@ class SessionMachine:
 
     def _decide(self, now: float) -> BetRequest | Sleep | None:
         """The strategy's next bet (after the minimum-bet rule), its pause, or None: it waits, reseeds or stops."""
-        session = self.session
         try:
-            decision = self.strategy.next_bet(session)
+            decision = self.strategy.next_bet(self.session)
         except Exception as exc:  # noqa: BLE001 - a strategy's bug ends the session, with its message
-            session.stop(StopKind.STRATEGY_ERROR, _error_text(exc))
+            self.session.stop(StopKind.STRATEGY_ERROR, _error_text(exc))
             return None
+        return self._judge(decision, now)
+
+    def _judge(self, decision: object, now: float) -> BetRequest | Sleep | None:
+        """`_decide` once the strategy has answered."""
+        session = self.session
         if decision.__class__ is BetRequest:
             if not self.min_bets.known:  # no minimum known yet: the rule has nothing to say (the common case)
                 return decision
@@ -311,6 +317,63 @@ class SessionMachine:
         elif session.in_flight == 0:
             session.stop(StopKind.STRATEGY_ERROR, "the strategy waited for a result with no bet in flight")
         return None
+
+    def play_at_once(self, play: Callable[[int, BetRequest], Outcome], played: int, pace: float,
+                     skipped: float) -> None:
+        """For a driver whose game answers every bet as it is placed (the bare loop): play bets one after
+        another for as long as each step is the plain one, then return, and the driver goes on with
+        `next_action`. The clock is the bare loop's: `played * pace + skipped`, `played` counting the bets
+        settled so far.
+
+        A plain step is exactly `next_action`'s Place followed by `outcome`'s release of that bet: the same
+        calls to the session, the strategy and the observer, in the same order, with the same rules; only the
+        dispatch through actions, which a driver with bets in flight needs, is left out. The steps stop being
+        plain at the first answer that is not a bet the gate admits, the first outcome that is not settled,
+        or the session's stop; what that step decided stands (a pause, a reseed, a stop), and `next_action`
+        takes it from there. Whatever can make a step other than plain from the start (a bet in flight or
+        held, a pause, a reseed due, a known minimum bet, an admission observer, admission paused by the
+        operator) makes this return at once; a signal has stopped the session, so nothing is played then.
+        """
+        session = self.session
+        if (session.in_flight or self._pending is not None or self._resume_at is not None or self._reseed
+                or self.paused or self.min_bets.known or self.reseed_every is not None
+                or self._on_admitted is not None):
+            return
+        try:
+            self._play_plain(play, played, pace, skipped)
+        finally:
+            # Each bet was released as soon as it was placed: the buffer awaits the next seq, as if each had
+            # gone through it.
+            self.buffer.released_before(session.next_seq)
+
+    def _play_plain(self, play: Callable[[int, BetRequest], Outcome], played: int, pace: float,
+                    skipped: float) -> None:
+        session = self.session
+        next_bet = self.strategy.next_bet
+        open_for_bets = session.open_for_bets
+        admit = session.admit_open
+        apply = self._apply
+        while True:
+            now = played * pace + skipped
+            if not open_for_bets(now):
+                return
+            try:
+                decision = next_bet(session)
+            except Exception as exc:  # noqa: BLE001 - as in _decide
+                session.stop(StopKind.STRATEGY_ERROR, _error_text(exc))
+                return
+            if decision.__class__ is not BetRequest:
+                self._judge(decision, now)
+                return
+            verdict = admit(decision)
+            if verdict.__class__ is not int:  # with nothing in flight the gate never holds a bet: it stopped
+                return
+            seq: int = verdict
+            outcome = play(seq, decision)
+            apply(outcome, now)
+            if outcome.__class__ is not Settled:
+                return
+            played += 1
 
     # -- the driver feeds --------------------------------------------------------------------------------
     def outcome(self, seq: int, outcome: Outcome, now: float) -> None:

@@ -46,6 +46,13 @@ class ReorderBuffer(Generic[T]):
             return True
         return False
 
+    def released_before(self, seq: int) -> None:
+        """Every seq before `seq` was taken in order, one at a time, with nothing held (a driver with one bet
+        in flight hands its outcomes on itself): the buffer now awaits `seq`."""
+        if self._held or seq < self._next:
+            raise ReorderError(f"seqs before {seq} cannot all have been taken in order")
+        self._next = seq
+
     def push(self, seq: int, item: T) -> list[T]:
         """Accept one arrival; return the items it releases, in seq order (often none, often one)."""
         nxt = self._next
