@@ -411,10 +411,11 @@ class SessionMachine:
                 self._given_up.unknown += 1
         if self._on_released is not None:
             self._on_released(outcome, now)
-        session.check_limits(now)
+        reason = session.check_limits(now)
         if self._given_up is not None and session.in_flight == 0:
             self._say_what_was_given_up()
-        if session.stop_reason is not self._last_reason:
+            reason = session.stop_reason
+        if reason is not self._last_reason:
             self._note_stop(now)
 
     def _learn_min_bet(self, refused: Refused, now: float) -> None:
