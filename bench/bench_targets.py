@@ -64,7 +64,9 @@ def _children_cpu() -> float:
 
 
 def _env(code: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(code)}
+    # PYTHONSAFEPATH: a `python -c` child would otherwise put its working directory first on sys.path, and run
+    # from a checkout it would import that checkout's betbot on both sides.
+    return {**os.environ, "PYTHONPATH": str(code), "PYTHONSAFEPATH": "1"}
 
 
 def _load() -> str:
