@@ -106,6 +106,16 @@ _RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to 
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
 _RATE_LOG_STEP: Final = 0.05  # a push-back's replies move the ceiling by less: it stays
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
+# Two runs from a resume to a refusal (`_Run`) whose lengths differ by less than this, seconds, give no rate: a
+# bet either way at their ends would move it too far (at 20 ms replies a bet's time at the site blurs by ~2 ms).
+_RUN_SPREAD_LEAST: Final = 0.25
+_RUNS_KEPT: Final = 4  # the latest runs: a site's limit may change, old runs would then mislead
+# A rate from two runs is trusted within this share of the ceiling the last run was sent at; outside it the site
+# does not look like a token bucket (a fixed window takes as many bets whatever the run's length) and the
+# fixed `_RATE_DECREASE` step applies. Within it, the new ceiling is never above `_RATE_MARGIN_SATURATED` of
+# the ceiling that failed nor below `_RUN_CUT_MOST` of it.
+_RUN_RATE_PLAUSIBLE: Final = 0.4
+_RUN_CUT_MOST: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +142,22 @@ class _Episode:
     refine: bool  # whether what the site accepted among its bets may set the rate ceiling
     refused: int = 1
     logged_rate: float | None = None  # the ceiling it last recorded a change for
+    # When the site saw the first bet sent after it (its Retry-After pause over), and the rate ceiling then:
+    # the run from there to the next push-back is one sample of the site's limit (`_Run`).
+    resumed: float | None = None
+    resumed_under: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """The bets a site accepted from a resume (after a Retry-After pause) to its next refusal, sent at `ceiling`.
+
+    A token bucket of burst B and rate R, full again after the pause, takes B + R x `seconds` of them: two runs
+    of different lengths give R without B."""
+
+    seconds: float
+    accepted: int
+    ceiling: float
 
 
 class LatencyWindow:
@@ -232,6 +258,7 @@ class Pacer:
         self._replied_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # the clock at each reply
         self._seen_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # and when the site saw its bet (about)
         self._episode: _Episode | None = None  # the last push-back, and the bets in flight when it came
+        self._runs: deque[_Run] = deque(maxlen=_RUNS_KEPT)  # from a resume to a refusal, the latest
 
     # -- what the engine reads ------------------------------------------------------------------------
     @property
@@ -298,6 +325,9 @@ class Pacer:
         episode = self._episode
         if episode is not None and now - seconds < episode.started:  # on its way when the push-back came
             self._settle(episode)
+        elif episode is not None and episode.resumed is None:  # the first bet sent after its pause
+            episode.resumed = now - seconds / 2
+            episode.resumed_under = self.learned_rate
         recent = self.recent_latency
         self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
         round_ = self._round
@@ -331,6 +361,8 @@ class Pacer:
             self._settle(episode)
             return
         hold_until = now + max(self.latencies.quantile(0.9), 0.05)
+        if episode is not None:
+            self._end_run(episode, seen)
         self._episode = _Episode(started=now, reason=reason, first_seen=seen, last_refused=seen, refine=False)
         if self._learn_rate(reason, self._episode):
             self._hold_until = hold_until
@@ -375,6 +407,12 @@ class Pacer:
             new, why = old / _RATE_PROBE, f"{old:.1f} bets/s held {self.clock() - self._rate_moved_at:.0f} s"
             # A probe failed late, not a lower limit: the next probe waits twice as long, as after any failed one.
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
+        elif old is not None and (fitted := self._rate_from_runs(old)) is not None:
+            new = min(max(_RATE_MARGIN_SATURATED * fitted, _RUN_CUT_MOST * old), _RATE_MARGIN_SATURATED * old)
+            why = (f"{_RATE_MARGIN_SATURATED:g} x {fitted:.1f} bets/s from the bets it took after its last two "
+                   "pauses")
+            self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)
+            episode.refine = True
         elif old is not None:
             new = min(old, measured or old) * _RATE_DECREASE
             why = f"{_RATE_DECREASE:g} x {min(old, measured or old):.1f} bets/s"
@@ -395,6 +433,40 @@ class Pacer:
         self._set(self.goal(), reason, f"the site answered {reason} at {self.limit} in flight: "
                   f"rate ceiling {self.learned_rate:.1f} bets/s ({why})", always=True)
         return True
+
+    def _end_run(self, episode: _Episode, refused_seen: float) -> None:
+        """A new push-back ends the run that began when `episode`'s pause was over: keep what the site took in it.
+
+        Only a run sent at one ceiling all along counts (a probe or a new figure in it: the site's bucket may
+        have filled again meanwhile, and taken more than its burst and rate)."""
+        if episode.resumed is None or episode.resumed_under is None or episode.resumed_under != self.learned_rate:
+            return
+        seconds = refused_seen - episode.resumed
+        if seconds <= 0:
+            return
+        accepted = 0
+        for replied, seen in zip(reversed(self._replied_at), reversed(self._seen_at), strict=True):
+            if replied < episode.resumed:
+                break  # seen earlier still
+            accepted += episode.resumed <= seen < refused_seen
+        self._runs.append(_Run(seconds=seconds, accepted=accepted, ceiling=episode.resumed_under))
+
+    def _rate_from_runs(self, failed: float) -> float | None:
+        """The site's rate from the last run and the kept one most different in length: (a1 - a2) / (t1 - t2).
+
+        A token bucket refilled by the pause takes B + R x t bets in a run of t seconds, however fast they come:
+        the burst B drops out of the difference. None when no two runs differ enough in length, or the figure
+        is not a rate below the ceiling that just `failed` (a fixed window takes as many bets in any run)."""
+        runs = self._runs
+        if len(runs) < 2 or runs[-1].ceiling != failed:
+            return None
+        last = runs[-1]
+        other = max(list(runs)[:-1], key=lambda run: abs(run.seconds - last.seconds))
+        spread = last.seconds - other.seconds
+        if abs(spread) < _RUN_SPREAD_LEAST:
+            return None
+        rate = (last.accepted - other.accepted) / spread
+        return rate if _RUN_RATE_PLAUSIBLE * failed <= rate < failed else None
 
     def _settle(self, episode: _Episode) -> None:
         """What the site accepted of the bets on their way at a push-back, from its first refusal on, is its rate.
