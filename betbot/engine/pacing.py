@@ -106,16 +106,14 @@ _RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to 
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
 _RATE_LOG_STEP: Final = 0.05  # a push-back's replies move the ceiling by less: it stays
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
-# Two runs from a resume to a refusal (`_Run`) whose lengths differ by less than this, seconds, give no rate: a
-# bet either way at their ends would move it too far (at 20 ms replies a bet's time at the site blurs by ~2 ms).
+# Runs (from a start to a refusal, `_Run`) whose lengths differ by less than this, seconds, give no rate: a bet
+# either way at their ends would move it too far (at 20 ms replies a bet's time at the site blurs by ~2 ms).
 _RUN_SPREAD_LEAST: Final = 0.25
-_RUNS_KEPT: Final = 4  # the latest runs: a site's limit may change, old runs would then mislead
-# A rate from two runs is trusted within this share of the ceiling the last run was sent at; outside it the site
-# does not look like a token bucket (a fixed window takes as many bets whatever the run's length) and the
-# fixed `_RATE_DECREASE` step applies. Within it, the new ceiling is never above `_RATE_MARGIN_SATURATED` of
-# the ceiling that failed nor below `_RUN_CUT_MOST` of it.
-_RUN_RATE_PLAUSIBLE: Final = 0.4
-_RUN_CUT_MOST: Final = 0.5
+_RUNS_KEPT: Final = 3  # the latest runs: a site's limit may change, old runs would then mislead
+# The rate two runs tell is sought between this share of the ceiling that failed and that ceiling; none there
+# (a fixed window takes as many bets in a short run as in a long one: no rate fits) and the fixed
+# `_RATE_DECREASE` step applies.
+_RUN_RATE_LEAST: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,21 +141,29 @@ class _Episode:
     refused: int = 1
     logged_rate: float | None = None  # the ceiling it last recorded a change for
     # When the site saw the first bet sent after it (its Retry-After pause over), and the rate ceiling then:
-    # the run from there to the next push-back is one sample of the site's limit (`_Run`).
+    # from there to the next push-back is one run (`_Run`).
     resumed: float | None = None
     resumed_under: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """The bets a site accepted from a resume (after a Retry-After pause) to its next refusal, sent at `ceiling`.
+    """The bets a site took from a start (the session's, or the end of a Retry-After pause) to its next refusal.
 
-    A token bucket of burst B and rate R, full again after the pause, takes B + R x `seconds` of them: two runs
-    of different lengths give R without B."""
+    `taken`: when it saw each (about), in order; `refused`: when it saw the refused one; `ceiling`: the rate
+    ceiling they were sent under all along (None: none yet, the session's start)."""
 
-    seconds: float
-    accepted: int
-    ceiling: float
+    taken: tuple[float, ...]
+    refused: float
+    ceiling: float | None
+
+    def burst(self, rate: float) -> float:
+        """The burst B a token bucket of `rate` bets/s must have had to refuse where it did: the most bets it
+        took in any stretch up to its refusal beyond what `rate` refilled over that stretch. Taking the most
+        leaves out a stretch at the run's start where the bets came slower than the rate (the bucket full,
+        its refill lost)."""
+        count = len(self.taken)
+        return max(count - i - rate * (self.refused - at) for i, at in enumerate(self.taken))
 
 
 class LatencyWindow:
@@ -258,7 +264,7 @@ class Pacer:
         self._replied_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # the clock at each reply
         self._seen_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # and when the site saw its bet (about)
         self._episode: _Episode | None = None  # the last push-back, and the bets in flight when it came
-        self._runs: deque[_Run] = deque(maxlen=_RUNS_KEPT)  # from a resume to a refusal, the latest
+        self._runs: deque[_Run] = deque(maxlen=_RUNS_KEPT)  # to a refusal that began an episode, the latest
 
     # -- what the engine reads ------------------------------------------------------------------------
     @property
@@ -361,8 +367,7 @@ class Pacer:
             self._settle(episode)
             return
         hold_until = now + max(self.latencies.quantile(0.9), 0.05)
-        if episode is not None:
-            self._end_run(episode, seen)
+        self._end_run(episode, seen)
         self._episode = _Episode(started=now, reason=reason, first_seen=seen, last_refused=seen, refine=False)
         if self._learn_rate(reason, self._episode):
             self._hold_until = hold_until
@@ -408,10 +413,10 @@ class Pacer:
             # A probe failed late, not a lower limit: the next probe waits twice as long, as after any failed one.
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
         elif old is not None and (fitted := self._rate_from_runs(old)) is not None:
-            new = min(max(_RATE_MARGIN_SATURATED * fitted, _RUN_CUT_MOST * old), _RATE_MARGIN_SATURATED * old)
-            why = (f"{_RATE_MARGIN_SATURATED:g} x {fitted:.1f} bets/s from the bets it took after its last two "
-                   "pauses")
-            self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)
+            # A push-back soon after a resume: the runs tell the site's rate, a deeper cut than 0.85 if need be.
+            new = _RATE_MARGIN_SATURATED * fitted
+            why = f"{_RATE_MARGIN_SATURATED:g} x {fitted:.1f} bets/s fitted to what it took before its last refusals"
+            self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)  # good to a few per cent
             episode.refine = True
         elif old is not None:
             new = min(old, measured or old) * _RATE_DECREASE
@@ -434,39 +439,57 @@ class Pacer:
                   f"rate ceiling {self.learned_rate:.1f} bets/s ({why})", always=True)
         return True
 
-    def _end_run(self, episode: _Episode, refused_seen: float) -> None:
-        """A new push-back ends the run that began when `episode`'s pause was over: keep what the site took in it.
+    def _end_run(self, episode: _Episode | None, refused: float) -> None:
+        """A push-back that starts an episode ends a run: from the session's start (no episode before) or from
+        the resume after `episode`'s pause. Keep when the site saw each bet it took in it.
 
-        Only a run sent at one ceiling all along counts (a probe or a new figure in it: the site's bucket may
-        have filled again meanwhile, and taken more than its burst and rate)."""
-        if episode.resumed is None or episode.resumed_under is None or episode.resumed_under != self.learned_rate:
+        Only a run sent under one ceiling all along counts (a probe or a new figure in it: the site's bucket may
+        have filled meanwhile), and one whose start is still among the reply times kept."""
+        if episode is None:
+            start: float | None = self._seen_at[0] if self._seen_at else None
+            under = None
+        else:
+            start, under = episode.resumed, episode.resumed_under
+            if under is None or under != self.learned_rate:
+                return
+        if start is None or start >= refused or len(self._seen_at) == self._seen_at.maxlen:
             return
-        seconds = refused_seen - episode.resumed
-        if seconds <= 0:
-            return
-        accepted = 0
-        for replied, seen in zip(reversed(self._replied_at), reversed(self._seen_at), strict=True):
-            if replied < episode.resumed:
-                break  # seen earlier still
-            accepted += episode.resumed <= seen < refused_seen
-        self._runs.append(_Run(seconds=seconds, accepted=accepted, ceiling=episode.resumed_under))
+        taken = sorted(seen for replied, seen in zip(self._replied_at, self._seen_at, strict=True)
+                       if replied >= start and start <= seen < refused)
+        self._runs.append(_Run(taken=tuple(taken), refused=refused, ceiling=under))
 
     def _rate_from_runs(self, failed: float) -> float | None:
-        """The site's rate from the last run and the kept one most different in length: (a1 - a2) / (t1 - t2).
+        """The site's rate R from the last run and the kept one most different in length; None: no figure.
 
-        A token bucket refilled by the pause takes B + R x t bets in a run of t seconds, however fast they come:
-        the burst B drops out of the difference. None when no two runs differ enough in length, or the figure
-        is not a rate below the ceiling that just `failed` (a fixed window takes as many bets in any run)."""
+        A token bucket of burst B and rate R that is full at a run's start (a session on an idle site; the
+        refill of a Retry-After pause) refuses once it took B + R x t bets, t seconds in, however fast they
+        came: R is the rate at which two runs need the same burst (with a run at each of two ceilings,
+        (a1 - a2) / (t1 - t2)). The rate is sought between `_RUN_RATE_LEAST` of the ceiling that just `failed`
+        and that ceiling; none there (a fixed window takes as many bets in a short run as in a long one), or
+        runs of lengths too close: None."""
         runs = self._runs
         if len(runs) < 2 or runs[-1].ceiling != failed:
             return None
         last = runs[-1]
-        other = max(list(runs)[:-1], key=lambda run: abs(run.seconds - last.seconds))
-        spread = last.seconds - other.seconds
-        if abs(spread) < _RUN_SPREAD_LEAST:
+        length = last.refused - last.taken[0] if last.taken else 0.0
+        other = max(list(runs)[:-1], key=lambda run: abs(run.refused - (run.taken or (run.refused,))[0] - length))
+        if not other.taken or abs(other.refused - other.taken[0] - length) < _RUN_SPREAD_LEAST:
             return None
-        rate = (last.accepted - other.accepted) / spread
-        return rate if _RUN_RATE_PLAUSIBLE * failed <= rate < failed else None
+
+        def gap(rate: float) -> float:
+            return other.burst(rate) - last.burst(rate)
+
+        low, high = _RUN_RATE_LEAST * failed, failed
+        if gap(low) * gap(high) > 0:
+            return None
+        rising = gap(high) > gap(low)
+        for _ in range(30):  # bisection to a 2^-30 of the range: each burst() is one pass over the bets
+            middle = (low + high) / 2
+            if (gap(middle) > 0) == rising:
+                high = middle
+            else:
+                low = middle
+        return (low + high) / 2
 
     def _settle(self, episode: _Episode) -> None:
         """What the site accepted of the bets on their way at a push-back, from its first refusal on, is its rate.

@@ -334,7 +334,9 @@ def test_a_repeat_429_at_the_ceiling_lowers_it_and_a_failed_probe_goes_back_to_w
     pacer.pushed_back("429")  # the same burst: no second cut
     assert pacer.learned_rate == pytest.approx(180.0)
     clock.now += 1.0
-    _steady_replies(pacer, clock, 170, 400)  # 170 bets/s, and the site pushes back again: its limit is lower still
+    # 170 bets/s, and the site pushes back again: its limit is lower still. The run is as long as the first (a
+    # second each): their lengths tell no rate, the fixed step applies.
+    _steady_replies(pacer, clock, 170, 170)
     pacer.pushed_back("429")
     assert pacer.learned_rate == pytest.approx(0.85 * 170, rel=0.01)
     held = pacer.learned_rate
