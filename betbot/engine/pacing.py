@@ -456,36 +456,39 @@ class Pacer:
             return
         taken = sorted(seen for replied, seen in zip(self._replied_at, self._seen_at, strict=True)
                        if replied >= start and start <= seen < refused)
-        self._runs.append(_Run(taken=tuple(taken), refused=refused, ceiling=under))
+        if taken:
+            self._runs.append(_Run(taken=tuple(taken), refused=refused, ceiling=under))
 
     def _rate_from_runs(self, failed: float) -> float | None:
-        """The site's rate R from the last run and the kept one most different in length; None: no figure.
+        """The site's rate R from the last run and a kept one of a different length; None: no figure.
 
         A token bucket of burst B and rate R that is full at a run's start (a session on an idle site; the
         refill of a Retry-After pause) refuses once it took B + R x t bets, t seconds in, however fast they
         came: R is the rate at which two runs need the same burst (with a run at each of two ceilings,
-        (a1 - a2) / (t1 - t2)). The rate is sought between `_RUN_RATE_LEAST` of the ceiling that just `failed`
-        and that ceiling; none there (a fixed window takes as many bets in a short run as in a long one), or
-        runs of lengths too close: None."""
+        (a1 - a2) / (t1 - t2)). It is sought between `_RUN_RATE_LEAST` of the ceiling that just `failed` and
+        that ceiling. None when no rate there fits (a fixed window takes as many bets in a short run as in a
+        long one), or when the runs' lengths differ by less than `_RUN_SPREAD_LEAST` (a bet either way would
+        move the figure too far)."""
         runs = self._runs
         if len(runs) < 2 or runs[-1].ceiling != failed:
             return None
         last = runs[-1]
-        length = last.refused - last.taken[0] if last.taken else 0.0
-        other = max(list(runs)[:-1], key=lambda run: abs(run.refused - (run.taken or (run.refused,))[0] - length))
-        if not other.taken or abs(other.refused - other.taken[0] - length) < _RUN_SPREAD_LEAST:
-            return None
-
-        def gap(rate: float) -> float:
-            return other.burst(rate) - last.burst(rate)
-
         low, high = _RUN_RATE_LEAST * failed, failed
-        if gap(low) * gap(high) > 0:
+        best: tuple[float, _Run] | None = None
+        for other in list(runs)[:-1]:
+            at_low = other.burst(low) - last.burst(low)
+            at_high = other.burst(high) - last.burst(high)
+            # The gap's slope is the difference of the runs' lengths (over the stretches that set their bursts).
+            spread = abs(at_high - at_low) / (high - low)
+            if at_low * at_high <= 0 and spread >= _RUN_SPREAD_LEAST and (best is None or spread > best[0]):
+                best = (spread, other)
+        if best is None:
             return None
-        rising = gap(high) > gap(low)
-        for _ in range(30):  # bisection to a 2^-30 of the range: each burst() is one pass over the bets
+        other = best[1]
+        rising = other.burst(high) - last.burst(high) > other.burst(low) - last.burst(low)
+        for _ in range(30):  # bisection to 2^-30 of the range: each burst() is one pass over a run's bets
             middle = (low + high) / 2
-            if (gap(middle) > 0) == rising:
+            if (other.burst(middle) > last.burst(middle)) == rising:
                 high = middle
             else:
                 low = middle
