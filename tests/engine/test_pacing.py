@@ -518,3 +518,65 @@ def test_slow_start_at_slow_replies_doubles_every_two_reply_times_not_every_eigh
     assert fast.limit == 2
     _replies(fast, clock, 4, 0.02)
     assert fast.limit == 4
+
+
+def test_a_push_back_soon_after_the_resume_sets_the_ceiling_from_what_the_site_took_in_the_two_runs() -> None:
+    # A token bucket site of 120 bets/s and a burst of 30, 50 ms replies. The session starts at 100 bets/s for a
+    # second (below the site's rate: its bucket stays full), then at 400 bets/s until the bucket is empty: the
+    # first guess (the last half second's rate) is well above the site's rate. After the Retry-After pause the
+    # bucket is full again, and the run at that guess drains it sooner. The two runs need the same burst at one
+    # rate only: the site's. A fixed 0.85 step would have left the ceiling above it for another push-back.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    _steady_replies(pacer, clock, 100, 100)
+    _steady_replies(pacer, clock, 400, 43)  # 30 + 120 x 43 / 400 tokens: the last of them
+    clock.now += 1 / 400
+    pacer.pushed_back("429", 0.05)
+    first = pacer.learned_rate
+    assert first is not None
+    assert first > 1.2 * 120
+    clock.now += 1.0  # the Retry-After pause: nothing sent, the site's bucket fills again
+    taken = round(30 / (1 - 120 / first))  # at `first` bets/s the bucket of 30 empties at first - 120 a second
+    _steady_replies(pacer, clock, first, taken)
+    clock.now += 1 / first
+    pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.03)
+    assert "fitted" in pacer.changes[-1].detail
+    assert pacer.limit == math.ceil(pacer.learned_rate * 0.05 * 1.2)
+
+
+def test_runs_that_take_as_many_bets_whatever_their_length_keep_the_fixed_step() -> None:
+    # A site that takes 200 bets a window whatever their pace (a fixed window, Retry-After to its end): no rate
+    # makes a 2 s run and a 2.5 s run need the same burst, so no figure, and the fixed 0.85 step applies.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    _steady_replies(pacer, clock, 100, 200)  # 2 s at 100 bets/s, then a 429: a ceiling of 90
+    pacer.pushed_back("429", 0.05)
+    for _ in range(2):
+        rate = pacer.learned_rate
+        assert rate is not None
+        clock.now += 1.0
+        _steady_replies(pacer, clock, rate, 200)  # 200 bets again, at the ceiling: 2.2, then 2.6 s
+        pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(90 * 0.85 * 0.85)
+    assert all("fitted" not in change.detail for change in pacer.changes)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_at_fast_replies_two_push_backs_teach_the_sites_rate(seed: int) -> None:
+    # 20 ms replies, a site of 120 bets/s with a quarter second of burst: slow start's first guess overshoots
+    # (at fast replies the last half second is mostly the site's burst). The run after the pause and the
+    # session's start teach the rate at the second push-back; a fixed 0.85 step took three or four, a 1 s
+    # pause each.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, clock=clock)
+    run = _simulate(pacer, clock, 30.0, site_rate=120.0, burst=30.0, latency=0.02, seed=seed)
+    cuts = [change for change in pacer.changes if change.detail.startswith("the site answered")]
+    assert "measured before it" in cuts[0].detail
+    assert "fitted" in cuts[1].detail
+    second = float(cuts[1].detail.split("rate ceiling ")[1].split(" ")[0])
+    assert 0.85 * 120 <= second <= 120
+    assert len(cuts) <= 3  # and then at most a failed probe
+    assert run.rate(5.0, 30.0) >= 0.9 * 120
