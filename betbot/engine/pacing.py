@@ -41,14 +41,21 @@ ends). Refusals all in one bunch (slow start sends a limit's worth of bets at on
 stays. The engine's token bucket holds the ceiling, and the limit on bets in flight becomes Little's N for it
 (as with a target rate), with no `latency` cut nor queueing hold: the bucket holds what the site sees, and a
 client short of CPU would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved
-takes it x `_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
+is fitted to a token bucket when it can be: a bucket of burst B and rate R, full at the start of a run of
+bets (the session's start on an idle site; the end of a Retry-After pause, which refills it), refuses once it
+took B + R x t of them, t seconds in, whatever their pace. So two runs up to a refusal, of different lengths,
+give R without B: the ceiling becomes `_RATE_MARGIN_SATURATED` x R (`_Run`, `_rate_from_runs`). At fast
+replies, where too few bets are on their way to count the rate between two refusals, the session's start and
+the run at the first guess tell it at the second push-back. When no rate between half the failed ceiling and
+that ceiling fits the runs (a fixed window takes as many bets in a short run as in a long one), it takes the
+ceiling x `_RATE_DECREASE` (the site's limit is lower, or went down). One after a quiet of `_RATE_PROBE_FIRST`
 seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
 `probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED`
-after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals), while the replies come at close to
-the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the
-site's limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling
-just below the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling:
-nothing learned goes above it.
+after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals, or from two runs), while the replies
+come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row
+that held): the site's limit may be higher, or have risen. A failed probe doubles that wait (up to
+`_PROBE_MOST`): a ceiling just below the site's limit costs a 429 ever more rarely. `--max-rate`, when given,
+stays a hard ceiling: nothing learned goes above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
@@ -412,7 +419,7 @@ class Pacer:
             new, why = old / _RATE_PROBE, f"{old:.1f} bets/s held {self.clock() - self._rate_moved_at:.0f} s"
             # A probe failed late, not a lower limit: the next probe waits twice as long, as after any failed one.
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
-        elif old is not None and (fitted := self._rate_from_runs(old)) is not None:
+        elif old is not None and (fitted := self._rate_from_runs(old, episode.first_seen)) is not None:
             # A push-back soon after a resume: the runs tell the site's rate, a deeper cut than 0.85 if need be.
             new = _RATE_MARGIN_SATURATED * fitted
             why = f"{_RATE_MARGIN_SATURATED:g} x {fitted:.1f} bets/s fitted to what it took before its last refusals"
@@ -445,22 +452,25 @@ class Pacer:
 
         Only a run sent under one ceiling all along counts (a probe or a new figure in it: the site's bucket may
         have filled meanwhile), and one whose start is still among the reply times kept."""
-        if episode is None:
-            start: float | None = self._seen_at[0] if self._seen_at else None
+        full = len(self._replied_at) == self._replied_at.maxlen
+        if episode is None:  # the session's start, unless its first replies are no longer kept
+            start: float | None = self._seen_at[0] if self._seen_at and not full else None
             under = None
         else:
             start, under = episode.resumed, episode.resumed_under
             if under is None or under != self.learned_rate:
                 return
-        if start is None or start >= refused or len(self._seen_at) == self._seen_at.maxlen:
+        # Every bet the site saw from the start on was replied to after it: the oldest reply kept must be older.
+        if start is None or start >= refused or (full and self._replied_at[0] >= start):
             return
         taken = sorted(seen for replied, seen in zip(self._replied_at, self._seen_at, strict=True)
                        if replied >= start and start <= seen < refused)
         if taken:
             self._runs.append(_Run(taken=tuple(taken), refused=refused, ceiling=under))
 
-    def _rate_from_runs(self, failed: float) -> float | None:
-        """The site's rate R from the last run and a kept one of a different length; None: no figure.
+    def _rate_from_runs(self, failed: float, refused: float) -> float | None:
+        """The site's rate R from the run that ended at this push-back (`refused`: when the site saw its first
+        refused bet, `failed`: the ceiling it ran at) and a kept one of a different length; None: no figure.
 
         A token bucket of burst B and rate R that is full at a run's start (a session on an idle site; the
         refill of a Retry-After pause) refuses once it took B + R x t bets, t seconds in, however fast they
@@ -470,7 +480,7 @@ class Pacer:
         long one), or when the runs' lengths differ by less than `_RUN_SPREAD_LEAST` (a bet either way would
         move the figure too far)."""
         runs = self._runs
-        if len(runs) < 2 or runs[-1].ceiling != failed:
+        if len(runs) < 2 or runs[-1].refused != refused or runs[-1].ceiling != failed:
             return None
         last = runs[-1]
         low, high = _RUN_RATE_LEAST * failed, failed
