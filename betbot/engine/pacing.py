@@ -46,7 +46,8 @@ bets (the session's start on an idle site; the end of a Retry-After pause, which
 took B + R x t of them, t seconds in, whatever their pace. So two runs up to a refusal, of different lengths,
 give R without B: the ceiling becomes `_RATE_MARGIN_SATURATED` x R (`_Run`, `_rate_from_runs`). At fast
 replies, where too few bets are on their way to count the rate between two refusals, the session's start and
-the run at the first guess tell it at the second push-back. When no rate between half the failed ceiling and
+the run at the first guess tell it at the second push-back (no less a cut than x `_RATE_DECREASE` though: the
+site's bucket may not have been full at the session's start). When no rate between half the failed ceiling and
 that ceiling fits the runs (a fixed window takes as many bets in a short run as in a long one), it takes the
 ceiling x `_RATE_DECREASE` (the site's limit is lower, or went down). One after a quiet of `_RATE_PROBE_FIRST`
 seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
@@ -114,9 +115,10 @@ _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much 
 _RATE_LOG_STEP: Final = 0.05  # a push-back's replies move the ceiling by less: it stays
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
 # Two runs (from a start to a refusal, `_Run`) whose lengths, over the stretches that set their bursts, differ by
-# less than this, seconds, give no rate: beyond it a bet either way at their ends moves the rate by 4 bets/s at
-# most (at 20 ms replies a bet's time at the site blurs by ~2 ms, a bet at 120 bets/s is 8 ms).
-_RUN_SPREAD_LEAST: Final = 0.25
+# less than this, seconds, give no rate: beyond it a bet either way at their ends moves the rate by 7 bets/s at
+# most (at 20 ms replies a bet's time at the site blurs by ~2 ms, a bet at 120 bets/s is 8 ms). At 20 ms the
+# session's start and the run after the first guess differ by 0.15-0.3 s.
+_RUN_SPREAD_LEAST: Final = 0.15
 _RUNS_KEPT: Final = 3  # the latest runs: a site's limit may change, old runs would then mislead
 # The rate two runs tell is sought between this share of the ceiling that failed and that ceiling; none there
 # (a fixed window takes as many bets in a short run as in a long one: no rate fits) and the fixed
@@ -420,11 +422,16 @@ class Pacer:
             new, why = old / _RATE_PROBE, f"{old:.1f} bets/s held {self.clock() - self._rate_moved_at:.0f} s"
             # A probe failed late, not a lower limit: the next probe waits twice as long, as after any failed one.
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
-        elif old is not None and (fitted := self._rate_from_runs(old, episode.first_seen)) is not None:
+        elif old is not None and (fit := self._rate_from_runs(old, episode.first_seen)) is not None:
             # A push-back soon after a resume: the runs tell the site's rate, the ceiling goes just under it
-            # in one step (below 0.95 x the old one always: the rate sought is below it).
+            # in one step (below 0.95 x the old one always: the rate sought is below it). From the session's
+            # start the figure may be high (see _rate_from_runs): then no less a cut than the fixed step.
+            fitted, from_start = fit
             new = _RATE_MARGIN_SATURATED * fitted
             why = f"{_RATE_MARGIN_SATURATED:g} x {fitted:.1f} bets/s fitted to what it took before its last refusals"
+            if from_start and new > _RATE_DECREASE * old:
+                new = _RATE_DECREASE * old
+                why = f"{_RATE_DECREASE:g} x {old:.1f} bets/s: {fitted:.1f} bets/s fitted from the session's start"
             self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)  # good to a few per cent
             episode.refine = True
         elif old is not None:
@@ -470,9 +477,10 @@ class Pacer:
         if taken:
             self._runs.append(_Run(taken=tuple(taken), refused=refused, ceiling=under))
 
-    def _rate_from_runs(self, failed: float, refused: float) -> float | None:
+    def _rate_from_runs(self, failed: float, refused: float) -> tuple[float, bool] | None:
         """The site's rate R from the run that ended at this push-back (`refused`: when the site saw its first
-        refused bet, `failed`: the ceiling it ran at) and a kept one of a different length; None: no figure.
+        refused bet, `failed`: the ceiling it ran at) and a kept one of a different length, and whether that
+        one is the session's start; None: no figure.
 
         A token bucket of burst B and rate R that is full at a run's start (a session on an idle site; the
         refill of a Retry-After pause) refuses once it took B + R x t bets, t seconds in, however fast they
@@ -480,23 +488,30 @@ class Pacer:
         (a1 - a2) / (t1 - t2)). It is sought between `_RUN_RATE_LEAST` of the ceiling that just `failed` and
         that ceiling. None when no rate there fits (a fixed window takes as many bets in a short run as in a
         long one), or when the runs' lengths differ by less than `_RUN_SPREAD_LEAST` (a bet either way would
-        move the figure too far)."""
+        move the figure too far).
+
+        Two runs after pauses come first: the same pause refilled the bucket alike. The session's start may
+        have found it part-spent (a session just before, a restart): paired with a longer run that reads R too
+        high, never too low; with a shorter one, too low. So it pairs only with a longer run."""
         runs = self._runs
         if len(runs) < 2 or runs[-1].refused != refused or runs[-1].ceiling != failed:
             return None
         last = runs[-1]
         low, high = _RUN_RATE_LEAST * failed, failed
-        best: tuple[float, _Run] | None = None
+        best: tuple[bool, float, _Run] | None = None
         for other in list(runs)[:-1]:
             at_low = other.burst(low) - last.burst(low)
             at_high = other.burst(high) - last.burst(high)
-            # The gap's slope is the difference of the runs' lengths (over the stretches that set their bursts).
+            # The gap's slope is the difference of the runs' lengths (over the stretches that set their bursts):
+            # rising where the last run is the longer.
             spread = abs(at_high - at_low) / (high - low)
-            if at_low * at_high <= 0 and spread >= _RUN_SPREAD_LEAST and (best is None or spread > best[0]):
-                best = (spread, other)
+            resumed = other.ceiling is not None
+            if (at_low * at_high <= 0 and spread >= _RUN_SPREAD_LEAST and (resumed or at_high > at_low)
+                    and (best is None or (resumed, spread) > best[:2])):
+                best = (resumed, spread, other)
         if best is None:
             return None
-        other = best[1]
+        other = best[2]
         rising = other.burst(high) - last.burst(high) > other.burst(low) - last.burst(low)
         # Bisection to a millionth of the range. Each burst() is one pass over a run's bets (a few thousand at
         # most): 18 ms for 3,000 bets here, at a push-back, while the site's Retry-After pauses every bet anyway.
@@ -506,7 +521,7 @@ class Pacer:
                 high = middle
             else:
                 low = middle
-        return (low + high) / 2
+        return (low + high) / 2, not best[0]
 
     def _settle(self, episode: _Episode) -> None:
         """What the site accepted of the bets on their way at a push-back, from its first refusal on, is its rate.
