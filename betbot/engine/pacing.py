@@ -148,6 +148,9 @@ class _Episode:
     first_seen: float
     last_refused: float
     refine: bool  # whether what the site accepted among its bets may set the rate ceiling
+    # Bets the site must have accepted between its first and last refusal for that: more after a fitted figure
+    # (from seconds of bets, better than a few counted over a fifth of a second).
+    settle_least: int = _RATE_SETTLE_MIN
     refused: int = 1
     logged_rate: float | None = None  # the ceiling it last recorded a change for
     # When the site saw the first bet sent after it (its Retry-After pause over), and the rate ceiling then:
@@ -434,6 +437,7 @@ class Pacer:
                 why = f"{_RATE_DECREASE:g} x {old:.1f} bets/s: {fitted:.1f} bets/s fitted from the session's start"
             self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)  # good to a few per cent
             episode.refine = True
+            episode.settle_least = _RATE_SETTLED_MIN
         elif old is not None:
             new = min(old, measured or old) * _RATE_DECREASE
             why = f"{_RATE_DECREASE:g} x {min(old, measured or old):.1f} bets/s"
@@ -545,7 +549,7 @@ class Pacer:
                 break  # seen earlier still
             accepted += first < seen < episode.last_refused
         span = episode.last_refused - first
-        if accepted < _RATE_SETTLE_MIN or span < shortest:
+        if accepted < episode.settle_least or span < shortest:
             return
         site_rate = accepted / span
         if accepted >= _RATE_SETTLED_MIN:  # good to a few per cent: the first probe waits longer
