@@ -44,12 +44,13 @@ client short of CPU would otherwise cut the rate for nothing. A later push-back 
 is fitted to a token bucket when it can be: a bucket of burst B and rate R, full at the start of a run of
 bets (the session's start on an idle site; the end of a Retry-After pause, which refills it), refuses once it
 took B + R x t of them, t seconds in, whatever their pace. So two runs up to a refusal, of different lengths,
-give R without B: the ceiling becomes `_RATE_MARGIN_SATURATED` x R (`_Run`, `_rate_from_runs`). At fast
-replies, where too few bets are on their way to count the rate between two refusals, the session's start and
-the run at the first guess tell it at the second push-back (no less a cut than x `_RATE_DECREASE` though: the
-site's bucket may not have been full at the session's start). When no rate between half the failed ceiling and
-that ceiling fits the runs (a fixed window takes as many bets in a short run as in a long one), it takes the
-ceiling x `_RATE_DECREASE` (the site's limit is lower, or went down). One after a quiet of `_RATE_PROBE_FIRST`
+give R without B: the ceiling becomes `_RATE_MARGIN_SATURATED` x R (`_Run`, `_rate_from_runs`), and the bets
+on their way move it only from `_RATE_SETTLED_MIN` of them. At fast replies, where too few bets are on their
+way to count the rate between two refusals, the session's start and the run at the first guess tell it at the
+second push-back (no less a cut than x `_RATE_DECREASE` though: the site's bucket may not have been full at the
+session's start). When no rate between half the failed ceiling and that ceiling fits the runs (a fixed window
+takes as many bets in a short run as in a long one), it takes the ceiling x `_RATE_DECREASE` (the site's limit
+is lower, or went down). One after a quiet of `_RATE_PROBE_FIRST`
 seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
 `probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED`
 after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals, or from two runs), while the replies
