@@ -47,8 +47,8 @@ took B + R x t of them, t seconds in, whatever their pace. So two runs up to a r
 give R without B: the ceiling becomes `_RATE_MARGIN_SATURATED` x R (`_Run`, `_rate_from_runs`), and the bets
 on their way move it only from `_RATE_SETTLED_MIN` of them. At fast replies, where too few bets are on their
 way to count the rate between two refusals, the session's start and the run at the first guess tell it at the
-second push-back (no less a cut than x `_RATE_DECREASE` though: the site's bucket may not have been full at the
-session's start). When no rate between half the failed ceiling and that ceiling fits the runs (a fixed window
+second push-back (no less a cut than x `_RUN_START_CUT_LEAST` though: the site's bucket may not have been full
+at the session's start). When no rate between half the failed ceiling and that ceiling fits the runs (a fixed window
 takes as many bets in a short run as in a long one), it takes the ceiling x `_RATE_DECREASE` (the site's limit
 is lower, or went down). One after a quiet of `_RATE_PROBE_FIRST`
 seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
@@ -125,6 +125,11 @@ _RUNS_KEPT: Final = 3  # the latest runs: a site's limit may change, old runs wo
 # (a fixed window takes as many bets in a short run as in a long one: no rate fits) and the fixed
 # `_RATE_DECREASE` step applies.
 _RUN_RATE_LEAST: Final = 0.5
+# A figure fitted from the session's start cuts the ceiling that failed by this at least: the site's bucket may
+# have been part-spent then, which reads the rate high, and a cut this deep keeps the next runs far enough apart
+# in length for two runs after pauses to tell the rate. Not the fixed step: at 50 and 200 ms, where the first
+# guess is close, it cut below fits that were right to 2 %.
+_RUN_START_CUT_LEAST: Final = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,13 +434,13 @@ class Pacer:
         elif old is not None and (fit := self._rate_from_runs(old, episode.first_seen)) is not None:
             # A push-back soon after a resume: the runs tell the site's rate, the ceiling goes just under it
             # in one step (below 0.95 x the old one always: the rate sought is below it). From the session's
-            # start the figure may be high (see _rate_from_runs): then no less a cut than the fixed step.
+            # start the figure may be high (see _rate_from_runs): then no less a cut than _RUN_START_CUT_LEAST.
             fitted, from_start = fit
             new = _RATE_MARGIN_SATURATED * fitted
             why = f"{_RATE_MARGIN_SATURATED:g} x {fitted:.1f} bets/s fitted to what it took before its last refusals"
-            if from_start and new > _RATE_DECREASE * old:
-                new = _RATE_DECREASE * old
-                why = f"{_RATE_DECREASE:g} x {old:.1f} bets/s: {fitted:.1f} bets/s fitted from the session's start"
+            if from_start and new > _RUN_START_CUT_LEAST * old:
+                new = _RUN_START_CUT_LEAST * old
+                why = f"{_RUN_START_CUT_LEAST:g} x {old:.1f} bets/s: {fitted:.1f} fitted from the session's start"
             self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)  # good to a few per cent
             episode.refine = True
             episode.settle_least = _RATE_SETTLED_MIN

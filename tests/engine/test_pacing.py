@@ -582,11 +582,11 @@ def test_at_fast_replies_two_push_backs_teach_the_sites_rate(seed: int) -> None:
     assert run.rate(5.0, 30.0) >= 0.9 * 120
 
 
-def test_a_fit_from_the_sessions_start_cuts_no_less_than_the_fixed_step_and_two_pauses_come_first() -> None:
+def test_a_fit_from_the_sessions_start_cuts_at_least_a_tenth_and_two_pauses_come_first() -> None:
     # A token bucket site of 120 bets/s and a burst of 100, which a session just before left at 20 tokens. The
     # session's start then takes fewer bets than B + R x t, and paired with a longer run it reads the rate too
-    # high (264 bets/s here): the cut is no less than x 0.85. Two runs after pauses, both refilled alike, come
-    # first once there are two: the third push-back has the site's rate.
+    # high (264 bets/s here): the cut is x 0.9 at least, and each such cut sets the next run further apart.
+    # Two runs after pauses, both refilled alike, come first once they differ enough: then the site's rate.
     clock = FakeClock()
     pacer = Pacer(ceiling=64, start=20, clock=clock)
     pacer.slow_start = False
@@ -594,17 +594,18 @@ def test_a_fit_from_the_sessions_start_cuts_no_less_than_the_fixed_step_and_two_
     clock.now += 1 / 300
     pacer.pushed_back("429", 0.05)
     assert pacer.learned_rate == pytest.approx(270.0)
-    for _ in range(2):
+    ceilings = []
+    for _ in range(3):
         rate = pacer.learned_rate
         assert rate is not None
         clock.now += 1.0  # the Retry-After pause: the bucket is full again
         _steady_replies(pacer, clock, rate, round(100 / (1 - 120 / rate)))
         clock.now += 1 / rate
         pacer.pushed_back("429", 0.05)
-        if rate == pytest.approx(270.0):
-            assert pacer.learned_rate == pytest.approx(0.85 * 270)
-            assert "fitted from the session's start" in pacer.changes[-1].detail
-    assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.03)
+        ceilings.append(pacer.learned_rate)
+    assert ceilings[:2] == [pytest.approx(0.9 * 270), pytest.approx(0.9 * 0.9 * 270)]
+    assert "fitted from the session's start" in pacer.changes[-2].detail
+    assert ceilings[2] == pytest.approx(0.95 * 120, rel=0.03)
     assert "fitted to what it took" in pacer.changes[-1].detail
 
 
