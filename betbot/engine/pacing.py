@@ -429,6 +429,10 @@ class Pacer:
             # It held for a long quiet: the site's limit is just below it (a burst drained slowly). One probe
             # step back, not the cut that would cost many probes to climb back.
             new, why = old / _RATE_PROBE, f"{old:.1f} bets/s held {self.clock() - self._rate_moved_at:.0f} s"
+            fit = self._rate_from_runs(old, episode.first_seen)
+            if fit is not None and fit[0] < new:  # the runs say the step back would fail again: their figure
+                new = _RATE_MARGIN_SATURATED * fit[0]
+                why += f"; {_RATE_MARGIN_SATURATED:g} x {fit[0]:.1f} bets/s fitted to what it took"
             # A probe failed late, not a lower limit: the next probe waits twice as long, as after any failed one.
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
         elif old is not None and (fit := self._rate_from_runs(old, episode.first_seen)) is not None:

@@ -644,3 +644,24 @@ def test_after_a_fitted_figure_a_few_bets_on_their_way_do_not_move_the_ceiling()
             pacer.replied(0.2)
     assert pacer.learned_rate != fitted
     assert "accepted between its first and last refusal" in pacer.changes[-1].detail
+
+
+def test_a_ceiling_that_held_long_steps_back_to_the_fit_when_five_per_cent_would_fail_again() -> None:
+    # A token bucket of 120 bets/s and a burst of 30. The session starts at 144.4 bets/s: 130 learned. The
+    # client then sends at 122.2 (short of CPU: under the 95 % that would let a probe run), and the bucket
+    # drains at 2.2 a second: the next refusal comes 13.6 s later. A step back of 5 % (123.8) would still
+    # drain it; the runs (the start's and this one) tell 120: the ceiling goes to 0.95 x that.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    _steady_replies(pacer, clock, 144.4, round(30 / (1 - 120 / 144.4)))
+    clock.now += 1 / 144.4
+    pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(130.0, rel=0.01)
+    clock.now += 1.0
+    _steady_replies(pacer, clock, 122.2, round(30 / (1 - 120 / 122.2)))
+    clock.now += 1 / 122.2
+    pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.03)
+    assert "held" in pacer.changes[-1].detail
+    assert "fitted" in pacer.changes[-1].detail
