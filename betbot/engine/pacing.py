@@ -51,7 +51,8 @@ second push-back (no less a cut than x `_RUN_START_CUT_LEAST` though: the site's
 at the session's start). When no rate between half the failed ceiling and that ceiling fits the runs (a fixed window
 takes as many bets in a short run as in a long one), it takes the ceiling x `_RATE_DECREASE` (the site's limit
 is lower, or went down). One after a quiet of `_RATE_PROBE_FIRST`
-seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
+seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below), or to the runs'
+fit when that says 5 % would fail again; one after a
 `probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED`
 after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals, or from two runs), while the replies
 come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row
