@@ -41,14 +41,24 @@ ends). Refusals all in one bunch (slow start sends a limit's worth of bets at on
 stays. The engine's token bucket holds the ceiling, and the limit on bets in flight becomes Little's N for it
 (as with a target rate), with no `latency` cut nor queueing hold: the bucket holds what the site sees, and a
 client short of CPU would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved
-takes it x `_RATE_DECREASE` (the site's limit is lower, or went down); one after a quiet of `_RATE_PROBE_FIRST`
-seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below); one after a
+is fitted to a token bucket when it can be: a bucket of burst B and rate R, full at the start of a run of
+bets (the session's start on an idle site; the end of a Retry-After pause, which refills it), refuses once it
+took B + R x t of them, t seconds in, whatever their pace. So two runs up to a refusal, of different lengths,
+give R without B: the ceiling becomes `_RATE_MARGIN_SATURATED` x R (`_Run`, `_rate_from_runs`), and the bets
+on their way move it only from `_RATE_SETTLED_MIN` of them. At fast replies, where too few bets are on their
+way to count the rate between two refusals, the session's start and the run at the first guess tell it at the
+second push-back (no less a cut than x `_RUN_START_CUT_LEAST` though: the site's bucket may not have been full
+at the session's start). When no rate between half the failed ceiling and that ceiling fits the runs (a fixed window
+takes as many bets in a short run as in a long one), it takes the ceiling x `_RATE_DECREASE` (the site's limit
+is lower, or went down). One after a quiet of `_RATE_PROBE_FIRST`
+seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below), or to the runs'
+fit when that says 5 % would fail again; one after a
 `probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED`
-after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals), while the replies come at close to
-the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the
-site's limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling
-just below the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling:
-nothing learned goes above it.
+after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals, or from two runs), while the replies
+come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row
+that held): the site's limit may be higher, or have risen. A failed probe doubles that wait (up to
+`_PROBE_MOST`): a ceiling just below the site's limit costs a 429 ever more rarely. `--max-rate`, when given,
+stays a hard ceiling: nothing learned goes above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
@@ -106,6 +116,21 @@ _RATE_STEP_MOST: Final = 0.2  # probes in a row that held double the step up to 
 _RATE_BINDING: Final = 0.95  # a probe only while the replies come at this much of the ceiling at least
 _RATE_LOG_STEP: Final = 0.05  # a push-back's replies move the ceiling by less: it stays
 _REPLY_TIMES: Final = 4096  # the reply times kept for the rate (2 s at 2000 bets/s)
+# Two runs (from a start to a refusal, `_Run`) whose lengths, over the stretches that set their bursts, differ by
+# less than this, seconds, give no rate: beyond it a bet either way at their ends moves the rate by 7 bets/s at
+# most (at 20 ms replies a bet's time at the site blurs by ~2 ms, a bet at 120 bets/s is 8 ms). At 20 ms the
+# session's start and the run after the first guess differ by 0.15-0.3 s.
+_RUN_SPREAD_LEAST: Final = 0.15
+_RUNS_KEPT: Final = 3  # the latest runs: a site's limit may change, old runs would then mislead
+# The rate two runs tell is sought between this share of the ceiling that failed and that ceiling; none there
+# (a fixed window takes as many bets in a short run as in a long one: no rate fits) and the fixed
+# `_RATE_DECREASE` step applies.
+_RUN_RATE_LEAST: Final = 0.5
+# A figure fitted from the session's start cuts the ceiling that failed by this at least: the site's bucket may
+# have been part-spent then, which reads the rate high, and a cut this deep keeps the next runs far enough apart
+# in length for two runs after pauses to tell the rate. Not the fixed step: at 50 and 200 ms, where the first
+# guess is close, it cut below fits that were right to 2 %.
+_RUN_START_CUT_LEAST: Final = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +155,35 @@ class _Episode:
     first_seen: float
     last_refused: float
     refine: bool  # whether what the site accepted among its bets may set the rate ceiling
+    # Bets the site must have accepted between its first and last refusal for that: more after a fitted figure
+    # (from seconds of bets, better than a few counted over a fifth of a second).
+    settle_least: int = _RATE_SETTLE_MIN
     refused: int = 1
     logged_rate: float | None = None  # the ceiling it last recorded a change for
+    # When the site saw the first bet sent after it (its Retry-After pause over), and the rate ceiling then:
+    # from there to the next push-back is one run (`_Run`).
+    resumed: float | None = None
+    resumed_under: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """The bets a site took from a start (the session's, or the end of a Retry-After pause) to its next refusal.
+
+    `taken`: when it saw each (about), in order; `refused`: when it saw the refused one; `ceiling`: the rate
+    ceiling they were sent under all along (None: none yet, the session's start)."""
+
+    taken: tuple[float, ...]
+    refused: float
+    ceiling: float | None
+
+    def burst(self, rate: float) -> float:
+        """The burst B a token bucket of `rate` bets/s must have had to refuse where it did: the most bets it
+        took in any stretch up to its refusal beyond what `rate` refilled over that stretch. Taking the most
+        leaves out a stretch at the run's start where the bets came slower than the rate (the bucket full,
+        its refill lost)."""
+        count = len(self.taken)
+        return max(count - i - rate * (self.refused - at) for i, at in enumerate(self.taken))
 
 
 class LatencyWindow:
@@ -232,6 +284,7 @@ class Pacer:
         self._replied_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # the clock at each reply
         self._seen_at: deque[float] = deque(maxlen=_REPLY_TIMES)  # and when the site saw its bet (about)
         self._episode: _Episode | None = None  # the last push-back, and the bets in flight when it came
+        self._runs: deque[_Run] = deque(maxlen=_RUNS_KEPT)  # to a refusal that began an episode, the latest
 
     # -- what the engine reads ------------------------------------------------------------------------
     @property
@@ -298,6 +351,9 @@ class Pacer:
         episode = self._episode
         if episode is not None and now - seconds < episode.started:  # on its way when the push-back came
             self._settle(episode)
+        elif episode is not None and episode.resumed is None:  # the first bet sent after its pause
+            episode.resumed = now - seconds / 2
+            episode.resumed_under = self.learned_rate
         recent = self.recent_latency
         self.recent_latency = seconds if recent is None else recent + (seconds - recent) * _RECENT_WEIGHT
         round_ = self._round
@@ -331,6 +387,7 @@ class Pacer:
             self._settle(episode)
             return
         hold_until = now + max(self.latencies.quantile(0.9), 0.05)
+        self._end_run(episode, seen)
         self._episode = _Episode(started=now, reason=reason, first_seen=seen, last_refused=seen, refine=False)
         if self._learn_rate(reason, self._episode):
             self._hold_until = hold_until
@@ -373,8 +430,25 @@ class Pacer:
             # It held for a long quiet: the site's limit is just below it (a burst drained slowly). One probe
             # step back, not the cut that would cost many probes to climb back.
             new, why = old / _RATE_PROBE, f"{old:.1f} bets/s held {self.clock() - self._rate_moved_at:.0f} s"
+            fit = self._rate_from_runs(old, episode.first_seen)
+            if fit is not None and fit[0] < new:  # the runs say the step back would fail again: their figure
+                new = _RATE_MARGIN_SATURATED * fit[0]
+                why += f"; {_RATE_MARGIN_SATURATED:g} x {fit[0]:.1f} bets/s fitted to what it took"
             # A probe failed late, not a lower limit: the next probe waits twice as long, as after any failed one.
             self._rate_probe_wait = min(_PROBE_MOST, self._rate_probe_wait * 2)
+        elif old is not None and (fit := self._rate_from_runs(old, episode.first_seen)) is not None:
+            # A push-back soon after a resume: the runs tell the site's rate, the ceiling goes just under it
+            # in one step (below 0.95 x the old one always: the rate sought is below it). From the session's
+            # start the figure may be high (see _rate_from_runs): then no less a cut than _RUN_START_CUT_LEAST.
+            fitted, from_start = fit
+            new = _RATE_MARGIN_SATURATED * fitted
+            why = f"{_RATE_MARGIN_SATURATED:g} x {fitted:.1f} bets/s fitted to what it took before its last refusals"
+            if from_start and new > _RUN_START_CUT_LEAST * old:
+                new = _RUN_START_CUT_LEAST * old
+                why = f"{_RUN_START_CUT_LEAST:g} x {old:.1f} bets/s: {fitted:.1f} fitted from the session's start"
+            self._rate_probe_wait = max(self._rate_probe_wait, _RATE_PROBE_SETTLED)  # good to a few per cent
+            episode.refine = True
+            episode.settle_least = _RATE_SETTLED_MIN
         elif old is not None:
             new = min(old, measured or old) * _RATE_DECREASE
             why = f"{_RATE_DECREASE:g} x {min(old, measured or old):.1f} bets/s"
@@ -395,6 +469,74 @@ class Pacer:
         self._set(self.goal(), reason, f"the site answered {reason} at {self.limit} in flight: "
                   f"rate ceiling {self.learned_rate:.1f} bets/s ({why})", always=True)
         return True
+
+    def _end_run(self, episode: _Episode | None, refused: float) -> None:
+        """A push-back that starts an episode ends a run: from the session's start (no episode before) or from
+        the resume after `episode`'s pause. Keep when the site saw each bet it took in it.
+
+        Only a run sent under one ceiling all along counts (a probe or a new figure in it: the site's bucket may
+        have filled meanwhile), and one whose start is still among the reply times kept."""
+        full = len(self._replied_at) == self._replied_at.maxlen
+        if episode is None:  # the session's start, unless its first replies are no longer kept
+            start: float | None = self._seen_at[0] if self._seen_at and not full else None
+            under = None
+        else:
+            start, under = episode.resumed, episode.resumed_under
+            if under is None or under != self.learned_rate:
+                return
+        # Every bet the site saw from the start on was replied to after it: the oldest reply kept must be older.
+        if start is None or start >= refused or (full and self._replied_at[0] >= start):
+            return
+        taken = sorted(seen for replied, seen in zip(self._replied_at, self._seen_at, strict=True)
+                       if replied >= start and start <= seen < refused)
+        if taken:
+            self._runs.append(_Run(taken=tuple(taken), refused=refused, ceiling=under))
+
+    def _rate_from_runs(self, failed: float, refused: float) -> tuple[float, bool] | None:
+        """The site's rate R from the run that ended at this push-back (`refused`: when the site saw its first
+        refused bet, `failed`: the ceiling it ran at) and a kept one of a different length, and whether that
+        one is the session's start; None: no figure.
+
+        A token bucket of burst B and rate R that is full at a run's start (a session on an idle site; the
+        refill of a Retry-After pause) refuses once it took B + R x t bets, t seconds in, however fast they
+        came: R is the rate at which two runs need the same burst (with a run at each of two ceilings,
+        (a1 - a2) / (t1 - t2)). It is sought between `_RUN_RATE_LEAST` of the ceiling that just `failed` and
+        that ceiling. None when no rate there fits (a fixed window takes as many bets in a short run as in a
+        long one), or when the runs' lengths differ by less than `_RUN_SPREAD_LEAST` (a bet either way would
+        move the figure too far).
+
+        Two runs after pauses come first: the same pause refilled the bucket alike. The session's start may
+        have found it part-spent (a session just before, a restart): paired with a longer run that reads R too
+        high, never too low; with a shorter one, too low. So it pairs only with a longer run."""
+        runs = self._runs
+        if len(runs) < 2 or runs[-1].refused != refused or runs[-1].ceiling != failed:
+            return None
+        last = runs[-1]
+        low, high = _RUN_RATE_LEAST * failed, failed
+        best: tuple[bool, float, _Run] | None = None
+        for other in list(runs)[:-1]:
+            at_low = other.burst(low) - last.burst(low)
+            at_high = other.burst(high) - last.burst(high)
+            # The gap's slope is the difference of the runs' lengths (over the stretches that set their bursts):
+            # rising where the last run is the longer.
+            spread = abs(at_high - at_low) / (high - low)
+            resumed = other.ceiling is not None
+            if (at_low * at_high <= 0 and spread >= _RUN_SPREAD_LEAST and (resumed or at_high > at_low)
+                    and (best is None or (resumed, spread) > best[:2])):
+                best = (resumed, spread, other)
+        if best is None:
+            return None
+        other = best[2]
+        rising = other.burst(high) - last.burst(high) > other.burst(low) - last.burst(low)
+        # Bisection to a millionth of the range. Each burst() is one pass over a run's bets (a few thousand at
+        # most): 18 ms for 3,000 bets here, at a push-back, while the site's Retry-After pauses every bet anyway.
+        for _ in range(20):
+            middle = (low + high) / 2
+            if (other.burst(middle) > last.burst(middle)) == rising:
+                high = middle
+            else:
+                low = middle
+        return (low + high) / 2, not best[0]
 
     def _settle(self, episode: _Episode) -> None:
         """What the site accepted of the bets on their way at a push-back, from its first refusal on, is its rate.
@@ -418,7 +560,7 @@ class Pacer:
                 break  # seen earlier still
             accepted += first < seen < episode.last_refused
         span = episode.last_refused - first
-        if accepted < _RATE_SETTLE_MIN or span < shortest:
+        if accepted < episode.settle_least or span < shortest:
             return
         site_rate = accepted / span
         if accepted >= _RATE_SETTLED_MIN:  # good to a few per cent: the first probe waits longer

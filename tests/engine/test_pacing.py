@@ -28,11 +28,11 @@ def _replies(pacer: Pacer, clock: FakeClock, count: int, seconds: float) -> None
         pacer.replied(seconds)
 
 
-def _steady_replies(pacer: Pacer, clock: FakeClock, rate: float, bets: int) -> None:
-    """`bets` replies of 50 ms, one every 1 / `rate` seconds: the site's pace, whatever the limit."""
+def _steady_replies(pacer: Pacer, clock: FakeClock, rate: float, bets: int, seconds: float = 0.05) -> None:
+    """`bets` replies of `seconds` (50 ms), one every 1 / `rate` seconds: the site's pace, whatever the limit."""
     for _ in range(bets):
         clock.now += 1 / rate
-        pacer.replied(0.05)
+        pacer.replied(seconds)
 
 
 def test_little_law_jumps_to_the_n_that_reaches_the_target_rate() -> None:
@@ -334,7 +334,9 @@ def test_a_repeat_429_at_the_ceiling_lowers_it_and_a_failed_probe_goes_back_to_w
     pacer.pushed_back("429")  # the same burst: no second cut
     assert pacer.learned_rate == pytest.approx(180.0)
     clock.now += 1.0
-    _steady_replies(pacer, clock, 170, 400)  # 170 bets/s, and the site pushes back again: its limit is lower still
+    # 170 bets/s, and the site pushes back again: its limit is lower still. The run is as long as the first (a
+    # second each): their lengths tell no rate, the fixed step applies.
+    _steady_replies(pacer, clock, 170, 170)
     pacer.pushed_back("429")
     assert pacer.learned_rate == pytest.approx(0.85 * 170, rel=0.01)
     held = pacer.learned_rate
@@ -516,3 +518,150 @@ def test_slow_start_at_slow_replies_doubles_every_two_reply_times_not_every_eigh
     assert fast.limit == 2
     _replies(fast, clock, 4, 0.02)
     assert fast.limit == 4
+
+
+def test_a_push_back_soon_after_the_resume_sets_the_ceiling_from_what_the_site_took_in_the_two_runs() -> None:
+    # A token bucket site of 120 bets/s and a burst of 30, 50 ms replies. The session starts at 100 bets/s for a
+    # second (below the site's rate: its bucket stays full), then at 400 bets/s until the bucket is empty: the
+    # first guess (the last half second's rate) is well above the site's rate. After the Retry-After pause the
+    # bucket is full again, and the run at that guess drains it sooner. The two runs need the same burst at one
+    # rate only: the site's. A fixed 0.85 step would have left the ceiling above it for another push-back.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    _steady_replies(pacer, clock, 100, 100)
+    _steady_replies(pacer, clock, 400, 43)  # 30 + 120 x 43 / 400 tokens: the last of them
+    clock.now += 1 / 400
+    pacer.pushed_back("429", 0.05)
+    first = pacer.learned_rate
+    assert first is not None
+    assert first > 1.2 * 120
+    clock.now += 1.0  # the Retry-After pause: nothing sent, the site's bucket fills again
+    taken = round(30 / (1 - 120 / first))  # at `first` bets/s the bucket of 30 empties at first - 120 a second
+    _steady_replies(pacer, clock, first, taken)
+    clock.now += 1 / first
+    pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.03)
+    assert "fitted" in pacer.changes[-1].detail
+    assert pacer.limit == math.ceil(pacer.learned_rate * 0.05 * 1.2)
+
+
+def test_runs_that_take_as_many_bets_whatever_their_length_keep_the_fixed_step() -> None:
+    # A site that takes 200 bets a window whatever their pace (a fixed window, Retry-After to its end): no rate
+    # makes a 2 s run and a 2.5 s run need the same burst, so no figure, and the fixed 0.85 step applies.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    _steady_replies(pacer, clock, 100, 200)  # 2 s at 100 bets/s, then a 429: a ceiling of 90
+    pacer.pushed_back("429", 0.05)
+    for _ in range(2):
+        rate = pacer.learned_rate
+        assert rate is not None
+        clock.now += 1.0
+        _steady_replies(pacer, clock, rate, 200)  # 200 bets again, at the ceiling: 2.2, then 2.6 s
+        pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(90 * 0.85 * 0.85)
+    assert all("fitted" not in change.detail for change in pacer.changes)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_at_fast_replies_two_push_backs_teach_the_sites_rate(seed: int) -> None:
+    # 20 ms replies, a site of 120 bets/s with a quarter second of burst: slow start's first guess overshoots
+    # (at fast replies the last half second is mostly the site's burst). The run after the pause and the
+    # session's start teach the rate at the second push-back; a fixed 0.85 step took three or four, a 1 s
+    # pause each.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, clock=clock)
+    run = _simulate(pacer, clock, 30.0, site_rate=120.0, burst=30.0, latency=0.02, seed=seed)
+    cuts = [change for change in pacer.changes if change.detail.startswith("the site answered")]
+    assert "measured before it" in cuts[0].detail
+    assert "fitted" in cuts[1].detail
+    second = float(cuts[1].detail.split("rate ceiling ")[1].split(" ")[0])
+    assert 0.85 * 120 <= second <= 120
+    assert len(cuts) <= 3  # and then at most a failed probe
+    assert run.rate(5.0, 30.0) >= 0.9 * 120
+
+
+def test_a_fit_from_the_sessions_start_cuts_at_least_a_tenth_and_two_pauses_come_first() -> None:
+    # A token bucket site of 120 bets/s and a burst of 100, which a session just before left at 20 tokens. The
+    # session's start then takes fewer bets than B + R x t, and paired with a longer run it reads the rate too
+    # high (264 bets/s here): the cut is x 0.9 at least, and each such cut sets the next run further apart.
+    # Two runs after pauses, both refilled alike, come first once they differ enough: then the site's rate.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    _steady_replies(pacer, clock, 300, 33)  # 20 + 120 x 33 / 300 tokens: the last of them
+    clock.now += 1 / 300
+    pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(270.0)
+    ceilings = []
+    for _ in range(3):
+        rate = pacer.learned_rate
+        assert rate is not None
+        clock.now += 1.0  # the Retry-After pause: the bucket is full again
+        _steady_replies(pacer, clock, rate, round(100 / (1 - 120 / rate)))
+        clock.now += 1 / rate
+        pacer.pushed_back("429", 0.05)
+        ceilings.append(pacer.learned_rate)
+    assert ceilings[:2] == [pytest.approx(0.9 * 270), pytest.approx(0.9 * 0.9 * 270)]
+    assert "fitted from the session's start" in pacer.changes[-2].detail
+    assert ceilings[2] == pytest.approx(0.95 * 120, rel=0.03)
+    assert "fitted to what it took" in pacer.changes[-1].detail
+
+
+def test_after_a_fitted_figure_a_few_bets_on_their_way_do_not_move_the_ceiling() -> None:
+    # 200 ms replies, the site of the fit above. The fit comes from seconds of bets; a few bets on their way
+    # counted over a fifth of a second are worse (in the bench at 200 ms, a figure from three refusals read
+    # 117.4 bets/s where the fit read 120.5, for a limit of 120): only sixteen or more (a figure good to a few
+    # per cent) move it.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    _steady_replies(pacer, clock, 100, 100, 0.2)
+    _steady_replies(pacer, clock, 400, 43, 0.2)
+    clock.now += 1 / 400
+    pacer.pushed_back("429", 0.2)
+    first = pacer.learned_rate
+    assert first is not None
+    clock.now += 1.0
+    _steady_replies(pacer, clock, first, round(30 / (1 - 120 / first)), 0.2)
+    clock.now += 1 / first
+    pacer.pushed_back("429", 0.2)
+    fitted = pacer.learned_rate
+    assert fitted == pytest.approx(0.95 * 120, rel=0.03)
+    for i in range(12):  # bets sent before the push-back: 6 taken between the first and last of 3 refusals
+        clock.now += 1 / 66
+        if i % 4 == 3:
+            pacer.pushed_back("429", 0.2)
+        else:
+            pacer.replied(0.2)
+    assert pacer.learned_rate == fitted
+    for i in range(28):  # more of them: past sixteen taken between the first refusal and the last
+        clock.now += 1 / 160
+        if i % 4 == 3:
+            pacer.pushed_back("429", 0.2)
+        else:
+            pacer.replied(0.2)
+    assert pacer.learned_rate != fitted
+    assert "accepted between its first and last refusal" in pacer.changes[-1].detail
+
+
+def test_a_ceiling_that_held_long_steps_back_to_the_fit_when_five_per_cent_would_fail_again() -> None:
+    # A token bucket of 120 bets/s and a burst of 30. The session starts at 144.4 bets/s: 130 learned. The
+    # client then sends at 122.2 (short of CPU: under the 95 % that would let a probe run), and the bucket
+    # drains at 2.2 a second: the next refusal comes 13.6 s later. A step back of 5 % (123.8) would still
+    # drain it; the runs (the start's and this one) tell 120: the ceiling goes to 0.95 x that.
+    clock = FakeClock()
+    pacer = Pacer(ceiling=64, start=20, clock=clock)
+    pacer.slow_start = False
+    _steady_replies(pacer, clock, 144.4, round(30 / (1 - 120 / 144.4)))
+    clock.now += 1 / 144.4
+    pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(130.0, rel=0.01)
+    clock.now += 1.0
+    _steady_replies(pacer, clock, 122.2, round(30 / (1 - 120 / 122.2)))
+    clock.now += 1 / 122.2
+    pacer.pushed_back("429", 0.05)
+    assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.03)
+    assert "held" in pacer.changes[-1].detail
+    assert "fitted" in pacer.changes[-1].detail
