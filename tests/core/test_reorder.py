@@ -123,3 +123,16 @@ def test_take_next_takes_only_the_awaited_seq_with_nothing_held() -> None:
     assert buf.push(2, "b") == ["b", "c"]
     assert buf.take_next(4)
     assert buf.next_seq == 5
+
+
+def test_seqs_released_by_their_driver_move_the_awaited_seq_on_and_never_back() -> None:
+    buf: ReorderBuffer[str] = ReorderBuffer(first=1, window=2)
+    buf.released_before(6)  # bets 1-5 handed on by a driver with one in flight
+    assert buf.next_seq == 6
+    assert buf.push(6, "six") == ["six"]
+    with pytest.raises(ReorderError):
+        buf.released_before(5)  # 6 was released already
+    assert buf.push(8, "eight") == []
+    with pytest.raises(ReorderError):
+        buf.released_before(9)  # 8 is held, waiting for 7: not taken in order
+    assert buf.next_seq == 7
