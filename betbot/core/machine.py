@@ -287,16 +287,12 @@ class SessionMachine:
 
     def _decide(self, now: float) -> BetRequest | Sleep | None:
         """The strategy's next bet (after the minimum-bet rule), its pause, or None: it waits, reseeds or stops."""
-        try:
-            decision = self.strategy.next_bet(self.session)
-        except Exception as exc:  # noqa: BLE001 - a strategy's bug ends the session, with its message
-            self.session.stop(StopKind.STRATEGY_ERROR, _error_text(exc))
-            return None
-        return self._judge(decision, now)
-
-    def _judge(self, decision: object, now: float) -> BetRequest | Sleep | None:
-        """`_decide` once the strategy has answered."""
         session = self.session
+        try:
+            decision = self.strategy.next_bet(session)
+        except Exception as exc:  # noqa: BLE001 - a strategy's bug ends the session, with its message
+            session.stop(StopKind.STRATEGY_ERROR, _error_text(exc))
+            return None
         if decision.__class__ is BetRequest:
             if not self.min_bets.known:  # no minimum known yet: the rule has nothing to say (the common case)
                 return decision
@@ -331,12 +327,12 @@ class SessionMachine:
         plain at the first answer that is not a bet the gate admits, the first outcome that is not settled,
         or the session's stop; what that step decided stands (a pause, a reseed, a stop), and `next_action`
         takes it from there. Whatever can make a step other than plain from the start (a bet in flight or
-        held, a pause, a reseed due, a known minimum bet, an admission observer, admission paused by the
-        operator) makes this return at once; a signal has stopped the session, so nothing is played then.
+        held, a pause, a reseed due, an admission observer, admission paused by the operator) makes this
+        return at once; a signal has stopped the session, so nothing is played then.
         """
         session = self.session
         if (session.in_flight or self._pending is not None or self._resume_at is not None or self._reseed
-                or self.paused or self.min_bets.known or self.reseed_every is not None
+                or self.paused or self.reseed_every is not None
                 or self._on_admitted is not None):
             return
         try:
@@ -349,7 +345,7 @@ class SessionMachine:
     def _play_plain(self, play: Callable[[int, BetRequest], Outcome], played: int, pace: float,
                     skipped: float) -> None:
         session = self.session
-        next_bet = self.strategy.next_bet
+        decide = self._decide
         open_for_bets = session.open_for_bets
         admit = session.admit_open
         apply = self._apply
@@ -357,13 +353,8 @@ class SessionMachine:
             now = played * pace + skipped
             if not open_for_bets(now):
                 return
-            try:
-                decision = next_bet(session)
-            except Exception as exc:  # noqa: BLE001 - as in _decide
-                session.stop(StopKind.STRATEGY_ERROR, _error_text(exc))
-                return
-            if decision.__class__ is not BetRequest:
-                self._judge(decision, now)
+            decision = decide(now)  # the strategy's bet, after the minimum-bet rule
+            if decision.__class__ is not BetRequest:  # a pause, a reseed, a stop: next_action goes on from it
                 return
             verdict = admit(decision)
             if verdict.__class__ is not int:  # with nothing in flight the gate never holds a bet: it stopped
