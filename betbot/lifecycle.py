@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, ExitStack, closing, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import anyio
 from rich.console import Console
@@ -536,6 +536,11 @@ def _site(backend: Backend) -> DuckDiceBackend | None:
     return backend if isinstance(backend, DuckDiceBackend) else None
 
 
+# How long a rate ceiling learned from the site stays the next session's start: a site's limit may change, and a
+# day-old figure is still a better start than slow start into it (probes and push-backs move it either way).
+SITE_RATE_KEPT: Final = timedelta(days=1)
+
+
 def _pacer(settings: Settings, backend: Backend, clock: Callable[[], float],
            recorder: _PaceRecorder) -> Pacer | None:
     """`-n auto`'s pacer, toward --max-rate when given; the live read timeout follows the replies with it."""
@@ -544,9 +549,19 @@ def _pacer(settings: Settings, backend: Backend, clock: Callable[[], float],
     set_read_timeout = getattr(backend, "set_read_timeout", None)
     live = _site(backend)
     ceiling = ReadTimeoutPolicy().ceiling if live is None else live.timeouts.read
-    return Pacer(ceiling=settings.concurrency, target_rate=settings.max_rate, clock=clock,
-                 timeouts=ReadTimeoutPolicy(ceiling=ceiling), on_change=recorder.changed,
-                 on_read_timeout=set_read_timeout if callable(set_read_timeout) else None)
+    known = None
+    if live is not None and recorder.journal is not None:
+        known = recorder.journal.site_rate(settings.base_url, since=datetime.now(UTC) - SITE_RATE_KEPT)
+    pacer = Pacer(ceiling=settings.concurrency, target_rate=settings.max_rate, clock=clock,
+                  timeouts=ReadTimeoutPolicy(ceiling=ceiling), on_change=recorder.changed,
+                  on_read_timeout=set_read_timeout if callable(set_read_timeout) else None)
+    if known is not None:
+        rate, session_id, at = known
+        pacer.start_at_rate(rate, f"session {session_id} ({at:%Y-%m-%d %H:%M} UTC)")
+        recorder.log.info("concurrency.remembered", rate=round(rate, 1), session_id=session_id,
+                          at=at.isoformat(timespec="seconds"),
+                          hint="the site's rate learned before: no slow start into its limit")
+    return pacer
 
 
 class _PaceRecorder:
@@ -568,7 +583,7 @@ class _PaceRecorder:
             self.metrics.concurrency_changed(change.reason)
         if self.journal is not None and self.session_id is not None:
             self.journal.concurrency_changed(self.session_id, after_seq=after_seq, old=change.old, new=change.new,
-                                             reason=change.reason, detail=change.detail)
+                                             reason=change.reason, detail=change.detail, rate=change.rate)
 
 
 class _SeedRotations:

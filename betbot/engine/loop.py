@@ -154,6 +154,8 @@ class Engine:
         if pacer is not None:
             pacer.cap_at(self.machine.concurrency)  # never above what the strategy tolerates
             self.machine.in_flight_limit = pacer.limit
+            if pacer.learned_rate is not None:  # remembered from an earlier session: held from the first bet
+                self._hold_rate(pacer.learned_rate)
         self._durable = getattr(hooks, "durable", None)  # the journal's: await it before a request leaves
         self.signals = _Signals()
         self.retries = 0

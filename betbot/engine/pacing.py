@@ -26,6 +26,9 @@ How the limit moves (the reasons each change carries, journaled and shown):
                client short of CPU, a site that queues), not raise the rate.
 - `target`     The Little's-law N fell (the replies got faster): the limit follows it down.
 - `probe`      The learned rate ceiling (below) goes up 5 % or more, after a quiet while it binds.
+- `remembered` At the start: the rate ceiling an earlier session learned from the same site (`start_at_rate`,
+               from the journal), so that this one starts at Little's N for it instead of finding the
+               site's limit again by running into it.
 
 The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight alone
 keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet (the
@@ -142,6 +145,7 @@ class PaceChange:
     new: int
     reason: str
     detail: str
+    rate: float | None = None  # the rate ceiling that held after it, bets/s (`Pacer.held_rate`): None, none yet
 
 
 @dataclass(slots=True)
@@ -304,6 +308,12 @@ class Pacer:
             return self.target_rate
         return self.learned_rate if self.target_rate is None else min(self.target_rate, self.learned_rate)
 
+    @property
+    def held_rate(self) -> float | None:
+        """The rate ceiling that held, bets/s: the learned one, or while a probe above it runs, the one before
+        the probe (which the site has not yet let through for long). What a later session starts from."""
+        return self._rate_held if self._rate_held is not None else self.learned_rate
+
     def goal(self) -> int:
         """The most the limit may reach now: the ceiling, or Little's N for the rate to hold if lower."""
         rate = self.rate
@@ -340,6 +350,20 @@ class Pacer:
         """Lower the ceiling (the engine's: what the strategy tolerates); the limit follows it down."""
         self.ceiling = max(1, min(self.ceiling, most))
         self.limit = min(self.limit, self.ceiling)
+
+    def start_at_rate(self, rate: float, source: str) -> None:
+        """Before the first bet: start under a rate ceiling learned from this site before (`source`: by whom),
+        `remembered`. Little's N for it from the first round on, with no slow start to run into the site's
+        limit and no 429s to learn it again. The figure counts as one good to a few per cent: the first probe
+        above it waits as long as after one fitted here, and a push-back steps back from it as from any
+        ceiling that held."""
+        if not 0 < rate < math.inf:
+            raise ValueError("the rate must be above 0")
+        self.learned_rate = rate if self.target_rate is None else min(rate, self.target_rate)
+        self.slow_start = False
+        self._rate_probe_wait = _RATE_PROBE_SETTLED
+        self._set(self.limit, "remembered", f"rate ceiling {self.learned_rate:.1f} bets/s, learned from this site "
+                  f"by {source}", always=True)
 
     # -- what the engine feeds ------------------------------------------------------------------------
     def replied(self, seconds: float) -> None:
@@ -688,7 +712,8 @@ class Pacer:
         new = max(1, min(self.ceiling, new))
         if new == self.limit and not always:
             return
-        change = PaceChange(at=self.clock(), old=self.limit, new=new, reason=reason, detail=detail)
+        change = PaceChange(at=self.clock(), old=self.limit, new=new, reason=reason, detail=detail,
+                            rate=self.held_rate)
         self.limit = new
         self._rounds_since_step = 0
         self._stepped_at = change.at

@@ -166,8 +166,12 @@ _V5: Final = (
     "CREATE INDEX concurrency_changes_session ON concurrency_changes (session_id)",
 )
 
+# Version 6: with each change, the rate ceiling `-n auto` held after it (bets/s, NULL before it learned one), so
+# that a later session against the same site starts at it instead of running into the site's limit again.
+_V6: Final = ("ALTER TABLE concurrency_changes ADD COLUMN rate REAL",)
+
 # MIGRATIONS[n - 1] takes a journal from version n - 1 to version n. Append; never edit a shipped one.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -596,20 +596,33 @@ class Journal:
                 raise self._unknown(session_id)
 
     def concurrency_changed(self, session_id: int, *, after_seq: int, old: int, new: int, reason: str,
-                            detail: str) -> None:
-        """`-n auto` changed the number of bets in flight (rare: at most about once per reply time)."""
-        self._write("INSERT INTO concurrency_changes (session_id, at, after_seq, old, new, reason, detail) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (session_id, datetime.now(UTC).isoformat(), after_seq, old, new, reason, detail),
+                            detail: str, rate: float | None = None) -> None:
+        """`-n auto` changed the number of bets in flight (rare: at most about once per reply time); `rate`: the
+        rate ceiling that held after it, bets/s."""
+        self._write("INSERT INTO concurrency_changes (session_id, at, after_seq, old, new, reason, detail, rate) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (session_id, datetime.now(UTC).isoformat(), after_seq, old, new, reason, detail, rate),
                     "a concurrency change")
+
+    def site_rate(self, base_url: str, since: datetime) -> tuple[float, int, datetime] | None:
+        """The rate ceiling `-n auto` last held against the site at `base_url`, in any session of this journal,
+        if journaled at `since` or later: (bets/s, the session, when); None if there is none that recent."""
+        rows = self._con.execute(
+            "SELECT c.rate, c.session_id, c.at, s.run_settings FROM concurrency_changes c "
+            "JOIN sessions s ON s.id = c.session_id WHERE c.rate IS NOT NULL AND c.at >= ? ORDER BY c.rowid DESC",
+            (since.astimezone(UTC).isoformat(),))
+        for rate, session_id, at, run_settings in rows:
+            if run_settings is not None and json.loads(run_settings).get("base_url") == base_url:
+                return float(rate), int(session_id), datetime.fromisoformat(at)
+        return None
 
     def concurrency_changes(self, session_id: int) -> list[dict[str, Any]]:
         """A session's concurrency changes, oldest first (`-n auto`)."""
         rows = self._con.execute(
-            "SELECT at, after_seq, old, new, reason, detail FROM concurrency_changes WHERE session_id = ? "
+            "SELECT at, after_seq, old, new, reason, detail, rate FROM concurrency_changes WHERE session_id = ? "
             "ORDER BY rowid", (session_id,)).fetchall()
-        return [{"at": at, "after_seq": seq, "old": old, "new": new, "reason": reason, "detail": detail}
-                for at, seq, old, new, reason, detail in rows]
+        return [{"at": at, "after_seq": seq, "old": old, "new": new, "reason": reason, "detail": detail, "rate": rate}
+                for at, seq, old, new, reason, detail, rate in rows]
 
     def save_strategy_state(self, session_id: int, seq: int, state: Mapping[str, Any]) -> None:
         """Save `Strategy.save_state()` as of bet `seq` (every bet up to it is flushed with it)."""

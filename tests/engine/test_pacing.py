@@ -665,3 +665,41 @@ def test_a_ceiling_that_held_long_steps_back_to_the_fit_when_five_per_cent_would
     assert pacer.learned_rate == pytest.approx(0.95 * 120, rel=0.03)
     assert "held" in pacer.changes[-1].detail
     assert "fitted" in pacer.changes[-1].detail
+
+
+@pytest.mark.parametrize("latency", [0.02, 0.05, 0.2])
+def test_a_session_that_starts_at_a_remembered_rate_skips_slow_start_and_its_429s(latency: float) -> None:
+    # A site of 100 bets/s with a burst of 25. The first session finds its limit by running into it; the next
+    # one starts at the ceiling the first held (from the journal), at Little's N for it: refused only when a
+    # probe above it fails, and faster over the same 30 s.
+    clock = FakeClock()
+    first = Pacer(ceiling=64, clock=clock)
+    learning = _simulate(first, clock, 30.0, site_rate=100.0, burst=25.0, latency=latency)
+    assert first.held_rate is not None
+    assert first.changes[-1].rate == first.held_rate  # what the journal keeps with each change
+    clock.now += 5.0
+    changes: list[PaceChange] = []
+    second = Pacer(ceiling=64, clock=clock, on_change=changes.append)
+    second.start_at_rate(first.held_rate, "session 1")
+    assert second.learned_rate == first.held_rate
+    assert (changes[0].reason, changes[0].rate) == ("remembered", first.held_rate)
+    assert "learned from this site by session 1" in changes[0].detail
+    remembered = _simulate(second, clock, 30.0, site_rate=100.0, burst=25.0, latency=latency)
+    assert "slow-start" not in {change.reason for change in changes}
+    # The first change after the start is Little's N for the remembered rate, once a round of replies is in.
+    assert changes[1].reason == "little"
+    assert changes[1].at - changes[0].at < max(1.0, 20 * latency)
+    assert len(remembered.refused) <= 3
+    assert len(remembered.refused) < len(learning.refused)
+    assert remembered.rate(35.0, 65.0) >= max(90.0, learning.rate(0.0, 30.0))
+
+
+def test_a_remembered_rate_stays_under_the_max_rate_and_must_be_a_rate() -> None:
+    changes: list[PaceChange] = []
+    pacer = Pacer(ceiling=16, target_rate=50.0, on_change=changes.append)
+    pacer.start_at_rate(80.0, "session 1")
+    assert pacer.learned_rate == pacer.rate == 50.0
+    assert changes[0].rate == 50.0
+    for bad in (0.0, -1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="rate must be above 0"):
+            Pacer(ceiling=16).start_at_rate(bad, "session 1")

@@ -28,6 +28,8 @@ from betbot.lifecycle import _resumed_settings
 from betbot.observe.display import render
 from betbot.observe.metrics import Metrics
 from betbot.observe.view import concurrency_text, view_of
+from betbot.testing.fakeserver import FakeDuckDice, FakeServerConfig, serve_fake_in_thread
+from tests.backends.test_live_cli import KEY, _betbot
 from tests.helpers import Flat, make_game, make_session
 from tests.observe.test_metrics import run_and_scrape
 
@@ -161,3 +163,34 @@ def test_the_title_and_the_announcement_say_auto_and_its_cap() -> None:
 
     assert concurrency_text(engine(Pacer(ceiling=12))) == "auto (cap 12)"  # not the cap alone, as if fixed
     assert concurrency_text(engine(None)) == "12"
+
+
+def test_a_live_session_starts_at_the_rate_an_earlier_one_learned_from_the_same_site(tmp_path: Path) -> None:
+    # The fake site allows 80 bets/s (a burst of 40). The first `-n auto` session runs into that limit and learns
+    # it; the next one on the same journal and site starts at the ceiling the first held (journaled with each
+    # change), with no slow start into the limit, and is refused less (nothing, unless the first still held a
+    # figure above the site's limit that its burst hid).
+    app = FakeDuckDice(FakeServerConfig(api_key=KEY, seed="remembered-rate", latency=0.005, rate_limit=80.0,
+                                        rate_burst=40.0, retry_after="0.2"))
+    journal = tmp_path / "j.sqlite3"
+    env = {**ENV, "BETBOT_API_KEY": KEY, "BETBOT_MIN_BET_CACHE": str(tmp_path / "min_bets.json")}
+    with serve_fake_in_thread(app=app) as base_url:
+        common = ("run", "--live", "--base-url", base_url, "-s", "flat", "--no-loss-limit", "-n", "auto",
+                  "--auto-cap", "16", "--dashboard", "off", "--journal", str(journal), "--log-format", "json")
+        learning = _betbot(*common, "--max-bets", "400", env=env)
+        assert learning.returncode == 0, learning.stderr[-2000:]
+        refused_learning = app.rate_limited
+        remembered = _betbot(*common, "--max-bets", "120", env=env)
+        assert remembered.returncode == 0, remembered.stderr[-2000:]
+    assert refused_learning >= 1, learning.stderr[-2000:]  # slow start ran into the site's limit
+    with sqlite3.connect(journal) as con:
+        rows = con.execute("SELECT session_id, reason, rate FROM concurrency_changes ORDER BY rowid").fetchall()
+    held = [rate for session_id, _, rate in rows if session_id == 1 and rate is not None]
+    second = [(reason, rate) for session_id, reason, rate in rows if session_id == 2]
+    assert held
+    assert second[0] == ("remembered", held[-1]), rows
+    assert "slow-start" not in {reason for reason, _ in second}, rows
+    assert app.rate_limited - refused_learning < refused_learning, rows
+    started = [json.loads(line) for line in remembered.stderr.splitlines() if '"concurrency.remembered"' in line]
+    assert [(entry["session_id"], entry["rate"]) for entry in started] == [(1, round(held[-1], 1))]
+    assert KEY not in learning.stderr + remembered.stderr

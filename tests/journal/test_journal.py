@@ -13,6 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -600,6 +601,35 @@ def test_site_payouts_are_what_settled_bets_were_paid(path: Path) -> None:
         journal.reconciled(6, dice("1", chance="10"), Decimal("0E-8"), 1.0)  # a zero-profit verdict: a win
         (row,) = [b for b in journal.bets(session_id) if b.seq == 6]
         assert (row.status, row.profit, row.win) == (BetStatus.RECONCILED, Decimal(0), True)
+
+
+def test_the_sites_rate_is_the_latest_held_against_that_site_and_recent_enough(path: Path) -> None:
+    # `-n auto` starts a live session at the rate ceiling last held against the same site (any session of the
+    # journal), not one of another site's, a change with no ceiling yet, or one older than asked.
+    with Journal.open(path, durable=False) as journal:
+        site, other, simulated = start(journal), start(journal), start(journal)
+        journal.set_run_settings(site, {"concurrency": 8, "base_url": "https://duckdice.io/api"})
+        journal.set_run_settings(other, {"concurrency": 8, "base_url": "http://127.0.0.1:8080/api"})
+        journal.set_run_settings(simulated, {"concurrency": 8})
+        assert journal.site_rate("https://duckdice.io/api", since=datetime(2026, 1, 1, tzinfo=UTC)) is None
+        journal.concurrency_changed(site, after_seq=0, old=2, new=4, reason="slow-start", detail="d")  # no rate
+        journal.concurrency_changed(site, after_seq=40, old=4, new=3, reason="429", detail="d", rate=95.5)
+        journal.concurrency_changed(site, after_seq=90, old=3, new=4, reason="probe", detail="d", rate=95.5)
+        journal.concurrency_changed(other, after_seq=9, old=4, new=2, reason="429", detail="d", rate=12.0)
+        journal.concurrency_changed(simulated, after_seq=9, old=4, new=2, reason="429", detail="d", rate=7.0)
+        journal.concurrency_changed(site, after_seq=99, old=4, new=3, reason="429", detail="d", rate=90.25)
+        journal.concurrency_changed(other, after_seq=19, old=2, new=3, reason="probe", detail="d", rate=12.0)
+        found = journal.site_rate("https://duckdice.io/api", since=datetime.now(UTC) - timedelta(minutes=1))
+        assert found is not None
+        rate, session_id, at = found
+        assert (rate, session_id) == (90.25, site)
+        assert datetime.now(UTC) - at < timedelta(minutes=1)
+        local = journal.site_rate("http://127.0.0.1:8080/api", since=datetime(2026, 1, 1, tzinfo=UTC))
+        assert local is not None
+        assert local[:2] == (12.0, other)
+        assert journal.site_rate("https://duckdice.io/api", since=datetime.now(UTC) + timedelta(minutes=1)) is None
+        assert journal.site_rate("https://example.com/api", since=datetime(2026, 1, 1, tzinfo=UTC)) is None
+        assert [change["rate"] for change in journal.concurrency_changes(site)] == [None, 95.5, 95.5, 90.25]
 
 
 def test_a_reading_command_opens_a_journal_of_an_older_betbot(path: Path) -> None:
