@@ -10,8 +10,10 @@ lines the ratio to the best fixed N of the same latency, the final N, the rate c
 the site's push-backs and its changes by reason. `--runs K` plays auto K times per latency (its figure moves
 from run to run: the first 429 comes at a different moment each time) and prints the least, mean and most
 of its ratios, `eps` the push-back episodes (a 429 and the refusals of the bets already on their way: one
-`Retry-After` pause each). The goal: auto at least 0.9 of the best fixed N, with fewer 429s. Give each run 30 s or
-more (`--seconds`): the learning takes the first seconds of each.
+`Retry-After` pause each). After each auto run, `auto, rate remembered` is the next session on the same site:
+it starts at the rate ceiling the run before held, as `betbot run` does from its journal. The goal: auto at
+least 0.9 of the best fixed N, with fewer 429s. Give each run 30 s or more (`--seconds`): the learning takes
+the first seconds of each.
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ def _serve(sock: socket.socket, latency: float, site_rate: float) -> None:
     server.run(sockets=[sock])
 
 
-async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int,
-                  rate: float | None = None) -> tuple[float, int, Pacer | None]:
-    """(bets/s, 429s and challenges received, the pacer if auto) of one run of `seconds`."""
+async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int, rate: float | None = None,
+                  remembered: float | None = None) -> tuple[float, int, Pacer | None]:
+    """(bets/s, 429s and challenges received, the pacer if auto) of one run of `seconds`; `remembered`: auto
+    starts at this rate ceiling, as a session does after an earlier one on the same site held it."""
     n = fixed or cap
     backend = DuckDiceBackend(api_key=SecretStr(KEY), base_url=base_url, max_connections=n, trust_env=False,
                               timeouts=Timeouts(read=10))
@@ -67,6 +70,8 @@ async def one_run(base_url: str, seconds: float, *, fixed: int | None, cap: int,
                           started_at=time.monotonic())
         pacer = None if fixed is not None else Pacer(ceiling=cap, target_rate=rate,
                                                      on_read_timeout=backend.set_read_timeout)
+        if pacer is not None and remembered is not None:
+            pacer.start_at_rate(remembered, "the run before")
         flat = load_strategy("flat").from_options({"base_bet": "0.01"}, context)
         engine = Engine(session=session, strategy=flat, backend=backend, max_concurrent=n, pacer=pacer,
                         rate_limit=None if rate is None else TokenBucket(rate))
@@ -87,6 +92,16 @@ def _pacer_text(pacer: Pacer | None) -> str:
     return f"{pacer.limit:>6} {learned:>8} {episodes:>4}  " + " ".join(f"{k}:{v}" for k, v in sorted(reasons.items()))
 
 
+def _auto_line(label: str, rate: float, refused: int, best_rate: float, pacer: Pacer | None, *,
+               changes: bool) -> None:
+    print(f"{label:>22} {rate:>8.1f} {refused:>6} {rate / best_rate:>8.3f} {_pacer_text(pacer)}")
+    if changes and pacer is not None:
+        started = pacer.changes[0].at if pacer.changes else 0.0
+        for change in pacer.changes:
+            print(f"{change.at - started:>30.3f} {change.old:>3} -> {change.new:<3} {change.reason:<10} "
+                  f"{change.detail}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each run (default 8)")
@@ -96,6 +111,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="auto runs per latency (default 1): auto's figure "
                         "moves from run to run")
     parser.add_argument("--no-max-rate", action="store_true", help="skip the auto --max-rate runs")
+    parser.add_argument("--no-remembered", action="store_true", help="skip the runs that start at the rate "
+                        "ceiling the auto run before them held")
     parser.add_argument("--changes", action="store_true", help="print each auto run's changes of N and ceiling")
     parser.add_argument("--scan", type=float, nargs="*", default=[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0],
                         help="the fixed N scanned, as multiples of the site's Little's N (rate x latency)")
@@ -124,21 +141,29 @@ def main() -> None:
             runs = [("auto", None)] * args.runs
             if not args.no_max_rate:
                 runs.append((f"auto --max-rate {target:g}", target))
-            ratios: list[float] = []
+            ratios: dict[str, list[float]] = {"auto": [], "remembered": []}
+            refusals: dict[str, list[int]] = {"auto": [], "remembered": []}
             for label, target_rate in runs:
                 rate, refused, pacer = anyio.run(partial(one_run, base_url, args.seconds, fixed=None, cap=args.cap,
                                                          rate=target_rate))
-                print(f"{label:>22} {rate:>8.1f} {refused:>6} {rate / best_rate:>8.3f} {_pacer_text(pacer)}")
-                if args.changes and pacer is not None:
-                    started = pacer.changes[0].at if pacer.changes else 0.0
-                    for change in pacer.changes:
-                        print(f"{change.at - started:>30.3f} {change.old:>3} -> {change.new:<3} {change.reason:<10} "
-                              f"{change.detail}")
-                if target_rate is None:
-                    ratios.append(rate / best_rate)
-            if len(ratios) > 1:
-                print(f"{'auto of best':>22} min {min(ratios):.3f} mean {sum(ratios) / len(ratios):.3f} "
-                      f"max {max(ratios):.3f} over {len(ratios)} runs")
+                _auto_line(label, rate, refused, best_rate, pacer, changes=args.changes)
+                if target_rate is not None or pacer is None:
+                    continue
+                ratios["auto"].append(rate / best_rate)
+                refusals["auto"].append(refused)
+                if args.no_remembered or pacer.held_rate is None:
+                    continue
+                # The next session on the same site: it starts at the ceiling this one held (the journal's).
+                rate, refused, pacer = anyio.run(partial(one_run, base_url, args.seconds, fixed=None, cap=args.cap,
+                                                         remembered=pacer.held_rate))
+                _auto_line("auto, rate remembered", rate, refused, best_rate, pacer, changes=args.changes)
+                ratios["remembered"].append(rate / best_rate)
+                refusals["remembered"].append(refused)
+            for kind, figures in ratios.items():
+                if len(figures) > 1:
+                    print(f"{kind + ' of best':>22} min {min(figures):.3f} mean {sum(figures) / len(figures):.3f} "
+                          f"max {max(figures):.3f} over {len(figures)} runs; 429s {min(refusals[kind])}-"
+                          f"{max(refusals[kind])} a run")
         finally:
             process.terminate()
             process.join(timeout=10)

@@ -105,6 +105,9 @@ _RATE_MARGIN: Final = 0.9  # the first ceiling: this x the rate measured (it inc
 _RATE_MARGIN_SATURATED: Final = 0.95  # the ceiling: this x the rate the site accepted while it refused some
 _RATE_PROBE_FIRST: Final = 5.0  # seconds without push-back before the first probe of a learned ceiling
 _RATE_PROBE_SETTLED: Final = 10.0  # the same, for a ceiling learned from what the site accepted while it refused
+# The same for a ceiling an earlier session held (`start_at_rate`): that session's probes above it failed already,
+# and a probe every few seconds of each new session would cost a 429 episode a session for nothing new.
+_RATE_PROBE_REMEMBERED: Final = 60.0
 # Bets the site accepted between two refusals, fewer than this: no rate from them (one token either way at the
 # ends of the span is a sixth of the figure; at 50 ms replies and 120 bets/s there are about six).
 _RATE_SETTLE_MIN: Final = 6
@@ -354,14 +357,14 @@ class Pacer:
     def start_at_rate(self, rate: float, source: str) -> None:
         """Before the first bet: start under a rate ceiling learned from this site before (`source`: by whom),
         `remembered`. Little's N for it from the first round on, with no slow start to run into the site's
-        limit and no 429s to learn it again. The figure counts as one good to a few per cent: the first probe
-        above it waits as long as after one fitted here, and a push-back steps back from it as from any
+        limit and no 429s to learn it again. The figure counts as one good to a few per cent, probed already:
+        the first probe above it waits `_RATE_PROBE_REMEMBERED`, and a push-back steps back from it as from any
         ceiling that held."""
         if not 0 < rate < math.inf:
             raise ValueError("the rate must be above 0")
         self.learned_rate = rate if self.target_rate is None else min(rate, self.target_rate)
         self.slow_start = False
-        self._rate_probe_wait = _RATE_PROBE_SETTLED
+        self._rate_probe_wait = _RATE_PROBE_REMEMBERED
         self._set(self.limit, "remembered", f"rate ceiling {self.learned_rate:.1f} bets/s, learned from this site "
                   f"by {source}", always=True)
 
