@@ -30,7 +30,7 @@ from betbot.core.fairness import GameRules, SeedPair
 from betbot.core.machine import MinBetRule
 from betbot.core.models import SeedRotation
 from betbot.core.money import money_text
-from betbot.core.session import Limits, Session
+from betbot.core.session import LIMIT_NAMES, Limits, Session
 from betbot.core.strategy import Strategy
 from betbot.engine.backoff import SharedBackoff
 from betbot.engine.hooks import combine
@@ -669,7 +669,7 @@ def _announce(settings: Settings, engine: Engine, err: Console, *, starting_bala
 
 def _limits_for_log(limits: Limits) -> dict[str, str] | str:
     """The limits set: a mapping for JSON, `max_bets=500 stop_loss=10.00000000` for a person (not a repr)."""
-    found = {name: _limit_text(getattr(limits, name)) for name in limits.__slots__ if getattr(limits, name) is not None}
+    found = {name: _limit_text(getattr(limits, name)) for name in LIMIT_NAMES if getattr(limits, name) is not None}
     if console_rendering():
         return " ".join(f"{name}={value}" for name, value in found.items()) or "none"
     return found

@@ -34,7 +34,7 @@ and exponent, that summing the quantised amounts gave.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
@@ -51,7 +51,7 @@ from betbot.core.models import (
 from betbot.core.money import SATOSHI
 from betbot.core.money import money_text as _m
 
-__all__ = ["HELD", "Held", "Limits", "Session", "SessionSnapshot"]
+__all__ = ["HELD", "LIMIT_NAMES", "Held", "Limits", "Session", "SessionSnapshot"]
 
 
 class Held:
@@ -129,7 +129,7 @@ class Limits:
         """
         values: dict[str, object] = {}
         notes: list[str] = []
-        for name in self.__slots__:
+        for name in LIMIT_NAMES:
             own = getattr(self, name)
             wanted = getattr(requested, name)
             values[name] = own
@@ -144,6 +144,9 @@ class Limits:
                 notes.append(f"{name} kept at the session's {_limit_text(own)} "
                              f"({_limit_text(wanted)} would loosen it)")
         return Limits(**values), notes  # type: ignore[arg-type]
+
+
+LIMIT_NAMES: Final = tuple(field.name for field in fields(Limits))  # every limit, in declaration order
 
 
 def _limit_text(value: object) -> str:
@@ -580,8 +583,10 @@ class Session:
         if self._stop_reason is not None:
             return self._stop_reason
         if not self._result_limits:
+            # open_for_bets may stop the session: read the reason through the property, not the attribute the
+            # check above narrowed to None (a type checker would take it to be None still).
             self.open_for_bets(now)
-            return self._stop_reason
+            return self.stop_reason
         limits = self._limits
         profit = self._profit
         if self._take_profit is not None and profit >= self._take_profit:

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from betbot.config.build import build_limits
 from betbot.config.settings import Settings, SettingsError, load_settings
-from betbot.core.session import Limits
+from betbot.core.session import LIMIT_NAMES, Limits
 from betbot.redact import redact
 from betbot.serve.auth import COOKIE, CSRF_HEADER, Auth
 from betbot.serve.host import Host, HostedSession, SessionBusy, UnknownHostedSession
@@ -52,7 +52,6 @@ CSP: Final = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 
 # The report page is the journal report's own self-contained HTML (inline style, no script), shown in a frame.
 REPORT_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 _SETTABLE: Final = frozenset(Settings.model_fields) - API_FORBIDDEN - {"strategy", "params"}
-_LIMIT_FIELDS: Final = tuple(Limits.__slots__)
 
 Scalar = str | int | float | bool
 
@@ -136,7 +135,7 @@ def _api_text(exc: SettingsError) -> str:
 def limits_of(request: TightenRequest, hosted: HostedSession) -> Limits:
     given = {name: value for name, value in request.model_dump().items() if value is not None}
     if not given:
-        raise ApiError(400, f"give at least one limit to tighten: {', '.join(_LIMIT_FIELDS)}")
+        raise ApiError(400, f"give at least one limit to tighten: {', '.join(LIMIT_NAMES)}")
     try:
         parsed = load_settings(given)
     except SettingsError as exc:
