@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mypy_extensions import mypyc_attr
+
 from betbot.core.fairness import (
     GameRules,
     SeedPair,
@@ -63,6 +65,8 @@ def _epoch(first_seq: int, seeds: SeedPair) -> _Epoch:
                   nonce_offset=seeds.first_nonce - first_seq, client_seed=seeds.client_seed)
 
 
+# A compiled build (pyproject.toml) lets interpreted classes extend it: tests and the balance-path recorder do.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SimulatedGame:
     """The game's books without any I/O: seeds, nonces, balances per currency, minimum bets."""
 

@@ -38,6 +38,8 @@ from dataclasses import dataclass, fields
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
+from mypy_extensions import mypyc_attr
+
 from betbot.core.fairness import GameRules, range_chance
 from betbot.core.models import (
     BetRequest,
@@ -185,6 +187,8 @@ class SessionSnapshot:
     stop_reason: StopReason | None
 
 
+# A compiled build (pyproject.toml) lets interpreted classes extend it: tests and the balance-path recorder do.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Session:
     """Session state, statistics and limits. Drive it only from the task that owns it."""
 
@@ -610,7 +614,7 @@ class Session:
             return self.stop(StopKind.MIN_BALANCE,
                              f"balance {_m(_money(balance))} reached min_balance {_limit_text(limits.min_balance)}")
         self.open_for_bets(now)
-        return self._stop_reason
+        return self.stop_reason  # as above: what open_for_bets set
 
     def snapshot(self) -> SessionSnapshot:
         expected_wins = Decimal(self._chance_sum) / 10000

@@ -71,6 +71,30 @@ def describe(action: Any) -> tuple[Any, ...]:
     return (repr(action),)
 
 
+class _Tracing:
+    """The engine's machine, its calls to next_action and outcome recorded (a wrapper: a compiled build's
+    machine takes no attributes of its own, so its methods cannot be swapped on the instance)."""
+
+    def __init__(self, machine: SessionMachine, trace: list[tuple[str, Any]]) -> None:
+        object.__setattr__(self, "_machine", machine)
+        object.__setattr__(self, "_trace", trace)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._machine, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._machine, name, value)
+
+    def next_action(self, now: float) -> Any:
+        action = self._machine.next_action(now)
+        self._trace.append(("next", describe(action)))
+        return action
+
+    def outcome(self, seq: int, result: Outcome, now: float) -> None:
+        self._trace.append(("outcome", result))
+        self._machine.outcome(seq, result, now)
+
+
 # -- one rule set, proven -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("n", [1, 3, 8])
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -83,20 +107,7 @@ async def test_a_scripted_driver_replaying_the_engines_calls_gets_the_same_actio
                     backend=CheckpointBackend(make_game(f"trace-{seed}", balance="5"), seed=seed),
                     max_concurrent=n, clock=lambda: 0.0, observers=(engine_log,))
     trace: list[tuple[str, Any]] = []
-    machine = engine.machine
-    real_next, real_outcome = machine.next_action, machine.outcome
-
-    def next_action(now: float) -> Any:
-        action = real_next(now)
-        trace.append(("next", describe(action)))
-        return action
-
-    def outcome(seq: int, result: Outcome, now: float) -> None:
-        trace.append(("outcome", result))
-        real_outcome(seq, result, now)
-
-    machine.next_action = next_action  # type: ignore[method-assign]
-    machine.outcome = outcome  # type: ignore[method-assign]
+    engine.machine = _Tracing(engine.machine, trace)  # type: ignore[assignment]
     with anyio.fail_after(20):
         await engine.run()
     assert trace[-1] == ("next", ("DONE",))
