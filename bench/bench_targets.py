@@ -8,6 +8,10 @@
    bets/s counting the bets actually played. Target 500,000. Also the generic path's per-bet cost alone: bets
    per CPU second of one chunk in one process.
 
+`--compiled DIR` measures a compiled copy of this checkout too (`.ci/compiled-copy DIR` makes one: the machine, the
+session, the simulated house and the bare loop compiled with mypyc, as `HATCH_BUILD_HOOK_ENABLE_MYPYC=true pip
+install .` installs them).
+
 The machine is shared, so a figure alone says little: with `--baseline DIR` (another checkout of betbot, e.g.
 `git worktree add /tmp/base main`) every measurement runs against that code too, alternately in the same
 rounds, and the ratio of the two is printed beside the load average. The goals of issue 19 are ratios to the
@@ -133,13 +137,15 @@ def compare(label: str, measure: Callable[[Path], float | tuple[float, ...]], si
         for name, rows in figures.items():
             values = [row[k] for row in rows]
             print(f"  {name:>8}: best {max(values):>10,.0f} {unit}, median {statistics.median(values):>10,.0f}")
-        if len(figures) == 2:
-            new = [row[k] for row in figures["this"]]
-            old = [row[k] for row in figures["baseline"]]
+        if "baseline" not in figures:
+            continue
+        old = [row[k] for row in figures["baseline"]]
+        goal = "" if target is None or measured is None else \
+            f"; goal {target / measured:.2f} ({target:,.0f} / {measured:,.0f}, with 6bda483 as the baseline)"
+        for name in (name for name in figures if name != "baseline"):
+            new = [row[k] for row in figures[name]]
             paired = [n / o for n, o in zip(new, old, strict=True)]
-            goal = "" if target is None or measured is None else \
-                f"; goal {target / measured:.2f} ({target:,.0f} / {measured:,.0f}, with 6bda483 as the baseline)"
-            print(f"  this / baseline, {unit}: {max(new) / max(old):.2f} (best to best), "
+            print(f"  {name} / baseline, {unit}: {max(new) / max(old):.2f} (best to best), "
                   f"{statistics.median(paired):.2f} (median of the rounds' ratios){goal}")
 
 
@@ -149,9 +155,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a tenth of the bets and sessions (a smoke run)")
     parser.add_argument("--only", choices=["run", "simulate"], help="one target only")
+    parser.add_argument("--compiled", type=Path, help="a compiled copy of this checkout (`.ci/compiled-copy DIR`) "
+                        "to measure alongside it: the build `HATCH_BUILD_HOOK_ENABLE_MYPYC=true pip install .` makes")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     sides = {"this": ROOT}
+    if args.compiled is not None:
+        sides["compiled"] = args.compiled.resolve()
     if args.baseline is not None:
         sides["baseline"] = args.baseline.resolve()
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
