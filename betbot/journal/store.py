@@ -607,10 +607,11 @@ class Journal:
     def site_rate(self, base_url: str, since: datetime) -> tuple[float, int, datetime] | None:
         """The rate ceiling `-n auto` last held against the site at `base_url`, in any session of this journal,
         if journaled at `since` or later: (bets/s, the session, when); None if there is none that recent."""
-        rows = self._con.execute(
-            "SELECT c.rate, c.session_id, c.at, s.run_settings FROM concurrency_changes c "
-            "JOIN sessions s ON s.id = c.session_id WHERE c.rate IS NOT NULL AND c.at >= ? ORDER BY c.rowid DESC",
-            (since.astimezone(UTC).isoformat(),))
+        with self._lock:  # a hosted session starts while the writer thread commits the others' bets
+            rows = self._con.execute(
+                "SELECT c.rate, c.session_id, c.at, s.run_settings FROM concurrency_changes c JOIN sessions s "
+                "ON s.id = c.session_id WHERE c.rate IS NOT NULL AND c.at >= ? ORDER BY c.rowid DESC",
+                (since.astimezone(UTC).isoformat(),)).fetchall()
         for rate, session_id, at, run_settings in rows:
             if run_settings is not None and json.loads(run_settings).get("base_url") == base_url:
                 return float(rate), int(session_id), datetime.fromisoformat(at)
