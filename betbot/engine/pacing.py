@@ -31,37 +31,36 @@ How the limit moves (the reasons each change carries, journaled and shown):
                site's limit again by running into it.
 
 The learned rate ceiling. Without `--max-rate` the site's limit is unknown, and a limit on bets in flight alone
-keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet (the
-site's Retry-After). So the first push-back also teaches a rate: the rate of the replies over the last two
-reply times before it (half a second at least; pauses left out) is about what the site allowed (a little more:
-a site's burst). The ceiling is then `_RATE_MARGIN` x that rate. The bets still on their way tell better: from
-the site's first refusal on its limit was spent, so every bet it accepted after that, it accepted as its limit
-let one more through (a token bucket's refill). The ones it accepted between its first and its last refusal (by
-when it saw them: halfway through their reply times), per second of that span, are its rate with no burst in
-it: with `_RATE_SETTLE_MIN` of them or more, over half a reply time (and a tenth of a second) at least, the
-ceiling becomes `_RATE_MARGIN_SATURATED` x that, as soon as their replies are in (before a Retry-After pause
-ends). Refusals all in one bunch (slow start sends a limit's worth of bets at once) give no span: the guess
-stays. The engine's token bucket holds the ceiling, and the limit on bets in flight becomes Little's N for it
-(as with a target rate), with no `latency` cut nor queueing hold: the bucket holds what the site sees, and a
-client short of CPU would otherwise cut the rate for nothing. A later push-back soon after the ceiling moved
-is fitted to a token bucket when it can be: a bucket of burst B and rate R, full at the start of a run of
-bets (the session's start on an idle site; the end of a Retry-After pause, which refills it), refuses once it
-took B + R x t of them, t seconds in, whatever their pace. So two runs up to a refusal, of different lengths,
-give R without B: the ceiling becomes `_RATE_MARGIN_SATURATED` x R (`_Run`, `_rate_from_runs`), and the bets
-on their way move it only from `_RATE_SETTLED_MIN` of them. At fast replies, where too few bets are on their
-way to count the rate between two refusals, the session's start and the run at the first guess tell it at the
-second push-back (no less a cut than x `_RUN_START_CUT_LEAST` though: the site's bucket may not have been full
-at the session's start). When no rate between half the failed ceiling and that ceiling fits the runs (a fixed window
-takes as many bets in a short run as in a long one), it takes the ceiling x `_RATE_DECREASE` (the site's limit
-is lower, or went down). One after a quiet of `_RATE_PROBE_FIRST`
-seconds or more only steps back 5 % (the site's burst drained slowly: its limit is just below), or to the runs'
-fit when that says 5 % would fail again; one after a
-`probe` puts it back where it held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED`
-after a figure from `_RATE_SETTLED_MIN` bets or more between two refusals, or from two runs), while the replies
-come at close to the ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row
-that held): the site's limit may be higher, or have risen. A failed probe doubles that wait (up to
-`_PROBE_MOST`): a ceiling just below the site's limit costs a 429 ever more rarely. `--max-rate`, when given,
-stays a hard ceiling: nothing learned goes above it.
+keeps running into it: the rate swings with the reply times, and each 429 costs a pause of every bet (the site's
+Retry-After). So the first push-back also teaches a rate: the rate of the replies over the last two reply times
+before it (half a second at least; pauses left out) is about what the site allowed (a little more: a site's burst).
+The ceiling is then `_RATE_MARGIN` x that rate. The bets still on their way tell better: from the site's first
+refusal on its limit was spent, so every bet it accepted after that, it accepted as its limit let one more through
+(a token bucket's refill). The ones it accepted between its first and its last refusal (by when it saw them:
+halfway through their reply times), per second of that span, are its rate with no burst in it: with
+`_RATE_SETTLE_MIN` of them or more, over half a reply time (and a tenth of a second) at least, the ceiling becomes
+`_RATE_MARGIN_SATURATED` x that, as soon as their replies are in (before a Retry-After pause ends). Refusals all in
+one bunch (slow start sends a limit's worth of bets at once) give no span: the guess stays. The engine's token
+bucket holds the ceiling, and the limit on bets in flight becomes Little's N for it (as with a target rate), with
+no `latency` cut nor queueing hold: the bucket holds what the site sees, and a client short of CPU would otherwise
+cut the rate for nothing. A later push-back soon after the ceiling moved is fitted to a token bucket when it can
+be: a bucket of burst B and rate R, full at the start of a run of bets (the session's start on an idle site; the
+end of a Retry-After pause, which refills it), refuses once it took B + R x t of them, t seconds in, whatever their
+pace. So two runs up to a refusal, of different lengths, give R without B: the ceiling becomes
+`_RATE_MARGIN_SATURATED` x R (`_Run`, `_rate_from_runs`), and the bets on their way move it only from
+`_RATE_SETTLED_MIN` of them. At fast replies, where too few bets are on their way to count the rate between two
+refusals, the session's start and the run at the first guess tell it at the second push-back (no less a cut than x
+`_RUN_START_CUT_LEAST` though: the site's bucket may not have been full at the session's start). When no rate
+between half the failed ceiling and that ceiling fits the runs (a fixed window takes as many bets in a short run as
+in a long one), it takes the ceiling x `_RATE_DECREASE` (the site's limit is lower, or went down). One after a
+quiet of `_RATE_PROBE_FIRST` seconds or more only steps back 5 % (the site's burst drained slowly: its limit is
+just below), or to the runs' fit when that says 5 % would fail again; one after a `probe` puts it back where it
+held. After `_RATE_PROBE_FIRST` seconds without push-back (`_RATE_PROBE_SETTLED` after a figure from
+`_RATE_SETTLED_MIN` bets or more between two refusals, or from two runs), while the replies come at close to the
+ceiling (it binds), the ceiling goes up 5 % (`probe`; 10, then 20 % for probes in a row that held): the site's
+limit may be higher, or have risen. A failed probe doubles that wait (up to `_PROBE_MOST`): a ceiling just below
+the site's limit costs a 429 ever more rarely. `--max-rate`, when given, stays a hard ceiling: nothing learned goes
+above it.
 
 The limit never goes above `ceiling` (the cap, already capped by what the strategy tolerates) nor below 1.
 
@@ -540,7 +539,7 @@ class Pacer:
             return None
         last = runs[-1]
         low, high = _RUN_RATE_LEAST * failed, failed
-        best: tuple[bool, float, _Run] | None = None
+        best: tuple[bool, float, _Run, bool] | None = None
         for other in list(runs)[:-1]:
             at_low = other.burst(low) - last.burst(low)
             at_high = other.burst(high) - last.burst(high)
@@ -550,11 +549,10 @@ class Pacer:
             resumed = other.ceiling is not None
             if (at_low * at_high <= 0 and spread >= _RUN_SPREAD_LEAST and (resumed or at_high > at_low)
                     and (best is None or (resumed, spread) > best[:2])):
-                best = (resumed, spread, other)
+                best = (resumed, spread, other, at_high > at_low)
         if best is None:
             return None
-        other = best[2]
-        rising = other.burst(high) - last.burst(high) > other.burst(low) - last.burst(low)
+        _, _, other, rising = best
         # Bisection to a millionth of the range. Each burst() is one pass over a run's bets (a few thousand at
         # most): 18 ms for 3,000 bets here, at a push-back, while the site's Retry-After pauses every bet anyway.
         for _ in range(20):
@@ -563,7 +561,7 @@ class Pacer:
                 high = middle
             else:
                 low = middle
-        return (low + high) / 2, not best[0]
+        return (low + high) / 2, other.ceiling is None
 
     def _settle(self, episode: _Episode) -> None:
         """What the site accepted of the bets on their way at a push-back, from its first refusal on, is its rate.
